@@ -1,0 +1,10 @@
+//! One module per subcommand; each owns its arguments and returns an exit code.
+
+pub mod alerts;
+pub mod attack;
+pub mod coverage;
+pub mod data;
+pub mod group;
+pub mod hunt;
+pub mod incidents;
+pub mod sigma;

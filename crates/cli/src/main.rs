@@ -1,0 +1,63 @@
+//! The `rampart` binary: command-line flags, logging and wiring, nothing else.
+//!
+//! Every subcommand lives in its own module under `cmd/`, owns its clap arguments and
+//! returns an exit code; the work itself is done by the library crates.
+
+mod cmd;
+mod global;
+
+use clap::{Parser, Subcommand};
+use global::GlobalOpts;
+use std::process::ExitCode;
+
+/// Threat-informed detection and response: ATT&CK, D3FEND and ENGAGE made operational.
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalOpts,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Reference data: what is installed, updating and importing it.
+    Data(cmd::data::DataArgs),
+    /// ATT&CK (and D3FEND) objects: show, search, list.
+    Attack(cmd::attack::AttackArgs),
+    /// Threat groups (intrusion sets) and what they use.
+    Group(cmd::group::GroupArgs),
+    /// Sigma rules: check, lint, run the regression suite.
+    Sigma(cmd::sigma::SigmaArgs),
+    /// Run Sigma rules over telemetry (EVTX, JSON lines) and report alerts.
+    Hunt(cmd::hunt::HuntArgs),
+    /// Alerts kept in the store.
+    Alerts(cmd::alerts::AlertsArgs),
+    /// Incidents: alerts grouped by host and time, in kill-chain order.
+    Incidents(cmd::incidents::IncidentsArgs),
+    /// Detection coverage: claimed, validated, gaps, Navigator layers, heatmap.
+    Coverage(cmd::coverage::CoverageArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    global::init_logging(&cli.global);
+    let result = match cli.command {
+        Command::Data(args) => cmd::data::run(args, &cli.global),
+        Command::Attack(args) => cmd::attack::run(args, &cli.global),
+        Command::Group(args) => cmd::group::run(args, &cli.global),
+        Command::Sigma(args) => cmd::sigma::run(args, &cli.global),
+        Command::Hunt(args) => cmd::hunt::run(args, &cli.global),
+        Command::Alerts(args) => cmd::alerts::run(args, &cli.global),
+        Command::Incidents(args) => cmd::incidents::run(args, &cli.global),
+        Command::Coverage(args) => cmd::coverage::run(args, &cli.global),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Correlation: Sigma correlation rules, and alerts grouped into incidents.

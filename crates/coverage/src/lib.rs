@@ -1,0 +1,1 @@
+//! Detection coverage: claimed and validated, prioritised gaps, Navigator layers, heatmap.

@@ -1,0 +1,1 @@
+//! The defender's side of the matrix: the D3FEND ontology and MITRE ENGAGE.

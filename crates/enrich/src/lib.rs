@@ -1,0 +1,1 @@
+//! Alert enrichment: ATT&CK, D3FEND and ENGAGE context for every alert.

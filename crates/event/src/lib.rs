@@ -1,0 +1,18 @@
+//! The records that flow between Rampart's stages.
+//!
+//! Ingest produces [`Event`]s, detection turns (rule, event) matches into [`Alert`]s,
+//! and every later stage (enrich, correlate, store, coverage) consumes alerts. Keeping
+//! both types in one small crate with no I/O lets each stage depend on the data shape
+//! without depending on the stage that produced it.
+//!
+//! An event is a flat list of Sigma-named fields. Readers (EVTX, JSON lines) flatten
+//! their native shape into it once, so the detection engine never walks nested JSON on
+//! its hot path.
+
+mod alert;
+mod event;
+mod level;
+
+pub use alert::{Alert, MatchedField};
+pub use event::{Event, EventMeta, Value};
+pub use level::Level;

@@ -1,0 +1,1 @@
+//! Telemetry readers: EVTX and JSON-lines files, directories and stdin into events.

@@ -1,0 +1,1 @@
+//! The ATT&CK, D3FEND and ENGAGE knowledge graph, and its lookups.

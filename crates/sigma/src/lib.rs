@@ -1,0 +1,1 @@
+//! Sigma rules: YAML into a checked rule model, with diagnostics for what cannot be loaded.

@@ -1,0 +1,1 @@
+//! The alert and incident store: SQLite embedded by default.
