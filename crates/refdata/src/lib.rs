@@ -1,0 +1,1 @@
+//! The reference data directory: finding, checking, updating and importing MITRE and Sigma files.
