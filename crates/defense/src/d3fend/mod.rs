@@ -1,0 +1,118 @@
+//! The D3FEND ontology: defensive tactics and techniques, digital artifacts, the ATT&CK
+//! techniques D3FEND knows, and the countermeasures inferred between them.
+//!
+//! The model is built once from the ontology's triples ([`Ontology::from_ttl_file`]) and
+//! is then pure data: lookups never touch RDF again, and the whole model serialises so
+//! that the knowledge graph can cache it.
+
+mod infer;
+mod model;
+mod parse;
+
+pub use infer::{ArtifactMatch, Countermeasure};
+pub use model::{
+    ArtifactRelation, AttackTechnique, D3fendTactic, D3fendTechnique, DigitalArtifact,
+};
+
+use crate::DefenseError;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The D3FEND knowledge base, as far as Rampart uses it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Ontology {
+    version: Option<String>,
+    tactics: Vec<D3fendTactic>,
+    techniques: Vec<D3fendTechnique>,
+    artifacts: Vec<DigitalArtifact>,
+    attack_techniques: Vec<AttackTechnique>,
+    /// Upper-cased D3FEND id (`D3-PSA`) → index into `techniques`.
+    technique_by_id: HashMap<String, usize>,
+    /// Class local name (`ProcessSpawnAnalysis`) → index into `techniques`.
+    technique_by_class: HashMap<String, usize>,
+    /// Class local name (`ProcessSegment`) → index into `artifacts`.
+    artifact_by_class: HashMap<String, usize>,
+    /// Upper-cased ATT&CK id (`T1003.001`) → index into `attack_techniques`.
+    attack_by_id: HashMap<String, usize>,
+}
+
+impl Ontology {
+    /// Reads the ontology from a Turtle file (`d3fend.ttl` or the source
+    /// `d3fend-protege.ttl`), gzip-compressed or not.
+    ///
+    /// A syntax error is reported with the file, line and column; a file that parses but
+    /// defines no D3FEND technique is rejected as not being the D3FEND ontology.
+    pub fn from_ttl_file(path: &Path) -> Result<Ontology, DefenseError> {
+        parse::from_ttl_file(path)
+    }
+
+    /// Reads the ontology from the published JSON-LD file (`d3fend.json`).
+    ///
+    /// Not supported yet: the published JSON-LD build is not in the reference data, so
+    /// nothing could test a reader for it. Use the Turtle file.
+    pub fn from_jsonld_file(path: &Path) -> Result<Ontology, DefenseError> {
+        Err(DefenseError::invalid(
+            path,
+            "reading D3FEND from JSON-LD is not supported yet; use the Turtle ontology (d3fend.ttl)",
+        ))
+    }
+
+    /// The ontology's `owl:versionInfo`, e.g. `1.2.0`.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// A defensive technique by D3FEND id (`D3-PSA`, any case) or by class name
+    /// (`ProcessSpawnAnalysis`).
+    pub fn technique(&self, id: &str) -> Option<&D3fendTechnique> {
+        self.technique_by_id
+            .get(&id.trim().to_ascii_uppercase())
+            .or_else(|| self.technique_by_class.get(id.trim()))
+            .map(|&i| &self.techniques[i])
+    }
+
+    /// Every defensive technique, in D3FEND id order.
+    pub fn techniques(&self) -> impl Iterator<Item = &D3fendTechnique> {
+        self.techniques.iter()
+    }
+
+    /// The seven defensive tactics in D3FEND's matrix order: Model, Harden, Detect,
+    /// Isolate, Deceive, Evict, Restore.
+    pub fn tactics(&self) -> &[D3fendTactic] {
+        &self.tactics
+    }
+
+    /// Every digital artifact (subclasses of `d3f:Artifact`), sorted by class name.
+    pub fn artifacts(&self) -> &[DigitalArtifact] {
+        &self.artifacts
+    }
+
+    /// A digital artifact by class name (`ProcessSegment`).
+    pub fn artifact(&self, class: &str) -> Option<&DigitalArtifact> {
+        self.artifact_by_class
+            .get(class)
+            .map(|&i| &self.artifacts[i])
+    }
+
+    /// The ATT&CK techniques the ontology describes (as of the ATT&CK version it
+    /// imported), sorted by id.
+    pub fn attack_techniques(&self) -> &[AttackTechnique] {
+        &self.attack_techniques
+    }
+
+    /// An ATT&CK technique as the ontology describes it (`T1003.001`, any case).
+    pub fn attack_technique(&self, attack_id: &str) -> Option<&AttackTechnique> {
+        self.attack_by_id
+            .get(&attack_id.trim().to_ascii_uppercase())
+            .map(|&i| &self.attack_techniques[i])
+    }
+
+    /// The D3FEND countermeasures of an ATT&CK technique (`T1003.001`, any case),
+    /// inferred through the digital artifacts both act on. Empty for an id the ontology
+    /// does not know. Sorted by tactic order, then D3FEND id; one entry per
+    /// (technique, relation, artifact) path.
+    pub fn countermeasures(&self, attack_id: &str) -> Vec<Countermeasure> {
+        infer::countermeasures(self, attack_id)
+    }
+}
