@@ -1,1 +1,49 @@
-//! Detection coverage: claimed and validated, prioritised gaps, Navigator layers, heatmap.
+//! Detection coverage: what the rules claim, what samples prove, what to build next.
+//!
+//! Coverage reads two things, an ATT&CK domain ([`AttackMatrix`]) and a rule set
+//! ([`RuleInfo`]), both reduced to plain data by small adapters so that every
+//! computation here is a pure function that hand-made cases can test. From them it
+//! derives claimed coverage (weighted tags), validated coverage (rules firing on
+//! labelled samples), visibility (log sources collected vs. those ATT&CK's analytics
+//! need), one ranked gap list with reasons, and IoA lint findings. Writers turn the
+//! results into ATT&CK Navigator layers (format 4.5), a self-contained HTML report with
+//! an SVG heatmap, and CSV/Markdown tables. Running rules over samples is the caller's
+//! job (the detection engine), so this crate does no detection and no telemetry I/O.
+
+mod claimed;
+mod error;
+mod gaps;
+mod labels;
+mod layer;
+mod model;
+mod validated;
+mod visibility;
+
+#[cfg(test)]
+mod testing;
+
+pub use claimed::{
+    claimed_coverage, resolved_techniques, ClaimWeights, ClaimedCoverage, PlatformCoverage,
+    RuleClaim, TacticCoverage, TagIssue, TechniqueClaim,
+};
+pub use error::CoverageError;
+pub use gaps::{
+    full_name, rank_gaps, resolve_groups, resolve_tactics, Factors, Gap, GapInputs, GapKind,
+    GapOptions, GapWeights, DEFAULT_TACTIC_ORDER,
+};
+pub use labels::{load_labels, technique_ids_in, LabelSource, Labels, SampleLabel};
+pub use layer::{
+    check_layer, claimed_layer, gaps_layer, validated_layer, Layer, LAYER_VERSION,
+    NAVIGATOR_VERSION,
+};
+pub use model::{
+    Analytic, AttackMatrix, Countermeasure, Group, IdStatus, LogSourceKey, LogSourceNeed, RuleInfo,
+    Tactic, Technique,
+};
+pub use validated::{
+    validated_coverage, Confidence, Evidence, Miss, SampleRun, TechniqueValidation,
+    ValidatedCoverage,
+};
+pub use visibility::{
+    attack_source_for_channel, visibility, Collected, TechniqueVisibility, Visibility,
+};

@@ -1,0 +1,256 @@
+//! Validated coverage: a technique counts only when a rule tagged with it fires on a
+//! sample labelled with it.
+//!
+//! Labels come in three strengths. A technique label (CSV, technique id in a file name,
+//! or the tags of the rule a regression sample was recorded for) validates. A tactic
+//! label alone (an EVTX-ATTACK-SAMPLES tactic folder) only *corroborates*: the rule
+//! fired on an attack of the right tactic, but the sample does not say which technique.
+//! Labels and tags are compared after rolling sub-techniques up to their parents, so a
+//! rule tagged `T1059` firing on a `T1059.001` sample validates `T1059` (not `.001`).
+
+use crate::claimed::resolved_techniques;
+use crate::labels::SampleLabel;
+use crate::model::{AttackMatrix, RuleInfo};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+/// One sample, its labels and the rules that fired on it.
+#[derive(Debug, Clone)]
+pub struct SampleRun {
+    /// The labelled sample.
+    pub label: SampleLabel,
+    /// Ids of the rules that fired on it (each once).
+    pub fired: BTreeSet<String>,
+    /// Event-log channels seen in the sample (used to infer collected log sources).
+    pub channels: BTreeMap<String, BTreeSet<u32>>,
+    /// Why the sample could not be read, when it could not.
+    pub error: Option<String>,
+}
+
+/// How strongly a technique is shown to be detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// A rule tagged with it fired on a sample of its tactic only.
+    Corroborated,
+    /// A rule tagged with it fired on a sample labelled with it.
+    Validated,
+}
+
+/// Evidence for a technique: this rule fired on this sample.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// Rule id.
+    pub rule_id: String,
+    /// Sample file.
+    pub sample: PathBuf,
+}
+
+/// Validation of one technique.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TechniqueValidation {
+    /// Technique id.
+    pub technique: String,
+    /// The strongest confidence reached.
+    pub confidence: Confidence,
+    /// What showed it (a few examples; `evidence_count` has the total).
+    pub evidence: Vec<Evidence>,
+    /// How many (rule, sample) pairs showed it.
+    pub evidence_count: usize,
+}
+
+/// A sample labelled with techniques on which no rule tagged with them fired.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Miss {
+    /// Sample file.
+    pub sample: PathBuf,
+    /// Its labelled techniques.
+    pub techniques: Vec<String>,
+    /// Rules that fired on it anyway (tagged otherwise).
+    pub fired: Vec<String>,
+}
+
+/// What the samples showed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValidatedCoverage {
+    /// Samples run.
+    pub samples: usize,
+    /// Samples that could not be read.
+    pub unreadable: usize,
+    /// Samples on which at least one rule fired.
+    pub samples_with_alerts: usize,
+    /// Techniques shown, by id.
+    pub techniques: BTreeMap<String, TechniqueValidation>,
+    /// Labelled samples their techniques' rules missed.
+    pub misses: Vec<Miss>,
+    /// Techniques labelled in some sample (rolled up), i.e. those validation could reach.
+    pub labelled_techniques: BTreeSet<String>,
+}
+
+impl ValidatedCoverage {
+    /// The confidence reached for a technique, if any.
+    pub fn confidence(&self, technique: &str) -> Option<Confidence> {
+        self.techniques.get(technique).map(|v| v.confidence)
+    }
+}
+
+const EVIDENCE_KEPT: usize = 5;
+
+/// Ids with their parents added (`T1059.001` → also `T1059`).
+fn with_parents(matrix: &AttackMatrix, ids: impl IntoIterator<Item = String>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for id in ids {
+        if let Some(parent) = matrix.technique(&id).and_then(|t| t.parent.clone()) {
+            out.insert(parent);
+        } else if let Some((parent, _)) = id.split_once('.') {
+            out.insert(parent.to_string());
+        }
+        out.insert(id);
+    }
+    out
+}
+
+/// Computes validated coverage from sample runs.
+pub fn validated_coverage(
+    matrix: &AttackMatrix,
+    rules: &[RuleInfo],
+    runs: &[SampleRun],
+) -> ValidatedCoverage {
+    let by_id: HashMap<&str, &RuleInfo> = rules.iter().map(|r| (r.id.as_str(), r)).collect();
+    let rule_techniques = |id: &str| -> BTreeSet<String> {
+        by_id
+            .get(id)
+            .map(|r| with_parents(matrix, resolved_techniques(matrix, r)))
+            .unwrap_or_default()
+    };
+    let mut techniques: BTreeMap<String, TechniqueValidation> = BTreeMap::new();
+    let mut misses = Vec::new();
+    let mut labelled_techniques = BTreeSet::new();
+    for run in runs {
+        let mut labelled: BTreeSet<String> = run.label.techniques.iter().cloned().collect();
+        for rule_id in &run.label.rule_ids {
+            labelled.extend(rule_techniques(rule_id));
+        }
+        let labelled = with_parents(matrix, labelled);
+        labelled_techniques.extend(labelled.iter().cloned());
+        let mut hit_label = false;
+        for rule_id in &run.fired {
+            for technique in rule_techniques(rule_id) {
+                let confidence = if labelled.contains(&technique) {
+                    hit_label = true;
+                    Confidence::Validated
+                } else if matrix.technique(&technique).is_some_and(|t| {
+                    t.tactics
+                        .iter()
+                        .any(|tactic| run.label.tactics.contains(tactic))
+                }) {
+                    Confidence::Corroborated
+                } else {
+                    continue;
+                };
+                record(&mut techniques, &technique, confidence, rule_id, run);
+            }
+        }
+        if !labelled.is_empty() && !hit_label && run.error.is_none() {
+            misses.push(Miss {
+                sample: run.label.path.clone(),
+                techniques: labelled.into_iter().collect(),
+                fired: run.fired.iter().cloned().collect(),
+            });
+        }
+    }
+    ValidatedCoverage {
+        samples: runs.len(),
+        unreadable: runs.iter().filter(|r| r.error.is_some()).count(),
+        samples_with_alerts: runs.iter().filter(|r| !r.fired.is_empty()).count(),
+        techniques,
+        misses,
+        labelled_techniques,
+    }
+}
+
+fn record(
+    techniques: &mut BTreeMap<String, TechniqueValidation>,
+    technique: &str,
+    confidence: Confidence,
+    rule_id: &str,
+    run: &SampleRun,
+) {
+    let entry = techniques
+        .entry(technique.to_string())
+        .or_insert_with(|| TechniqueValidation {
+            technique: technique.to_string(),
+            confidence,
+            evidence: Vec::new(),
+            evidence_count: 0,
+        });
+    if confidence > entry.confidence {
+        // Stronger evidence replaces the weaker examples.
+        entry.confidence = confidence;
+        entry.evidence.clear();
+        entry.evidence_count = 0;
+    } else if confidence < entry.confidence {
+        return;
+    }
+    entry.evidence_count += 1;
+    if entry.evidence.len() < EVIDENCE_KEPT {
+        entry.evidence.push(Evidence {
+            rule_id: rule_id.to_string(),
+            sample: run.label.path.clone(),
+        });
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::labels::LabelSource;
+    use crate::testing::small_matrix;
+    use rampart_event::Level;
+
+    fn run(path: &str, techniques: &[&str], tactics: &[&str], fired: &[&str]) -> SampleRun {
+        SampleRun {
+            label: SampleLabel {
+                path: path.into(),
+                techniques: techniques.iter().map(|s| s.to_string()).collect(),
+                tactics: tactics.iter().map(|s| s.to_string()).collect(),
+                rule_ids: BTreeSet::new(),
+                source: LabelSource::Csv,
+            },
+            fired: fired.iter().map(|s| s.to_string()).collect(),
+            channels: BTreeMap::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn only_a_matching_label_validates() {
+        let matrix = small_matrix();
+        let rules = [
+            RuleInfo::new("ps", "powershell", Level::High, &["T1059.001"]),
+            RuleInfo::new("parent", "interpreter", Level::High, &["T1059"]),
+            RuleInfo::new("lsass", "lsass", Level::High, &["T1003.001"]),
+        ];
+        let runs = [
+            run("a.evtx", &["T1059.001"], &[], &["ps", "parent"]),
+            // The LSASS rule fires on a persistence sample: no evidence for T1003.
+            run("b.evtx", &["T1547"], &["persistence"], &["lsass"]),
+            run("c.evtx", &[], &["credential-access"], &["lsass"]),
+        ];
+        let validated = validated_coverage(&matrix, &rules, &runs);
+        assert_eq!(
+            validated.confidence("T1059.001"),
+            Some(Confidence::Validated)
+        );
+        assert_eq!(validated.confidence("T1059"), Some(Confidence::Validated));
+        assert_eq!(validated.techniques["T1059"].evidence_count, 2);
+        assert_eq!(
+            validated.confidence("T1003.001"),
+            Some(Confidence::Corroborated)
+        );
+        assert_eq!(validated.misses.len(), 1);
+        assert_eq!(validated.misses[0].sample, PathBuf::from("b.evtx"));
+    }
+}
