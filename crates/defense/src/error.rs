@@ -16,6 +16,9 @@ pub enum DefenseError {
         #[source]
         source: std::io::Error,
     },
+    /// The file could not be opened (missing, or a broken gzip stream).
+    #[error(transparent)]
+    Open(#[from] rampart_refdata::RefdataError),
     /// The Turtle (or JSON-LD) text is not well formed.
     #[error("{}:{line}:{column}: syntax error: {message}", .path.display())]
     Syntax {

@@ -1,7 +1,22 @@
 //! ATT&CK → D3FEND countermeasures, inferred through shared digital artifacts.
+//!
+//! D3FEND's own inferred-relationships query joins an offensive technique and a
+//! defensive one when the artifact the ATT&CK technique acts on *is* the artifact the
+//! defensive technique acts on, or is a subclass of it (a technique that analyses every
+//! `Process` also covers an attack on the `AuthenticationService` process). The generic
+//! roots (`Artifact`, `DigitalArtifact`) never join: everything is one. The reverse
+//! direction (the defended artifact is narrower than the attacked one) is left out, as
+//! it is in D3FEND's query, because it claims more coverage than the countermeasure gives.
+//!
+//! Relations are taken with OWL inheritance (a restriction on a superclass holds for its
+//! subclasses), so a sub-technique inherits its parent's artifacts.
 
 use super::Ontology;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// Artifacts too general to link anything.
+const GENERIC_ARTIFACTS: &[&str] = &["Artifact", "DigitalArtifact"];
 
 /// How the artifact an ATT&CK technique acts on relates to the one a countermeasure acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -9,11 +24,8 @@ use serde::{Deserialize, Serialize};
 pub enum ArtifactMatch {
     /// The same artifact class.
     Same,
-    /// The ATT&CK side's artifact is a subclass of the defended one (a countermeasure on
-    /// all processes covers process memory).
+    /// The ATT&CK side's artifact is a subclass of the defended one.
     AttackArtifactIsSubclass,
-    /// The defended artifact is a subclass of the ATT&CK side's one.
-    DefendedArtifactIsSubclass,
 }
 
 /// A D3FEND technique that counters an ATT&CK technique, and the artifact path linking them.
@@ -38,6 +50,88 @@ pub struct Countermeasure {
     pub artifact_match: ArtifactMatch,
 }
 
-pub(super) fn countermeasures(_ontology: &Ontology, _attack_id: &str) -> Vec<Countermeasure> {
-    Vec::new()
+pub(super) fn countermeasures(ontology: &Ontology, attack_id: &str) -> Vec<Countermeasure> {
+    let Some(attack) = ontology.attack_technique(attack_id) else {
+        return Vec::new();
+    };
+    let label = |class: &str| {
+        ontology
+            .artifact(class)
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| class.to_owned())
+    };
+    let mut out = Vec::new();
+    for attacked in &attack.artifacts {
+        // The attacked artifact and everything it is a kind of, each a possible join.
+        let covering = artifact_with_ancestors(ontology, &attacked.artifact);
+        for technique in ontology.techniques() {
+            for defended in &technique.artifacts {
+                if GENERIC_ARTIFACTS.contains(&defended.artifact.as_str())
+                    || !covering.contains(defended.artifact.as_str())
+                {
+                    continue;
+                }
+                let artifact_match = if defended.artifact == attacked.artifact {
+                    ArtifactMatch::Same
+                } else {
+                    ArtifactMatch::AttackArtifactIsSubclass
+                };
+                out.push(Countermeasure {
+                    id: technique.id.clone(),
+                    name: technique.name.clone(),
+                    tactic: technique.tactic.clone().unwrap_or_default(),
+                    artifact: label(&defended.artifact),
+                    attack_artifact: label(&attacked.artifact),
+                    attack_relation: attacked.relation.clone(),
+                    defense_relation: defended.relation.clone(),
+                    artifact_match,
+                });
+            }
+        }
+    }
+    let tactic_order = |tactic: &str| {
+        ontology
+            .tactics()
+            .iter()
+            .find(|t| t.name == tactic)
+            .map_or(u32::MAX, |t| t.order)
+    };
+    out.sort_by(|a, b| {
+        (
+            tactic_order(&a.tactic),
+            &a.id,
+            a.artifact_match,
+            &a.artifact,
+            &a.attack_artifact,
+        )
+            .cmp(&(
+                tactic_order(&b.tactic),
+                &b.id,
+                b.artifact_match,
+                &b.artifact,
+                &b.attack_artifact,
+            ))
+            .then_with(|| {
+                (&a.attack_relation, &a.defense_relation)
+                    .cmp(&(&b.attack_relation, &b.defense_relation))
+            })
+    });
+    out.dedup();
+    out
+}
+
+/// The class and all its artifact superclasses.
+fn artifact_with_ancestors<'o>(ontology: &'o Ontology, class: &'o str) -> HashSet<&'o str> {
+    let mut set = HashSet::from([class]);
+    let mut stack = vec![class];
+    while let Some(next) = stack.pop() {
+        if let Some(artifact) = ontology.artifact(next) {
+            for parent in &artifact.parents {
+                if set.insert(parent.as_str()) {
+                    stack.push(parent.as_str());
+                }
+            }
+        }
+    }
+    set
 }

@@ -5,6 +5,7 @@
 //! is then pure data: lookups never touch RDF again, and the whole model serialises so
 //! that the knowledge graph can cache it.
 
+mod graph;
 mod infer;
 mod model;
 mod parse;
@@ -38,6 +39,35 @@ pub struct Ontology {
 }
 
 impl Ontology {
+    /// Assembles the model from its sorted parts and builds the lookup indexes.
+    fn from_parts(
+        version: Option<String>,
+        tactics: Vec<D3fendTactic>,
+        techniques: Vec<D3fendTechnique>,
+        artifacts: Vec<DigitalArtifact>,
+        attack_techniques: Vec<AttackTechnique>,
+    ) -> Ontology {
+        let index = |keys: Vec<String>| -> HashMap<String, usize> {
+            keys.into_iter().enumerate().map(|(i, k)| (k, i)).collect()
+        };
+        Ontology {
+            technique_by_id: index(
+                techniques
+                    .iter()
+                    .map(|t| t.id.to_ascii_uppercase())
+                    .collect(),
+            ),
+            technique_by_class: index(techniques.iter().map(|t| t.class.clone()).collect()),
+            artifact_by_class: index(artifacts.iter().map(|a| a.class.clone()).collect()),
+            attack_by_id: index(attack_techniques.iter().map(|t| t.id.clone()).collect()),
+            version,
+            tactics,
+            techniques,
+            artifacts,
+            attack_techniques,
+        }
+    }
+
     /// Reads the ontology from a Turtle file (`d3fend.ttl` or the source
     /// `d3fend-protege.ttl`), gzip-compressed or not.
     ///
