@@ -85,7 +85,9 @@ impl FieldPattern {
             FieldPattern::Exists(expected) => value.is_some() == *expected,
             FieldPattern::Null => value.is_none_or(is_empty),
             FieldPattern::Not(inner) => value.is_some() && !inner.matches(value, event),
-            _ => value.is_some_and(|value| scalars(value).any(|scalar| self.matches_scalar(scalar, event))),
+            _ => value.is_some_and(|value| {
+                scalars(value).any(|scalar| self.matches_scalar(scalar, event))
+            }),
         }
     }
 
@@ -101,17 +103,16 @@ impl FieldPattern {
                 case_sensitive,
             } => event.get(field).is_some_and(|other| {
                 let text = value.to_text();
-                scalars(other).any(|other| {
-                    compare(*op, &text, &other.to_text(), *case_sensitive)
-                })
+                scalars(other).any(|other| compare(*op, &text, &other.to_text(), *case_sensitive))
             }),
             FieldPattern::Cidr(nets) => value
                 .to_text()
                 .trim()
                 .parse::<IpAddr>()
                 .is_ok_and(|ip| nets.iter().any(|net| net.contains(&ip))),
-            FieldPattern::Numeric(tests) => number(value)
-                .is_some_and(|n| tests.iter().any(|(op, limit)| op.holds(n, *limit))),
+            FieldPattern::Numeric(tests) => {
+                number(value).is_some_and(|n| tests.iter().any(|(op, limit)| op.holds(n, *limit)))
+            }
             FieldPattern::Time { part, tests } => time_part(value, *part)
                 .is_some_and(|n| tests.iter().any(|(op, limit)| op.holds(n, *limit))),
             FieldPattern::Exists(_) | FieldPattern::Null | FieldPattern::Not(_) => {

@@ -13,20 +13,29 @@
 //! YAML is read with an event parser so that every node keeps its line number; rule
 //! authors get diagnostics that point at the offending line.
 
+mod condition;
+mod detection;
 mod diagnostic;
+mod document;
 mod eval;
+mod fuzz;
+mod load;
 mod model;
+mod modifiers;
 mod yaml;
 
+pub use condition::{parse_condition, ConditionError};
 pub use diagnostic::{Diagnostic, DiagnosticKind, Problem, Severity};
+pub use document::attack_tags;
+pub use fuzz::{fuzz_condition_parser, fuzz_rule_parser};
 pub use model::{
-    AttackTags, CmpOp, Condition, Correlation, CorrelationCondition, CorrelationType,
+    Aliases, AttackTags, CmpOp, Condition, Correlation, CorrelationCondition, CorrelationType,
     Detection, FieldItem, FieldMap, FieldPattern, Filter, GlobPart, LogSource, Related, Rule,
     RuleSet, Search, Selector, StringOp, TimePart, ValuePattern,
 };
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Settings for loading rules.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +54,15 @@ pub fn load_rules(paths: &[PathBuf]) -> (RuleSet, Vec<Diagnostic>) {
 }
 
 /// [`load_rules`] with explicit options.
-pub fn load_rules_with(_paths: &[PathBuf], _options: &LoadOptions) -> (RuleSet, Vec<Diagnostic>) {
-    (RuleSet::default(), Vec::new())
+///
+/// Every document that fails to load gives exactly one error diagnostic, so the number
+/// of documents read is the number loaded plus the number of error diagnostics.
+pub fn load_rules_with(paths: &[PathBuf], options: &LoadOptions) -> (RuleSet, Vec<Diagnostic>) {
+    load::load(paths, options)
+}
+
+/// Loads the documents of one rule file's text, as if read from `path`.
+pub fn load_str(source: &str, path: &Path, options: &LoadOptions) -> (RuleSet, Vec<Diagnostic>) {
+    let (items, diagnostics) = load::load_source(source, path, options);
+    (load::into_set(items), diagnostics)
 }

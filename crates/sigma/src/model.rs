@@ -366,7 +366,7 @@ pub struct Correlation {
     /// `correlation.condition`, absent for temporal types that need none.
     pub condition: Option<CorrelationCondition>,
     /// `correlation.aliases`: alias → (rule name → field).
-    pub aliases: Vec<(String, Vec<(String, String)>)>,
+    pub aliases: Aliases,
     /// `correlation.generate`: whether referenced rules also alert on their own.
     pub generate: bool,
     /// The file the correlation was read from.
@@ -374,6 +374,9 @@ pub struct Correlation {
     /// 1-based line of its document.
     pub line: usize,
 }
+
+/// A correlation's field-name aliases: each alias with its (rule name, field) pairs.
+pub type Aliases = Vec<(String, Vec<(String, String)>)>;
 
 /// The kind of a correlation rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

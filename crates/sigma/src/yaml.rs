@@ -232,8 +232,9 @@ mod tests {
 
     #[test]
     fn keeps_lines_and_text_as_written() {
-        let docs = parse_documents("title: t\ndetection:\n  sel:\n    A: 0x17\n    B: 'x'\n    C:\n")
-            .unwrap_or_default();
+        let docs =
+            parse_documents("title: t\ndetection:\n  sel:\n    A: 0x17\n    B: 'x'\n    C:\n")
+                .unwrap_or_default();
         assert_eq!(docs.len(), 1);
         let sel = docs[0].root.get("detection").and_then(|d| d.get("sel"));
         let a = sel.and_then(|s| s.get("A"));
@@ -248,7 +249,13 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].line, 2);
         let error = parse_documents("a: [1\nb: 2\n");
-        assert!(matches!(error, Err(Problem { kind: DiagnosticKind::Yaml, .. })));
+        assert!(matches!(
+            error,
+            Err(Problem {
+                kind: DiagnosticKind::Yaml,
+                ..
+            })
+        ));
         let duplicate = parse_documents("a: 1\na: 2\n");
         assert!(matches!(duplicate, Err(Problem { line: 2, .. })));
     }
