@@ -12,9 +12,12 @@
 
 mod claimed;
 mod error;
+mod from_knowledge;
+mod from_sigma;
 mod gaps;
 mod labels;
 mod layer;
+mod lint;
 mod model;
 mod validated;
 mod visibility;
@@ -27,6 +30,8 @@ pub use claimed::{
     RuleClaim, TacticCoverage, TagIssue, TechniqueClaim,
 };
 pub use error::CoverageError;
+pub use from_knowledge::matrix_from_knowledge;
+pub use from_sigma::rule_info;
 pub use gaps::{
     full_name, rank_gaps, resolve_groups, resolve_tactics, Factors, Gap, GapInputs, GapKind,
     GapOptions, GapWeights, DEFAULT_TACTIC_ORDER,
@@ -36,6 +41,7 @@ pub use layer::{
     check_layer, claimed_layer, gaps_layer, validated_layer, Layer, LAYER_VERSION,
     NAVIGATOR_VERSION,
 };
+pub use lint::{lint_rules, LintFinding, LintKind, LintOptions, LintReport};
 pub use model::{
     Analytic, AttackMatrix, Countermeasure, Group, IdStatus, LogSourceKey, LogSourceNeed, RuleInfo,
     Tactic, Technique,
