@@ -146,7 +146,7 @@ pub fn discover(data_dir: &Path) -> Result<DataFiles, RefdataError> {
         return Err(RefdataError::MissingDir(data_dir.to_path_buf()));
     }
     let mut found = Found::default();
-    walk(data_dir, 0, &mut found)?;
+    walk(data_dir, 0, false, &mut found)?;
     let files = found.into_data_files(data_dir);
     if files.is_empty() {
         return Err(RefdataError::EmptyDir(data_dir.to_path_buf()));
@@ -202,7 +202,10 @@ impl Found {
     }
 }
 
-fn walk(dir: &Path, depth: usize, found: &mut Found) -> Result<(), RefdataError> {
+/// `in_tests` is set below a `test`/`tests` folder: Sigma rules found there are test
+/// fixtures (the Sigma specification's schema tests hold a `rules` folder), not rules
+/// to run.
+fn walk(dir: &Path, depth: usize, in_tests: bool, found: &mut Found) -> Result<(), RefdataError> {
     if depth > MAX_DEPTH {
         return Ok(());
     }
@@ -230,7 +233,7 @@ fn walk(dir: &Path, depth: usize, found: &mut Found) -> Result<(), RefdataError>
     {
         found.engage_dirs.push(dir.to_path_buf());
     }
-    let looks_like_sigma_repo = subdirs.iter().any(|(name, _)| name == "rules");
+    let looks_like_sigma_repo = !in_tests && subdirs.iter().any(|(name, _)| name == "rules");
     for (name, path) in subdirs {
         if looks_like_sigma_repo && name == "regression_data" {
             // Its `rules` sub-folder holds test cases, not rules: do not descend.
@@ -240,7 +243,8 @@ fn walk(dir: &Path, depth: usize, found: &mut Found) -> Result<(), RefdataError>
                 found.sigma_rule_dirs.push(path);
             }
         } else if !(looks_like_sigma_repo && EXCLUDED_SIGMA_DIRS.contains(&name.as_str())) {
-            walk(&path, depth + 1, found)?;
+            let in_tests = in_tests || name == "tests" || name == "test";
+            walk(&path, depth + 1, in_tests, found)?;
         }
     }
     Ok(())

@@ -41,3 +41,9 @@ fn is_gzip(reader: &mut impl BufRead) -> std::io::Result<bool> {
     let head = reader.fill_buf()?;
     Ok(head.len() >= 2 && head[..2] == GZIP_MAGIC)
 }
+
+/// Whether the file at `path` starts with the gzip magic.
+pub(crate) fn file_is_gzip(path: &Path) -> Result<bool, RefdataError> {
+    let file = File::open(path).map_err(|e| RefdataError::io(path, e))?;
+    is_gzip(&mut BufReader::new(file)).map_err(|e| RefdataError::io(path, e))
+}

@@ -1,0 +1,113 @@
+//! `import`: copying local files (or a folder of them) into the data directory.
+//!
+//! Files are recognised by the same names [`crate::discover`] uses and go through the
+//! same check-then-rename installation as downloads, so a corrupt local file is refused
+//! and never replaces a good one.
+
+use crate::discover::{discover, AttackDomain};
+use crate::install::{folder_of, install, temp_in, Failure, Installed};
+use crate::update::ENGAGE_FILES;
+use crate::verify::DataKind;
+use crate::RefdataError;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// What `import` did.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// Files now in place.
+    pub installed: Vec<Installed>,
+    /// Files refused; for each, the previous file (if any) is unchanged.
+    pub failed: Vec<Failure>,
+}
+
+/// The kind a file name denotes, if Rampart knows it.
+fn kind_of_name(name: &str) -> Option<DataKind> {
+    if let Some(domain) = AttackDomain::of_file_name(name) {
+        Some(DataKind::Attack(domain))
+    } else if name.starts_with("d3fend") && name.ends_with(".ttl") {
+        Some(DataKind::D3fendTurtle)
+    } else if name == "d3fend.json" {
+        Some(DataKind::D3fendJsonLd)
+    } else if ENGAGE_FILES.contains(&name) {
+        Some(DataKind::EngageJson)
+    } else {
+        None
+    }
+}
+
+/// Copies the MITRE files at `source` (one file, or a folder searched like a data
+/// directory) into `data_dir`, checking each. Nothing recognisable is an error.
+pub fn import(data_dir: &Path, source: &Path) -> Result<ImportReport, RefdataError> {
+    let candidates = candidates(source)?;
+    if candidates.is_empty() {
+        return Err(RefdataError::NothingToImport(source.to_path_buf()));
+    }
+    let mut report = ImportReport::default();
+    for (kind, path) in candidates {
+        match copy_in(data_dir, kind, &path) {
+            Ok(installed) => report.installed.push(installed),
+            Err(error) => report.failed.push(Failure {
+                source: path.display().to_string(),
+                error,
+            }),
+        }
+    }
+    Ok(report)
+}
+
+fn candidates(source: &Path) -> Result<Vec<(DataKind, PathBuf)>, RefdataError> {
+    if source.is_file() {
+        let name = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Ok(kind_of_name(&name)
+            .map(|kind| vec![(kind, source.to_path_buf())])
+            .unwrap_or_default());
+    }
+    let found = match discover(source) {
+        Ok(found) => found,
+        Err(RefdataError::EmptyDir(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for path in [
+        &found.enterprise,
+        &found.mobile,
+        &found.ics,
+        &found.d3fend_ttl,
+        &found.d3fend_jsonld,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(kind) = kind_of_name(&name) {
+            out.push((kind, path.clone()));
+        }
+    }
+    if let Some(dir) = &found.engage_dir {
+        for file in ENGAGE_FILES {
+            let path = dir.join(file);
+            if path.is_file() {
+                out.push((DataKind::EngageJson, path));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn copy_in(data_dir: &Path, kind: DataKind, path: &Path) -> Result<Installed, RefdataError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut temp = temp_in(&data_dir.join(folder_of(kind)))?;
+    let mut file = File::open(path).map_err(|e| RefdataError::io(path, e))?;
+    std::io::copy(&mut file, &mut temp).map_err(|e| RefdataError::io(path, e))?;
+    install(kind, temp, &name, None, path.display().to_string())
+}

@@ -1,0 +1,216 @@
+//! Checking that a file holds what its kind promises, and summarising it.
+//!
+//! The same checks serve `status` (report), `update` and `import` (refuse to install a
+//! file that fails them). They parse the whole file with the real parser for its format
+//! — a truncated download fails here, not later in the knowledge graph — but keep only
+//! counts and a version, so they stay cheap.
+
+use crate::discover::AttackDomain;
+use crate::open::{open_maybe_gzip, read_maybe_gzip};
+use crate::RefdataError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What kind of reference file a path holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DataKind {
+    /// An ATT&CK STIX 2.1 bundle of one domain.
+    Attack(AttackDomain),
+    /// The D3FEND ontology in Turtle.
+    D3fendTurtle,
+    /// The D3FEND ontology in JSON-LD.
+    D3fendJsonLd,
+    /// One of ENGAGE's JSON files.
+    EngageJson,
+}
+
+impl DataKind {
+    /// A stable machine name: `attack-enterprise`, `attack-mobile`, `attack-ics`,
+    /// `d3fend-turtle`, `d3fend-jsonld`, `engage-json` (the `--json` output uses it).
+    pub fn key(self) -> &'static str {
+        match self {
+            DataKind::Attack(AttackDomain::Enterprise) => "attack-enterprise",
+            DataKind::Attack(AttackDomain::Mobile) => "attack-mobile",
+            DataKind::Attack(AttackDomain::Ics) => "attack-ics",
+            DataKind::D3fendTurtle => "d3fend-turtle",
+            DataKind::D3fendJsonLd => "d3fend-jsonld",
+            DataKind::EngageJson => "engage-json",
+        }
+    }
+
+    /// A short human name, e.g. `ATT&CK enterprise`.
+    pub fn label(self) -> String {
+        match self {
+            DataKind::Attack(domain) => {
+                format!("ATT&CK {}", domain.file_stem().trim_end_matches("-attack"))
+            }
+            DataKind::D3fendTurtle => "D3FEND (Turtle)".to_owned(),
+            DataKind::D3fendJsonLd => "D3FEND (JSON-LD)".to_owned(),
+            DataKind::EngageJson => "ENGAGE".to_owned(),
+        }
+    }
+}
+
+impl Serialize for DataKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.key())
+    }
+}
+
+/// What a successful check learnt about a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// The version the content declares (ATT&CK collection version, D3FEND
+    /// `owl:versionInfo`), if any.
+    pub version: Option<String>,
+    /// Object counts by kind: STIX types for ATT&CK (plus `attack-pattern (active)`),
+    /// `triples` and `d3fend-ids` for D3FEND, `entries` for ENGAGE files.
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// Checks a file of the given kind and summarises it; a file that fails is rejected with
+/// a message naming it and saying why.
+pub fn verify(kind: DataKind, path: &Path) -> Result<Summary, RefdataError> {
+    match kind {
+        DataKind::Attack(_) => verify_attack_bundle(path),
+        DataKind::D3fendTurtle => verify_turtle(path),
+        DataKind::D3fendJsonLd => verify_jsonld(path),
+        DataKind::EngageJson => verify_engage_json(path),
+    }
+}
+
+#[derive(Deserialize)]
+struct BundleHead {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    objects: Vec<ObjectHead>,
+}
+
+/// Only what the counts need; every other field of a STIX object is skipped unread.
+#[derive(Deserialize)]
+struct ObjectHead {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    revoked: bool,
+    #[serde(default)]
+    x_mitre_deprecated: bool,
+    #[serde(default)]
+    x_mitre_version: Option<String>,
+}
+
+fn verify_attack_bundle(path: &Path) -> Result<Summary, RefdataError> {
+    let bytes = read_maybe_gzip(path)?;
+    let bundle: BundleHead = serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
+    if bundle.kind != "bundle" {
+        return Err(RefdataError::invalid(
+            path,
+            format!("not a STIX bundle (top-level type is {:?})", bundle.kind),
+        ));
+    }
+    let mut summary = Summary::default();
+    for object in &bundle.objects {
+        *summary.counts.entry(object.kind.clone()).or_default() += 1;
+        if object.kind == "attack-pattern" && !object.revoked && !object.x_mitre_deprecated {
+            *summary
+                .counts
+                .entry("attack-pattern (active)".to_owned())
+                .or_default() += 1;
+        }
+        if object.kind == "x-mitre-collection" && summary.version.is_none() {
+            summary.version = object.x_mitre_version.clone();
+        }
+    }
+    if !summary.counts.contains_key("attack-pattern") {
+        return Err(RefdataError::invalid(
+            path,
+            "STIX bundle holds no attack-pattern: not an ATT&CK bundle",
+        ));
+    }
+    Ok(summary)
+}
+
+fn verify_turtle(path: &Path) -> Result<Summary, RefdataError> {
+    const D3FEND_ID: &str = "http://d3fend.mitre.org/ontologies/d3fend.owl#d3fend-id";
+    const VERSION_INFO: &str = "http://www.w3.org/2002/07/owl#versionInfo";
+    let reader = open_maybe_gzip(path)?;
+    let mut summary = Summary::default();
+    let (mut triples, mut ids) = (0u64, 0u64);
+    for triple in oxttl::TurtleParser::new().for_reader(reader) {
+        let triple = triple.map_err(|e| match e {
+            oxttl::TurtleParseError::Syntax(e) => {
+                let start = e.location().start;
+                RefdataError::invalid(
+                    path,
+                    format!(
+                        "line {}, column {}: {}",
+                        start.line + 1,
+                        start.column + 1,
+                        e.message()
+                    ),
+                )
+            }
+            oxttl::TurtleParseError::Io(e) => RefdataError::io(path, e),
+        })?;
+        triples += 1;
+        match triple.predicate.as_str() {
+            D3FEND_ID => ids += 1,
+            VERSION_INFO if summary.version.is_none() => {
+                if let oxrdf::Term::Literal(literal) = &triple.object {
+                    summary.version = Some(literal.value().to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    if ids == 0 {
+        return Err(RefdataError::invalid(
+            path,
+            format!("{triples} triples but no d3f:d3fend-id: not the D3FEND ontology"),
+        ));
+    }
+    summary.counts.insert("triples".to_owned(), triples);
+    summary.counts.insert("d3fend-ids".to_owned(), ids);
+    Ok(summary)
+}
+
+fn verify_jsonld(path: &Path) -> Result<Summary, RefdataError> {
+    let bytes = read_maybe_gzip(path)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
+    let nodes = value
+        .get("@graph")
+        .and_then(|g| g.as_array())
+        .or_else(|| value.as_array())
+        .ok_or_else(|| RefdataError::invalid(path, "JSON-LD without a @graph array"))?;
+    let mut summary = Summary::default();
+    summary
+        .counts
+        .insert("nodes".to_owned(), nodes.len() as u64);
+    Ok(summary)
+}
+
+fn verify_engage_json(path: &Path) -> Result<Summary, RefdataError> {
+    let bytes = read_maybe_gzip(path)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
+    let entries = match &value {
+        serde_json::Value::Array(items) => items.len(),
+        serde_json::Value::Object(map) => map.len(),
+        _ => {
+            return Err(RefdataError::invalid(
+                path,
+                "expected a JSON list or object",
+            ))
+        }
+    };
+    let mut summary = Summary::default();
+    summary.counts.insert("entries".to_owned(), entries as u64);
+    Ok(summary)
+}
+
+fn json_error(path: &Path, error: &serde_json::Error) -> RefdataError {
+    RefdataError::invalid(path, format!("invalid JSON: {error}"))
+}
