@@ -1,1 +1,21 @@
-//! Correlation: Sigma correlation rules, and alerts grouped into incidents.
+//! Correlation: alerts grouped into incidents, likely next techniques, and the runtime
+//! of Sigma correlation rules.
+//!
+//! Everything here works on alerts and on small plain-data views of ATT&CK
+//! ([`KillChain`], [`GroupUsage`]) that the caller builds from the knowledge graph. That
+//! keeps this crate free of loading and I/O, makes its tests construct exactly the
+//! situation they check, and lets the store persist incidents without knowing ATT&CK.
+//!
+//! - [`group_incidents`]: host (and optionally user) + inactivity window → incidents in
+//!   kill-chain order with a documented score.
+//! - [`likely_next`]: conditional co-occurrence over ATT&CK groups, with rule coverage.
+
+mod incident;
+mod killchain;
+mod next;
+
+pub use incident::{
+    alert_user, group_incidents, level_weight, score, Incident, IncidentConfig, TimelineEntry,
+};
+pub use killchain::{KillChain, Tactic};
+pub use next::{coverage_of, likely_next, Coverage, GroupUsage, NextTechnique};

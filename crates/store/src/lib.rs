@@ -1,1 +1,58 @@
-//! The alert and incident store: SQLite embedded by default.
+//! The alert and incident store: SQLite embedded by default; the only crate that
+//! speaks SQL.
+//!
+//! Callers talk to the [`Store`] trait, so another backend (PostgreSQL is planned)
+//! can be added behind a feature without touching them. The SQLite backend keeps one
+//! file in WAL mode: a hunt can write while `rampart alerts list` reads.
+//!
+//! Guarantees the rest of Rampart builds on:
+//! - **No duplicates on re-run.** An alert's id is its [`dedup_key`] (rule id + source
+//!   + record id, or an event hash without record id); inserting a known key is a no-op.
+//! - **Reported means durable.** [`Store::insert_alerts`] writes a batch in one
+//!   transaction and returns only after it committed, so a count a caller reports was
+//!   on disk; killing the process loses at most the batch being written.
+//! - **Clear failures.** A locked, read-only, corrupt or too-new file is a distinct
+//!   [`StoreErrorKind`] whose message names the file.
+//! - **Migrations.** The schema version lives in SQLite's `user_version`; opening a
+//!   store migrates it forward in a transaction.
+
+mod dedup;
+mod error;
+mod model;
+mod schema;
+mod sqlite;
+
+pub use dedup::dedup_key;
+pub use error::{Result, StoreError, StoreErrorKind};
+pub use model::{
+    AlertQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary, StoredAlert,
+};
+pub use sqlite::{OpenOptions, SqliteStore};
+
+use rampart_correlate::Incident;
+use rampart_event::Alert;
+
+/// What Rampart needs from an alert store, whatever the database behind it.
+pub trait Store {
+    /// Records the start of a hunt run and returns its id.
+    fn begin_run(&mut self, info: &RunInfo) -> Result<RunId>;
+    /// Records the rules a run loaded (id, title, level, techniques), upserting.
+    fn record_rules(&mut self, run: RunId, rules: &[RuleInfo]) -> Result<()>;
+    /// Adds alerts in one transaction; known dedup keys are skipped. Returns after the
+    /// transaction committed.
+    fn insert_alerts(&mut self, run: RunId, alerts: &[Alert]) -> Result<InsertOutcome>;
+    /// Records how a run ended.
+    fn finish_run(&mut self, run: RunId, summary: &RunSummary) -> Result<()>;
+    /// Alerts matching a query, in event-time order (untimed last).
+    fn alerts(&self, query: &AlertQuery) -> Result<Vec<StoredAlert>>;
+    /// Every rule the store has seen loaded.
+    fn rules(&self) -> Result<Vec<RuleInfo>>;
+    /// Every run, oldest first.
+    fn runs(&self) -> Result<Vec<RunRecord>>;
+    /// Replaces all incidents with these, in one transaction.
+    fn replace_incidents(&mut self, incidents: &[Incident]) -> Result<()>;
+    /// All incidents, highest score first.
+    fn incidents(&self) -> Result<Vec<Incident>>;
+    /// One incident by id (case-insensitive).
+    fn incident(&self, id: &str) -> Result<Option<Incident>>;
+}

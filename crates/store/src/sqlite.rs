@@ -1,0 +1,476 @@
+//! The embedded SQLite store: one file, WAL journal, migrations, one transaction per batch.
+
+use crate::error::{Result, StoreError, StoreErrorKind};
+use crate::model::{
+    AlertQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary, StoredAlert,
+};
+use crate::schema::MIGRATIONS;
+use crate::{dedup_key, Store};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rampart_correlate::Incident;
+use rampart_event::{Alert, Level};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// How long to wait for another process's write lock before giving up.
+    pub busy_timeout: Duration,
+    /// Open for reading only (queries); the file must exist.
+    pub read_only: bool,
+}
+
+impl Default for OpenOptions {
+    /// Five seconds of patience, read-write.
+    fn default() -> Self {
+        OpenOptions {
+            busy_timeout: Duration::from_secs(5),
+            read_only: false,
+        }
+    }
+}
+
+/// The SQLite store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    busy_ms: u64,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` for reading and writing.
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, &OpenOptions::default())
+    }
+
+    /// Opens the store at `path` with options.
+    ///
+    /// A read-write open checks up front that the file is writable, so that a
+    /// read-only file is reported as such instead of failing on the first write.
+    pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Self> {
+        let busy_ms = options.busy_timeout.as_millis() as u64;
+        let fail = |kind| StoreError::new(path, kind);
+        if !options.read_only {
+            if let Ok(meta) = std::fs::metadata(path) {
+                if meta.permissions().readonly() {
+                    return Err(fail(StoreErrorKind::ReadOnly(
+                        "the file's permissions do not allow writing".into(),
+                    )));
+                }
+            } else if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| fail(StoreErrorKind::Io(e)))?;
+            }
+        } else if !path.exists() {
+            return Err(fail(StoreErrorKind::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no store here yet: run `rampart hunt ... --store` first",
+            ))));
+        }
+        let flags = if options.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let sql = |e| StoreError::sqlite(path, e, busy_ms);
+        let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
+        conn.busy_timeout(options.busy_timeout).map_err(sql)?;
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            busy_ms,
+        };
+        store.prepare(options.read_only)?;
+        Ok(store)
+    }
+
+    /// The store file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, error: rusqlite::Error) -> StoreError {
+        StoreError::sqlite(&self.path, error, self.busy_ms)
+    }
+
+    fn bad(&self, id: impl ToString, reason: impl ToString) -> StoreError {
+        StoreError::new(
+            &self.path,
+            StoreErrorKind::BadRecord {
+                id: id.to_string(),
+                reason: reason.to_string(),
+            },
+        )
+    }
+
+    /// Settings, integrity probe and migrations. Reading `user_version` is the first
+    /// read of the file, so a file that is not a database fails here, by name.
+    fn prepare(&mut self, read_only: bool) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| self.err(e))?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::new(
+                &self.path,
+                StoreErrorKind::TooNew {
+                    found: version,
+                    supported,
+                },
+            ));
+        }
+        if read_only {
+            return Ok(());
+        }
+        // WAL lets `alerts list` read while a hunt writes; FULL sync makes each
+        // committed batch survive a crash, not only a killed process.
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|e| self.err(e))?;
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let (path, busy) = (&self.path, self.busy_ms);
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|e| StoreError::sqlite(path, e, busy))?;
+            tx.execute_batch(migration)
+                .and_then(|_| tx.pragma_update(None, "user_version", index as i64 + 1))
+                .and_then(|_| tx.commit())
+                .map_err(|e| StoreError::sqlite(path, e, busy))?;
+        }
+        Ok(())
+    }
+}
+
+/// Timestamps are stored as fixed-width UTC text so that text order is time order.
+fn time_text(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn level_rank(level: Level) -> i64 {
+    Level::ALL.iter().position(|l| *l == level).unwrap_or(0) as i64
+}
+
+impl Store for SqliteStore {
+    fn begin_run(&mut self, info: &RunInfo) -> Result<RunId> {
+        let info_json = serde_json::to_string(info).map_err(|e| self.bad("run", e))?;
+        self.conn
+            .execute(
+                "INSERT INTO runs (started_at, info) VALUES (?1, ?2)",
+                params![time_text(Utc::now()), info_json],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn record_rules(&mut self, run: RunId, rules: &[RuleInfo]) -> Result<()> {
+        let path = self.path.clone();
+        let busy = self.busy_ms;
+        let sql = |e| StoreError::sqlite(&path, e, busy);
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO rules (id, title, level, techniques, first_run, last_run)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                     ON CONFLICT(id) DO UPDATE SET title = ?2, level = ?3, techniques = ?4,
+                     last_run = ?5",
+                )
+                .map_err(sql)?;
+            for rule in rules {
+                let techniques = rule.techniques.join(",");
+                insert
+                    .execute(params![
+                        rule.id,
+                        rule.title,
+                        rule.level.as_str(),
+                        techniques,
+                        run
+                    ])
+                    .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
+    fn insert_alerts(&mut self, run: RunId, alerts: &[Alert]) -> Result<InsertOutcome> {
+        let path = self.path.clone();
+        let busy = self.busy_ms;
+        let sql = |e| StoreError::sqlite(&path, e, busy);
+        let mut outcome = InsertOutcome::default();
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO alerts
+                     (id, run, rule_id, level_rank, event_time, host, source, record_id, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(sql)?;
+            let mut technique = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO alert_techniques (alert_id, technique) VALUES (?1, ?2)",
+                )
+                .map_err(sql)?;
+            for alert in alerts {
+                let id = dedup_key(alert);
+                let body = serde_json::to_string(alert).map_err(|e| {
+                    StoreError::new(
+                        &path,
+                        StoreErrorKind::BadRecord {
+                            id: id.clone(),
+                            reason: e.to_string(),
+                        },
+                    )
+                })?;
+                let added = insert
+                    .execute(params![
+                        id,
+                        run,
+                        alert.rule_id,
+                        level_rank(alert.level),
+                        alert.event.timestamp.map(time_text),
+                        alert.event.computer.as_deref(),
+                        &*alert.event.source,
+                        alert.event.record_id.map(|r| r as i64),
+                        body
+                    ])
+                    .map_err(sql)?;
+                if added == 0 {
+                    outcome.duplicates += 1;
+                    continue;
+                }
+                outcome.inserted += 1;
+                for id_tag in &alert.techniques {
+                    technique
+                        .execute(params![id, id_tag.to_ascii_uppercase()])
+                        .map_err(sql)?;
+                }
+            }
+            tx.execute(
+                "UPDATE runs SET alerts_added = alerts_added + ?1 WHERE id = ?2",
+                params![outcome.inserted as i64, run],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        Ok(outcome)
+    }
+
+    fn finish_run(&mut self, run: RunId, summary: &RunSummary) -> Result<()> {
+        let summary = serde_json::to_string(summary).map_err(|e| self.bad(run, e))?;
+        self.conn
+            .execute(
+                "UPDATE runs SET finished_at = ?1, summary = ?2 WHERE id = ?3",
+                params![time_text(Utc::now()), summary, run],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn alerts(&self, query: &AlertQuery) -> Result<Vec<StoredAlert>> {
+        let mut sql = String::from("SELECT a.id, a.run, a.body FROM alerts a WHERE 1 = 1");
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        if let Some(since) = query.since {
+            sql.push_str(" AND a.event_time >= ?");
+            args.push(Box::new(time_text(since)));
+        }
+        if let Some(level) = query.min_level {
+            sql.push_str(" AND a.level_rank >= ?");
+            args.push(Box::new(level_rank(level)));
+        }
+        if let Some(host) = &query.host {
+            sql.push_str(" AND a.host = ?");
+            args.push(Box::new(host.clone()));
+        }
+        if let Some(technique) = &query.technique {
+            let id = technique.trim().to_ascii_uppercase();
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM alert_techniques t WHERE t.alert_id = a.id
+                  AND (t.technique = ? OR t.technique LIKE ? ESCAPE '\\'))",
+            );
+            args.push(Box::new(id.clone()));
+            args.push(Box::new(format!(
+                "{}.%",
+                id.replace('%', "\\%").replace('_', "\\_")
+            )));
+        }
+        sql.push_str(" ORDER BY a.event_time IS NULL, a.event_time, a.id");
+        if let Some(limit) = query.limit {
+            sql.push_str(" LIMIT ?");
+            args.push(Box::new(limit as i64));
+        }
+        let mut statement = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(args.iter()), |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut alerts = Vec::new();
+        for row in rows {
+            let (id, run, body) = row.map_err(|e| self.err(e))?;
+            let alert = serde_json::from_str(&body).map_err(|e| self.bad(&id, e))?;
+            alerts.push(StoredAlert { id, run, alert });
+        }
+        Ok(alerts)
+    }
+
+    fn rules(&self) -> Result<Vec<RuleInfo>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, title, level, techniques FROM rules ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut rules = Vec::new();
+        for row in rows {
+            let (id, title, level, techniques) = row.map_err(|e| self.err(e))?;
+            let level = level.parse().map_err(|e| self.bad(&id, e))?;
+            let techniques = techniques
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect();
+            rules.push(RuleInfo {
+                id,
+                title,
+                level,
+                techniques,
+            });
+        }
+        Ok(rules)
+    }
+
+    fn runs(&self) -> Result<Vec<RunRecord>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, started_at, finished_at, info, summary, alerts_added FROM runs ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                    row.get::<_, i64>(5)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut runs = Vec::new();
+        for row in rows {
+            let (id, started, finished, info, summary, added) = row.map_err(|e| self.err(e))?;
+            let started_at = parse_time(&started).ok_or_else(|| self.bad(id, "bad start time"))?;
+            let info = serde_json::from_str(&info).map_err(|e| self.bad(id, e))?;
+            let summary = summary
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(|e| self.bad(id, e))?;
+            runs.push(RunRecord {
+                id,
+                started_at,
+                finished_at: finished.as_deref().and_then(parse_time),
+                info,
+                summary,
+                alerts_added: added.max(0) as u64,
+            });
+        }
+        Ok(runs)
+    }
+
+    fn replace_incidents(&mut self, incidents: &[Incident]) -> Result<()> {
+        let path = self.path.clone();
+        let busy = self.busy_ms;
+        let sql = |e| StoreError::sqlite(&path, e, busy);
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute("DELETE FROM incidents", []).map_err(sql)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO incidents (id, host, first_seen, last_seen, score, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(sql)?;
+            for incident in incidents {
+                let body = serde_json::to_string(incident).map_err(|e| {
+                    StoreError::new(
+                        &path,
+                        StoreErrorKind::BadRecord {
+                            id: incident.id.clone(),
+                            reason: e.to_string(),
+                        },
+                    )
+                })?;
+                insert
+                    .execute(params![
+                        incident.id,
+                        incident.host,
+                        incident.first_seen.map(time_text),
+                        incident.last_seen.map(time_text),
+                        incident.score,
+                        body
+                    ])
+                    .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
+    fn incidents(&self) -> Result<Vec<Incident>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, body FROM incidents ORDER BY score DESC, first_seen, id")
+            .map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut incidents = Vec::new();
+        for row in rows {
+            let (id, body) = row.map_err(|e| self.err(e))?;
+            incidents.push(serde_json::from_str(&body).map_err(|e| self.bad(&id, e))?);
+        }
+        Ok(incidents)
+    }
+
+    fn incident(&self, id: &str) -> Result<Option<Incident>> {
+        let body: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM incidents WHERE id = ?1 COLLATE NOCASE",
+                [id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        body.map(|b| serde_json::from_str(&b).map_err(|e| self.bad(id, e)))
+            .transpose()
+    }
+}
