@@ -1,0 +1,256 @@
+//! JSON records into flat events: pure functions with no I/O, so they can be fuzzed.
+//!
+//! Three shapes are recognised. evtx_dump-style records (`{"Event":{"System":…,
+//! "EventData":…}}`) are flattened the way EVTX records are, since the EVTX reader renders
+//! records to that very JSON. Anything else is walked as nested objects whose dotted leaf
+//! paths go through the [`FieldAliases`]; a flat event with Sigma names at top level is
+//! the degenerate case where no path has a dot.
+
+use crate::value::{as_u64, from_json, parse_timestamp};
+use crate::FieldAliases;
+use rampart_event::{Event, Value};
+use serde_json::{Map, Value as Json};
+
+/// Flattens one JSON record into an event (source and record id left for the reader).
+pub fn flatten_json(json: &Json, aliases: &FieldAliases) -> Event {
+    let mut event = Event::default();
+    if let Json::Object(object) = json {
+        match evtx_root(object) {
+            Some(root) => flatten_evtx(root, &mut event),
+            None => flatten_nested(object, aliases, &mut event),
+        }
+    }
+    fill_meta(&mut event);
+    event
+}
+
+/// Parses and flattens one JSON text (the fuzzing entry point).
+pub fn flatten_json_str(text: &str, aliases: &FieldAliases) -> Result<Event, serde_json::Error> {
+    let json: Json = serde_json::from_str(text)?;
+    Ok(flatten_json(&json, aliases))
+}
+
+/// The object holding `System` (and `EventData`/`UserData`) in an evtx_dump-style record.
+fn evtx_root(object: &Map<String, Json>) -> Option<&Map<String, Json>> {
+    if let Some(Json::Object(event)) = object.get("Event") {
+        if event.contains_key("System") {
+            return Some(event);
+        }
+    }
+    let has_data = object.contains_key("EventData") || object.contains_key("UserData");
+    (object.contains_key("System") && has_data).then_some(object)
+}
+
+/// Flattens an EVTX record: `System` elements, then `EventData` and `UserData` (whose
+/// names win over a `System` name they repeat, as Sysmon's `Version` does).
+pub(crate) fn flatten_evtx(root: &Map<String, Json>, event: &mut Event) {
+    if let Some(Json::Object(system)) = root.get("System") {
+        for (name, value) in system {
+            flatten_system_element(name, value, event);
+        }
+    }
+    for (section, value) in root {
+        match section.as_str() {
+            "System" | "#attributes" => {}
+            "EventData" => flatten_event_data(value, event),
+            _ => flatten_leaves(section, value, event),
+        }
+    }
+}
+
+/// A `System` element: its text under its name, each attribute as `Element_Attribute`
+/// (`Provider_Name`, `Security_UserID`, `TimeCreated_SystemTime`).
+fn flatten_system_element(name: &str, value: &Json, event: &mut Event) {
+    match value {
+        Json::Null => {}
+        Json::Object(element) => {
+            if let Some(text) = element.get("#text") {
+                event.set(name, from_json(text));
+            }
+            if let Some(Json::Object(attributes)) = element.get("#attributes") {
+                for (attribute, value) in attributes {
+                    event.set(&format!("{name}_{attribute}"), from_json(value));
+                }
+            }
+        }
+        _ => event.set(name, from_json(value)),
+    }
+}
+
+/// `EventData`: named `Data` elements become fields; unnamed ones one `Data` list.
+fn flatten_event_data(value: &Json, event: &mut Event) {
+    let Json::Object(data) = value else {
+        if let Json::String(text) = value {
+            event.set("Data", Value::Str(text.as_str().into()));
+        }
+        return;
+    };
+    for (name, value) in data {
+        match name.as_str() {
+            "#attributes" => {}
+            "Data" | "#text" => push_unnamed_data(value, event),
+            _ => event.set(name, element_value(value)),
+        }
+    }
+}
+
+/// Unnamed `Data` elements, in order, under the one field `Data`.
+fn push_unnamed_data(value: &Json, event: &mut Event) {
+    let value = match value {
+        Json::Object(element) => element.get("#text").unwrap_or(&Json::Null),
+        other => other,
+    };
+    let items: Vec<Value> = match value {
+        Json::Array(items) => items.iter().map(element_value).collect(),
+        Json::Null => return,
+        single => vec![element_value(single)],
+    };
+    let mut items = items;
+    let value = if items.len() == 1 {
+        items.remove(0)
+    } else {
+        Value::List(items)
+    };
+    event.set("Data", value);
+}
+
+/// A data element's value: its text; an empty element is an empty string.
+fn element_value(value: &Json) -> Value {
+    match value {
+        Json::Null => Value::Str("".into()),
+        Json::Object(element) => match element.get("#text") {
+            Some(text) => element_value(text),
+            None if element.is_empty() => Value::Str("".into()),
+            None => from_json(value),
+        },
+        other => from_json(other),
+    }
+}
+
+/// `UserData` and other sections: every leaf under its own element name.
+fn flatten_leaves(name: &str, value: &Json, event: &mut Event) {
+    match value {
+        Json::Object(element) => {
+            for (child, value) in element {
+                match child.as_str() {
+                    "#text" => event.set(name, element_value(value)),
+                    "#attributes" => {
+                        if let Json::Object(attributes) = value {
+                            for (attribute, value) in attributes {
+                                if !attribute.starts_with("xmlns") {
+                                    event.set(attribute, from_json(value));
+                                }
+                            }
+                        }
+                    }
+                    _ => flatten_leaves(child, value, event),
+                }
+            }
+        }
+        Json::Array(items) if items.iter().any(Json::is_object) => {
+            for item in items {
+                flatten_leaves(name, item, event);
+            }
+        }
+        other => event.set(name, element_value(other)),
+    }
+}
+
+/// Nested JSON: every leaf under its dotted path, renamed by the aliases.
+fn flatten_nested(object: &Map<String, Json>, aliases: &FieldAliases, event: &mut Event) {
+    let mut priorities: Vec<u32> = Vec::new();
+    let mut path = String::new();
+    walk(object, aliases, &mut path, event, &mut priorities);
+}
+
+fn walk(
+    object: &Map<String, Json>,
+    aliases: &FieldAliases,
+    path: &mut String,
+    event: &mut Event,
+    priorities: &mut Vec<u32>,
+) {
+    for (key, value) in object {
+        let length = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+        match value {
+            Json::Object(child) if !child.is_empty() => {
+                walk(child, aliases, path, event, priorities)
+            }
+            _ => {
+                let (name, priority) = aliases.resolve(path);
+                set_by_priority(event, priorities, name, priority, from_json(value));
+            }
+        }
+        path.truncate(length);
+    }
+}
+
+/// Sets a field unless a rule of higher priority (lower number) already set it.
+/// `priorities[i]` is the priority that set `event.fields[i]`.
+fn set_by_priority(
+    event: &mut Event,
+    priorities: &mut Vec<u32>,
+    name: &str,
+    priority: u32,
+    value: Value,
+) {
+    match event.fields.iter().position(|(field, _)| &**field == name) {
+        Some(index) => {
+            if priority < priorities[index] {
+                event.fields[index].1 = value;
+                priorities[index] = priority;
+            }
+        }
+        None => {
+            event.fields.push((name.into(), value));
+            priorities.push(priority);
+        }
+    }
+}
+
+/// Header data from the Sigma-named fields; `EventID` and `EventRecordID` given as
+/// digits (ECS `event.code`) become numbers so that every reader agrees on their type.
+fn fill_meta(event: &mut Event) {
+    for numeric in ["EventID", "EventRecordID"] {
+        if let Some(Value::Str(text)) = event.get(numeric) {
+            if let Ok(number) = text.trim().parse::<i64>() {
+                event.set(numeric, Value::Int(number));
+            }
+        }
+    }
+    let text = |name: &str| {
+        event
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+            .map(Box::<str>::from)
+    };
+    let meta = rampart_event::EventMeta {
+        computer: text("Computer"),
+        channel: text("Channel"),
+        provider: text("Provider_Name"),
+        event_id: event
+            .get("EventID")
+            .and_then(as_u64)
+            .and_then(|id| u32::try_from(id).ok()),
+        record_id: event.get("EventRecordID").and_then(as_u64),
+        timestamp: [
+            "TimeCreated_SystemTime",
+            "@timestamp",
+            "TimeCreated",
+            "timestamp",
+        ]
+        .iter()
+        .find_map(|name| event.get(name).and_then(Value::as_str))
+        .and_then(parse_timestamp),
+        source: event.meta.source.clone(),
+    };
+    event.meta = meta;
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,190 @@
+//! Finding inputs (files, directories, stdin) and reading one into a sink.
+
+use crate::{evtx_reader, json_reader, FieldAliases, IngestError, Sink};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The EVTX file signature.
+pub(crate) const EVTX_MAGIC: &[u8] = b"ElfFile\0";
+
+/// How an input is decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputKind {
+    /// A Windows EVTX file.
+    Evtx,
+    /// JSON lines or concatenated JSON documents, plain or gzip-compressed.
+    Json,
+}
+
+/// One telemetry input: a file or stdin.
+#[derive(Debug, Clone)]
+pub struct Input {
+    path: Option<PathBuf>,
+    name: Arc<str>,
+    kind: InputKind,
+    size: Option<u64>,
+}
+
+/// How inputs are read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// How nested JSON paths become Sigma field names.
+    pub aliases: Arc<FieldAliases>,
+    /// Decode and deliver batches of one input on several threads (the rayon pool).
+    pub parallel: bool,
+    /// At most this many diagnostics per input; the rest are counted in one line.
+    pub max_diagnostics: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            aliases: Arc::new(FieldAliases::builtin()),
+            parallel: true,
+            max_diagnostics: 50,
+        }
+    }
+}
+
+/// What reading one input produced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Events delivered.
+    pub events: u64,
+    /// Bytes read (file size, or bytes taken from stdin).
+    pub bytes: u64,
+    /// Problems found (all of them, including ones past the display cap).
+    pub diagnostics: u64,
+}
+
+/// File names a directory walk picks up; named files are taken whatever their name.
+fn is_telemetry_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    [".evtx", ".json", ".jsonl", ".ndjson"]
+        .iter()
+        .any(|extension| name.ends_with(extension))
+}
+
+/// The inputs named by `paths`: files as given, directories walked recursively (in
+/// name order, so runs are reproducible) for EVTX and JSON files, `-` for stdin.
+pub fn inputs<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Input>, IngestError> {
+    let mut found = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        if path == Path::new("-") {
+            found.push(Input::stdin());
+            continue;
+        }
+        let metadata = std::fs::metadata(path).map_err(|source| IngestError::Access {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if metadata.is_dir() {
+            walk(path, &mut found)?;
+        } else {
+            found.push(Input::file(path)?);
+        }
+    }
+    Ok(found)
+}
+
+fn walk(dir: &Path, found: &mut Vec<Input>) -> Result<(), IngestError> {
+    let listing = |source| IngestError::Walk {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(listing)?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(listing)?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, found)?;
+        } else if is_telemetry_name(&path) {
+            found.push(Input::file(&path)?);
+        }
+    }
+    Ok(())
+}
+
+impl Input {
+    /// Standard input, read as JSON (gzip is recognised by its magic bytes).
+    pub fn stdin() -> Self {
+        Input {
+            path: None,
+            name: Arc::from("-"),
+            kind: InputKind::Json,
+            size: None,
+        }
+    }
+
+    /// A file; EVTX when it starts with the EVTX signature or is named `.evtx`,
+    /// JSON otherwise.
+    pub fn file(path: &Path) -> Result<Self, IngestError> {
+        let access = |source| IngestError::Access {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(access)?;
+        let size = file.metadata().map_err(access)?.len();
+        let mut magic = [0u8; 8];
+        let read = file.read(&mut magic).map_err(access)?;
+        let named_evtx = path
+            .extension()
+            .is_some_and(|extension| extension.eq_ignore_ascii_case("evtx"));
+        let kind = if &magic[..read] == EVTX_MAGIC || named_evtx {
+            InputKind::Evtx
+        } else {
+            InputKind::Json
+        };
+        Ok(Input {
+            path: Some(path.to_path_buf()),
+            name: Arc::from(path.to_string_lossy().as_ref()),
+            kind,
+            size: Some(size),
+        })
+    }
+
+    /// The name events and diagnostics carry: the path as given, or `-`.
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// How the input is decoded.
+    pub fn kind(&self) -> InputKind {
+        self.kind
+    }
+
+    /// The file's size in bytes (unknown for stdin).
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// Reads the whole input into `sink`. Damage inside the input becomes diagnostics;
+    /// only an input that cannot be opened at all is an error.
+    pub fn read<S: Sink + ?Sized>(
+        &self,
+        options: &ReadOptions,
+        sink: &S,
+    ) -> Result<ReadStats, IngestError> {
+        match (&self.path, self.kind) {
+            (Some(path), InputKind::Evtx) => evtx_reader::read(path, &self.name, options, sink),
+            (Some(path), InputKind::Json) => {
+                let file = std::fs::File::open(path).map_err(|source| IngestError::Read {
+                    path: self.name.to_string(),
+                    source,
+                })?;
+                json_reader::read(file, &self.name, options, sink)
+            }
+            (None, _) => json_reader::read(std::io::stdin().lock(), &self.name, options, sink),
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! JSON inputs: JSON lines (one event per line), or concatenated / array JSON documents
+//! such as evtx_dump's pretty-printed output; gzip recognised by its magic bytes.
+//!
+//! JSON lines are read in blocks of lines; the blocks of a wave are parsed in parallel
+//! and each becomes one batch, so a multi-gigabyte file streams in bounded memory. A
+//! malformed line is a diagnostic and the next line is read as usual. Pretty-printed
+//! documents cannot be re-synchronised after an error, so there the first error ends
+//! the input (with a diagnostic).
+
+use crate::diagnostic::Reporter;
+use crate::flatten::flatten_json;
+use crate::{EventBatch, IngestError, Place, ReadOptions, ReadStats, Sink};
+use flate2::read::MultiGzDecoder;
+use rampart_event::Event;
+use rayon::prelude::*;
+use serde_json::Value as Json;
+use std::cell::Cell;
+use std::io::{BufRead, BufReader, Read};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const BLOCK_LINES: usize = 2048;
+const BLOCK_BYTES: usize = 4 << 20;
+const READ_BUFFER: usize = 256 << 10;
+
+/// Counts the bytes taken from the underlying input (compressed bytes for gzip).
+struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.count.set(self.count.get() + read as u64);
+        Ok(read)
+    }
+}
+
+/// Shared state of one input's read.
+struct JsonRead<'a, S: Sink + ?Sized> {
+    name: &'a Arc<str>,
+    options: &'a ReadOptions,
+    sink: &'a S,
+    reporter: Reporter<'a, S>,
+    events: AtomicU64,
+}
+
+pub(crate) fn read<R: Read, S: Sink + ?Sized>(
+    raw: R,
+    name: &Arc<str>,
+    options: &ReadOptions,
+    sink: &S,
+) -> Result<ReadStats, IngestError> {
+    let count = Rc::new(Cell::new(0));
+    let counting = Counting {
+        inner: raw,
+        count: Rc::clone(&count),
+    };
+    let mut reader = BufReader::with_capacity(READ_BUFFER, counting);
+    let io_error = |source| IngestError::Read {
+        path: name.to_string(),
+        source,
+    };
+    let gzip = reader.fill_buf().map_err(io_error)?.starts_with(GZIP_MAGIC);
+    let mut text: Box<dyn BufRead> = if gzip {
+        Box::new(BufReader::with_capacity(
+            READ_BUFFER,
+            MultiGzDecoder::new(reader),
+        ))
+    } else {
+        Box::new(reader)
+    };
+    let read = JsonRead {
+        name,
+        options,
+        sink,
+        reporter: Reporter::new(sink, name.clone(), options.max_diagnostics),
+        events: AtomicU64::new(0),
+    };
+    read_text(&mut text, &read);
+    Ok(ReadStats {
+        events: read.events.load(Ordering::Relaxed),
+        bytes: count.get(),
+        diagnostics: read.reporter.finish(),
+    })
+}
+
+fn read_text<S: Sink + ?Sized>(text: &mut dyn BufRead, read: &JsonRead<'_, S>) {
+    let head = match text.fill_buf() {
+        Ok(head) => head,
+        Err(error) => {
+            read.reporter
+                .report(Place::File, format!("read error: {error}"));
+            return;
+        }
+    };
+    if head.iter().take(4096).any(|&byte| byte == 0) {
+        read.reporter.report(
+            Place::File,
+            "binary data, neither EVTX nor JSON: input skipped",
+        );
+        return;
+    }
+    // Blank lines, then the first line with content: it tells JSON lines from
+    // pretty-printed documents.
+    let mut prelude = Vec::new();
+    let mut lines = 0u64;
+    loop {
+        let start = prelude.len();
+        match text.read_until(b'\n', &mut prelude) {
+            Ok(0) => return,
+            Ok(_) => lines += 1,
+            Err(error) => {
+                read.reporter
+                    .report(Place::Line(lines + 1), format!("read error: {error}"));
+                return;
+            }
+        }
+        let line = prelude[start..].trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        if line == b"{" || line.starts_with(b"[") {
+            read_documents(std::io::Cursor::new(prelude).chain(text), read);
+        } else {
+            read_lines(prelude, lines, text, read);
+        }
+        return;
+    }
+}
+
+/// A block of lines: their bytes back to back and where each ends.
+struct Block {
+    seq: u64,
+    first_line: u64,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+fn read_lines<S: Sink + ?Sized>(
+    prelude: Vec<u8>,
+    prelude_lines: u64,
+    text: &mut dyn BufRead,
+    read: &JsonRead<'_, S>,
+) {
+    let wave_size = if read.options.parallel {
+        4 * rayon::current_num_threads().max(1)
+    } else {
+        1
+    };
+    // The prelude is whole lines, the last one with content: split it the same way.
+    let mut first = Block {
+        seq: 0,
+        first_line: 1,
+        ends: Vec::new(),
+        bytes: prelude,
+    };
+    let mut end = 0;
+    for _ in 0..prelude_lines {
+        end += first.bytes[end..]
+            .iter()
+            .position(|&byte| byte == b'\n')
+            .map_or(first.bytes.len() - end, |at| at + 1);
+        first.ends.push(end);
+    }
+    let mut pending = Some(first);
+    let mut next_line = prelude_lines + 1;
+    let mut seq = 1;
+    let mut done = false;
+    while !done {
+        let mut wave: Vec<Block> = pending.take().into_iter().collect();
+        while wave.len() < wave_size && !done {
+            let mut block = Block {
+                seq,
+                first_line: next_line,
+                bytes: Vec::with_capacity(BLOCK_BYTES / 4),
+                ends: Vec::with_capacity(BLOCK_LINES),
+            };
+            seq += 1;
+            while block.ends.len() < BLOCK_LINES && block.bytes.len() < BLOCK_BYTES {
+                match text.read_until(b'\n', &mut block.bytes) {
+                    Ok(0) => {
+                        done = true;
+                        break;
+                    }
+                    Ok(_) => block.ends.push(block.bytes.len()),
+                    Err(error) => {
+                        let line = next_line + block.ends.len() as u64;
+                        read.reporter.report(
+                            Place::Line(line),
+                            format!("read error, rest of input skipped: {error}"),
+                        );
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            next_line += block.ends.len() as u64;
+            wave.push(block);
+        }
+        if read.options.parallel && wave.len() > 1 {
+            wave.into_par_iter()
+                .for_each(|block| parse_block(block, read));
+        } else {
+            for block in wave {
+                parse_block(block, read);
+            }
+        }
+    }
+}
+
+fn parse_block<S: Sink + ?Sized>(block: Block, read: &JsonRead<'_, S>) {
+    let mut events = Vec::with_capacity(block.ends.len());
+    let mut start = 0;
+    for (line, &end) in (block.first_line..).zip(&block.ends) {
+        let bytes = block.bytes[start..end].trim_ascii();
+        start = end;
+        if bytes.is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<Json>(bytes) {
+            Ok(json) => push_document(json, line, &mut events, read),
+            Err(error) => read.reporter.report(
+                Place::Line(line),
+                format!("line skipped: malformed JSON: {error}"),
+            ),
+        }
+    }
+    if !events.is_empty() {
+        read.events
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        read.sink.events(EventBatch {
+            seq: block.seq,
+            events,
+        });
+    }
+}
+
+/// One parsed document: an object is an event, an array a list of them.
+fn push_document<S: Sink + ?Sized>(
+    json: Json,
+    line: u64,
+    events: &mut Vec<Event>,
+    read: &JsonRead<'_, S>,
+) {
+    match json {
+        Json::Object(_) => {
+            let mut event = flatten_json(&json, &read.options.aliases);
+            event.meta.source = Arc::clone(read.name);
+            event.meta.record_id = event.meta.record_id.or(Some(line));
+            events.push(event);
+        }
+        Json::Array(items) => {
+            for item in items {
+                push_document(item, line, events, read);
+            }
+        }
+        _ => read
+            .reporter
+            .report(Place::Line(line), "skipped: not a JSON object"),
+    }
+}
+
+/// Concatenated or array documents, read one after the other in a stream.
+fn read_documents<S: Sink + ?Sized>(text: impl Read, read: &JsonRead<'_, S>) {
+    let mut events = Vec::new();
+    let documents = serde_json::Deserializer::from_reader(text).into_iter::<Json>();
+    for document in documents {
+        match document {
+            // Documents have no line of their own: events fall back to their ordinal.
+            Ok(json) => push_document(json, events.len() as u64 + 1, &mut events, read),
+            Err(error) => {
+                let message = format!("rest of input skipped: malformed JSON: {error}");
+                read.reporter
+                    .report(Place::Line(error.line() as u64), message);
+                break;
+            }
+        }
+    }
+    if !events.is_empty() {
+        read.events
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        read.sink.events(EventBatch { seq: 0, events });
+    }
+}
