@@ -304,11 +304,11 @@ fn field_patterns(
             format!("`{key}` has an empty value list"),
         ));
     }
-    if values.iter().any(|v| v.is_null()) {
+    if let Some(null) = values.iter().find(|v| v.is_null()) {
         if values.len() > 1 {
             return Err(Problem::new(
                 DiagnosticKind::InvalidValue,
-                line,
+                null.line,
                 format!("`{key}`: null cannot be part of a value list; give it its own search"),
             ));
         }

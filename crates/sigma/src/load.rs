@@ -131,6 +131,8 @@ fn merge_collection(
         if document.root.is_null() {
             continue;
         }
+        // The rule's line is its first attribute's, not the `---` before it.
+        let line_of_root = document.root.line;
         let action = document
             .root
             .get("action")
@@ -160,7 +162,7 @@ fn merge_collection(
                 };
                 let document_root = merge(base, root);
                 previous = Some(document_root.clone());
-                merged.push((document_root, document.line));
+                merged.push((document_root, line_of_root));
                 continue;
             }
             Some((action, line)) => {
@@ -177,7 +179,7 @@ fn merge_collection(
             None => root,
         };
         previous = Some(full.clone());
-        merged.push((full, document.line));
+        merged.push((full, line_of_root));
     }
     merged
 }
