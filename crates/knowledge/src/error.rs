@@ -47,4 +47,7 @@ pub enum KnowledgeError {
         /// The data directory searched.
         dir: PathBuf,
     },
+    /// The data directory could not be searched (missing, empty, unreadable).
+    #[error(transparent)]
+    Refdata(#[from] rampart_refdata::RefdataError),
 }
