@@ -7,18 +7,23 @@
 //! labelled samples), visibility (log sources collected vs. those ATT&CK's analytics
 //! need), one ranked gap list with reasons, and IoA lint findings. Writers turn the
 //! results into ATT&CK Navigator layers (format 4.5), a self-contained HTML report with
-//! an SVG heatmap, and CSV/Markdown tables. Running rules over samples is the caller's
-//! job (the detection engine), so this crate does no detection and no telemetry I/O.
+//! an SVG heatmap, and CSV/Markdown tables. Samples are run through the compiled engine
+//! of `rampart-detect` ([`run_samples`]); everything else is computation over plain data.
 
 mod claimed;
 mod error;
+mod escape;
 mod from_knowledge;
 mod from_sigma;
 mod gaps;
+mod heatmap;
 mod labels;
 mod layer;
 mod lint;
 mod model;
+mod report;
+mod samples;
+mod tables;
 mod validated;
 mod visibility;
 
@@ -30,12 +35,14 @@ pub use claimed::{
     RuleClaim, TacticCoverage, TagIssue, TechniqueClaim,
 };
 pub use error::CoverageError;
+pub use escape::{escape, escape_markdown};
 pub use from_knowledge::matrix_from_knowledge;
 pub use from_sigma::rule_info;
 pub use gaps::{
     full_name, rank_gaps, resolve_groups, resolve_tactics, Factors, Gap, GapInputs, GapKind,
     GapOptions, GapWeights, DEFAULT_TACTIC_ORDER,
 };
+pub use heatmap::{heatmap_svg, score_color};
 pub use labels::{load_labels, technique_ids_in, LabelSource, Labels, SampleLabel};
 pub use layer::{
     check_layer, claimed_layer, gaps_layer, validated_layer, Layer, LAYER_VERSION,
@@ -46,6 +53,9 @@ pub use model::{
     Analytic, AttackMatrix, Countermeasure, Group, IdStatus, LogSourceKey, LogSourceNeed, RuleInfo,
     Tactic, Technique,
 };
+pub use report::{html_report, ReportInput};
+pub use samples::run_samples;
+pub use tables::{diff_coverage, gaps_csv, gaps_markdown, CoverageDiff, DiffEntry};
 pub use validated::{
     validated_coverage, Confidence, Evidence, Miss, SampleRun, TechniqueValidation,
     ValidatedCoverage,
