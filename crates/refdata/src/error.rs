@@ -46,6 +46,14 @@ pub enum RefdataError {
         /// Why it failed.
         reason: String,
     },
+    /// A downloaded or imported file failed its check and was not installed.
+    #[error("{origin}: {reason} (not installed; the previous file, if any, is unchanged)")]
+    Rejected {
+        /// Where the file came from (URL or local path).
+        origin: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// An import source holds nothing Rampart recognises.
     #[error("{}: no ATT&CK, D3FEND or ENGAGE file found to import (expected names like enterprise-attack-18.1.json, d3fend.ttl, attack_mapping.json)", .0.display())]
     NothingToImport(PathBuf),
@@ -57,6 +65,20 @@ impl RefdataError {
         RefdataError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// Restates an error about a temporary copy as one about where the copy came from:
+    /// the user knows the URL or the file they imported, not the temporary name.
+    pub(crate) fn about_origin(self, temp: &std::path::Path, origin: &str) -> Self {
+        let reason = match self {
+            RefdataError::Invalid { path, reason } if path == temp => reason,
+            RefdataError::Io { path, source } if path == temp => source.to_string(),
+            other => return other,
+        };
+        RefdataError::Rejected {
+            origin: origin.to_owned(),
+            reason,
         }
     }
 

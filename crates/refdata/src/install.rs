@@ -71,7 +71,7 @@ pub(crate) fn install(
     expected_version: Option<&str>,
     source: String,
 ) -> Result<Installed, RefdataError> {
-    let summary = verify(kind, temp.path())?;
+    let summary = verify(kind, temp.path()).map_err(|e| e.about_origin(temp.path(), &source))?;
     let folder = temp
         .path()
         .parent()

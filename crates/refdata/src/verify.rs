@@ -103,6 +103,13 @@ struct ObjectHead {
 
 fn verify_attack_bundle(path: &Path) -> Result<Summary, RefdataError> {
     let bytes = read_maybe_gzip(path)?;
+    // Serde's message for a JSON list here ("expected a string") would hide the point.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(RefdataError::invalid(
+            path,
+            "not a STIX bundle (the file does not start with a JSON object)",
+        ));
+    }
     let bundle: BundleHead = serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
     if bundle.kind != "bundle" {
         return Err(RefdataError::invalid(
