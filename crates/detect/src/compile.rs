@@ -1,0 +1,471 @@
+//! One Sigma rule into its compiled form: interned fields, pre-lowered patterns, an
+//! index-based condition, and the literals that must occur for the rule to match.
+//!
+//! The anchors are what make scanning cheap: a rule is evaluated only when one of its
+//! anchor literals occurs in the right field, so almost every rule is skipped by a
+//! single Aho-Corasick pass per field. They are derived from the condition so that
+//! they are *necessary*: `a and b` needs a's (or b's) anchors, `a or b` needs one of
+//! a's or b's, `not a` needs nothing we can look for, so it is always evaluated.
+
+use crate::glob::Glob;
+use rampart_event::{Level, MatchedField};
+use rampart_sigma::{Condition, FieldPattern, Rule, Search, StringOp, ValuePattern};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Field names referenced by rules, interned to dense slot numbers.
+#[derive(Debug, Default)]
+pub(crate) struct FieldNames {
+    names: Vec<Box<str>>,
+    index: HashMap<Box<str>, u32>,
+}
+
+impl FieldNames {
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&slot) = self.index.get(name) {
+            return slot;
+        }
+        let slot = self.names.len() as u32;
+        self.names.push(name.into());
+        self.index.insert(name.into(), slot);
+        slot
+    }
+
+    pub(crate) fn name(&self, slot: u32) -> &str {
+        &self.names[slot as usize]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// One string test, ready to run against a value's text.
+#[derive(Debug, Clone)]
+pub(crate) enum Leaf {
+    /// Equals / contains / starts with / ends with; `needle` is lower-cased unless
+    /// `cased`, and is then compared with the lower-cased value.
+    Text {
+        op: StringOp,
+        needle: Box<str>,
+        cased: bool,
+    },
+    /// A glob with inner wildcards.
+    Glob { glob: Glob, cased: bool },
+    /// A regular expression, run on the original text (its flags say the case).
+    Regex(regex::Regex),
+    /// A pattern that can never match (a regex the sigma crate did not compile).
+    Never,
+}
+
+impl Leaf {
+    fn new(pattern: &ValuePattern) -> Self {
+        let cased = pattern.case_sensitive;
+        match pattern.op {
+            StringOp::Regex => match &pattern.regex {
+                Some(regex) => Leaf::Regex(regex.clone()),
+                // The sigma crate always compiles regexes; without one the reference
+                // evaluator never matches, and neither does an impossible needle.
+                None => Leaf::Never,
+            },
+            StringOp::Wildcard => Leaf::Glob {
+                glob: Glob::new(&pattern.glob_parts(), !cased),
+                cased,
+            },
+            op => Leaf::Text {
+                op,
+                needle: if cased {
+                    pattern.text.as_str().into()
+                } else {
+                    pattern.text.to_lowercase().into()
+                },
+                cased,
+            },
+        }
+    }
+
+    /// Whether the leaf matches a value whose text is `original` (and `lower`).
+    pub(crate) fn matches(&self, original: &str, lower: &str) -> bool {
+        match self {
+            Leaf::Text { op, needle, cased } => {
+                let hay = if *cased { original } else { lower };
+                match op {
+                    StringOp::Equals => hay == &**needle,
+                    StringOp::Contains => hay.contains(&**needle),
+                    StringOp::StartsWith => hay.starts_with(&**needle),
+                    StringOp::EndsWith => hay.ends_with(&**needle),
+                    StringOp::Wildcard | StringOp::Regex => hay == &**needle,
+                }
+            }
+            Leaf::Glob { glob, cased } => glob.matches(if *cased { original } else { lower }),
+            Leaf::Regex(regex) => regex.is_match(original),
+            Leaf::Never => false,
+        }
+    }
+}
+
+/// A literal (lower-case ASCII) that must occur in a value for `pattern` to match it.
+///
+/// Only ASCII literals qualify: the scan looks for them ASCII-case-insensitively in the
+/// value (or in its Unicode lower-case when the value is not ASCII), which finds every
+/// occurrence the reference's `to_lowercase` comparison can see. Regexes give none.
+fn required_literal(pattern: &ValuePattern) -> Option<String> {
+    let literal = match pattern.op {
+        StringOp::Regex => return None,
+        StringOp::Wildcard => pattern
+            .glob_parts()
+            .into_iter()
+            .filter_map(|part| match part {
+                rampart_sigma::GlobPart::Literal(text) => Some(text.to_lowercase()),
+                _ => None,
+            })
+            .max_by_key(String::len)?,
+        _ => pattern.text.to_lowercase(),
+    };
+    (!literal.is_empty() && literal.is_ascii()).then_some(literal)
+}
+
+/// What one field of a map must satisfy.
+#[derive(Debug, Clone)]
+pub(crate) enum ItemTest {
+    /// Any of the string leaves matches some scalar of the value.
+    Any(Vec<Leaf>),
+    /// `|fieldref`: compared with another field of the same event, located through its
+    /// own slot so that renames apply to it too.
+    FieldRef {
+        other: u32,
+        op: StringOp,
+        cased: bool,
+    },
+    /// Everything else (null, exists, CIDR, numbers, times, `neq`)
+    /// is rare enough to run through the sigma crate's own evaluator.
+    Delegate(FieldPattern),
+}
+
+/// One `field: pattern` item of a map.
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    pub(crate) slot: u32,
+    pub(crate) test: ItemTest,
+}
+
+/// A compiled search identifier.
+#[derive(Debug, Clone)]
+pub(crate) enum CompiledSearch {
+    Keywords(Vec<Leaf>),
+    AllKeywords(Vec<Vec<Leaf>>),
+    Maps(Vec<Vec<Item>>),
+}
+
+/// A condition over search indices.
+#[derive(Debug, Clone)]
+pub(crate) enum Cond {
+    Search(u32),
+    Not(Box<Cond>),
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+}
+
+/// Where an anchor literal must occur.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Target {
+    /// In the value of this field slot.
+    Field(u32),
+    /// In any field value (keyword searches).
+    Keywords,
+}
+
+/// One necessary literal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Anchor {
+    pub(crate) target: Target,
+    pub(crate) literal: String,
+}
+
+/// A set of anchors at least one of which must occur.
+#[derive(Debug, Clone)]
+struct AnchorSet {
+    anchors: Vec<Anchor>,
+}
+
+impl AnchorSet {
+    /// How selective the set is: longer shortest literal first, then fewer literals.
+    fn quality(&self) -> (usize, std::cmp::Reverse<usize>) {
+        let shortest = self
+            .anchors
+            .iter()
+            .map(|a| a.literal.len())
+            .min()
+            .unwrap_or(64);
+        (shortest.min(8), std::cmp::Reverse(self.anchors.len()))
+    }
+
+    fn best(sets: impl Iterator<Item = AnchorSet>) -> Option<AnchorSet> {
+        sets.max_by_key(AnchorSet::quality)
+    }
+
+    fn union(sets: impl Iterator<Item = Option<AnchorSet>>) -> Option<AnchorSet> {
+        let mut anchors = Vec::new();
+        for set in sets {
+            anchors.extend(set?.anchors);
+        }
+        anchors.sort_by(|a, b| a.literal.cmp(&b.literal));
+        anchors.dedup();
+        Some(AnchorSet { anchors })
+    }
+}
+
+/// What an alert of this rule carries besides the event.
+#[derive(Debug, Clone)]
+pub(crate) struct AlertTemplate {
+    pub(crate) rule_id: String,
+    pub(crate) title: String,
+    pub(crate) level: Level,
+    pub(crate) status: Option<String>,
+    pub(crate) techniques: Vec<String>,
+    pub(crate) tactics: Vec<String>,
+    pub(crate) tags: Vec<String>,
+}
+
+/// A rule, compiled.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledRule {
+    pub(crate) alert: AlertTemplate,
+    pub(crate) searches: Vec<CompiledSearch>,
+    pub(crate) condition: Cond,
+    /// Searches that appear outside any `not`: the ones whose fields an alert reports.
+    pub(crate) positive: Vec<u32>,
+    /// Necessary literals; `None` when the rule must always be evaluated.
+    pub(crate) anchors: Option<Vec<Anchor>>,
+    /// Every field slot the rule reads.
+    pub(crate) slots: Vec<u32>,
+    pub(crate) path: PathBuf,
+    pub(crate) line: usize,
+}
+
+/// Why a rule could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CompileError(pub(crate) String);
+
+/// Compiles one rule, with the filters (extra searches and conditions) that apply to it.
+pub(crate) fn compile_rule(
+    rule: &Rule,
+    filters: &[&rampart_sigma::Filter],
+    fields: &mut FieldNames,
+) -> Result<CompiledRule, CompileError> {
+    // Search names are qualified by where they come from (0 = the rule, n = its n-th
+    // filter) so that a filter's `selection` never shadows the rule's.
+    let mut compiled: Vec<(CompiledSearch, Option<AnchorSet>)> = Vec::new();
+    let mut qualified: HashMap<String, u32> = HashMap::new();
+    let mut slots = Vec::new();
+    let detections = std::iter::once(&rule.detection).chain(filters.iter().map(|f| &f.detection));
+    for (prefix, detection) in detections.enumerate() {
+        for (name, search) in &detection.searches {
+            qualified.insert(format!("{prefix}:{name}"), compiled.len() as u32);
+            compiled.push(compile_search(search, fields, &mut slots));
+        }
+    }
+
+    let mut condition = convert_condition(&rule.detection.condition, 0, &qualified)?;
+    if !filters.is_empty() {
+        let mut all = vec![condition];
+        for (n, filter) in filters.iter().enumerate() {
+            all.push(convert_condition(
+                &filter.detection.condition,
+                n + 1,
+                &qualified,
+            )?);
+        }
+        condition = Cond::And(all);
+    }
+    let anchors = cond_anchors(&condition, &compiled).map(|set| set.anchors);
+    let mut positive = Vec::new();
+    positive_searches(&condition, false, &mut positive);
+    positive.sort_unstable();
+    positive.dedup();
+    slots.sort_unstable();
+    slots.dedup();
+    Ok(CompiledRule {
+        alert: AlertTemplate {
+            rule_id: rule.alert_id(),
+            title: rule.title.clone(),
+            level: rule.level,
+            status: rule.status.clone(),
+            techniques: rule.attack.techniques.clone(),
+            tactics: rule.attack.tactics.clone(),
+            tags: rule.tags.clone(),
+        },
+        searches: compiled.into_iter().map(|(search, _)| search).collect(),
+        condition,
+        positive,
+        anchors,
+        slots,
+        path: rule.path.clone(),
+        line: rule.line,
+    })
+}
+
+fn compile_search(
+    search: &Search,
+    fields: &mut FieldNames,
+    slots: &mut Vec<u32>,
+) -> (CompiledSearch, Option<AnchorSet>) {
+    match search {
+        Search::Keywords(patterns) => (
+            CompiledSearch::Keywords(patterns.iter().map(Leaf::new).collect()),
+            keyword_anchors(patterns),
+        ),
+        Search::AllKeywords(groups) => (
+            CompiledSearch::AllKeywords(
+                groups
+                    .iter()
+                    .map(|group| group.iter().map(Leaf::new).collect())
+                    .collect(),
+            ),
+            AnchorSet::best(groups.iter().filter_map(|group| keyword_anchors(group))),
+        ),
+        Search::Maps(maps) => {
+            let mut compiled = Vec::with_capacity(maps.len());
+            let mut map_anchors = Vec::with_capacity(maps.len());
+            for map in maps {
+                let mut items = Vec::with_capacity(map.0.len());
+                let mut item_anchors = Vec::new();
+                for item in &map.0 {
+                    let slot = fields.intern(&item.field);
+                    slots.push(slot);
+                    let test = match &item.pattern {
+                        FieldPattern::Any(patterns) => {
+                            let anchors: Option<Vec<Anchor>> = patterns
+                                .iter()
+                                .map(|p| {
+                                    Some(Anchor {
+                                        target: Target::Field(slot),
+                                        literal: required_literal(p)?,
+                                    })
+                                })
+                                .collect();
+                            if let Some(anchors) = anchors.filter(|a| !a.is_empty()) {
+                                item_anchors.push(AnchorSet { anchors });
+                            }
+                            ItemTest::Any(patterns.iter().map(Leaf::new).collect())
+                        }
+                        FieldPattern::FieldRef {
+                            field,
+                            op,
+                            case_sensitive,
+                        } => {
+                            let other = fields.intern(field);
+                            slots.push(other);
+                            ItemTest::FieldRef {
+                                other,
+                                op: *op,
+                                cased: *case_sensitive,
+                            }
+                        }
+                        other => ItemTest::Delegate(other.clone()),
+                    };
+                    items.push(Item { slot, test });
+                }
+                map_anchors.push(AnchorSet::best(item_anchors.into_iter()));
+                compiled.push(items);
+            }
+            (
+                CompiledSearch::Maps(compiled),
+                AnchorSet::union(map_anchors.into_iter()),
+            )
+        }
+    }
+}
+
+fn keyword_anchors(patterns: &[ValuePattern]) -> Option<AnchorSet> {
+    let anchors: Option<Vec<Anchor>> = patterns
+        .iter()
+        .map(|p| {
+            Some(Anchor {
+                target: Target::Keywords,
+                literal: required_literal(p)?,
+            })
+        })
+        .collect();
+    anchors.map(|anchors| AnchorSet { anchors })
+}
+
+fn convert_condition(
+    condition: &Condition,
+    prefix: usize,
+    names: &HashMap<String, u32>,
+) -> Result<Cond, CompileError> {
+    let search = |name: &str| {
+        names
+            .get(&format!("{prefix}:{name}"))
+            .map(|&index| Cond::Search(index))
+            .ok_or_else(|| CompileError(format!("condition names unknown search `{name}`")))
+    };
+    Ok(match condition {
+        Condition::Search(name) => search(name)?,
+        Condition::Not(inner) => Cond::Not(Box::new(convert_condition(inner, prefix, names)?)),
+        Condition::And(items) => Cond::And(
+            items
+                .iter()
+                .map(|item| convert_condition(item, prefix, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        Condition::Or(items) => Cond::Or(
+            items
+                .iter()
+                .map(|item| convert_condition(item, prefix, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        Condition::OneOf(selector) => Cond::Or(
+            selector
+                .names
+                .iter()
+                .map(|name| search(name))
+                .collect::<Result<_, _>>()?,
+        ),
+        Condition::AllOf(selector) => Cond::And(
+            selector
+                .names
+                .iter()
+                .map(|name| search(name))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+fn cond_anchors(
+    cond: &Cond,
+    searches: &[(CompiledSearch, Option<AnchorSet>)],
+) -> Option<AnchorSet> {
+    match cond {
+        Cond::Search(index) => searches.get(*index as usize)?.1.clone(),
+        Cond::Not(_) => None,
+        Cond::And(items) => {
+            AnchorSet::best(items.iter().filter_map(|item| cond_anchors(item, searches)))
+        }
+        Cond::Or(items) => AnchorSet::union(items.iter().map(|item| cond_anchors(item, searches))),
+    }
+}
+
+fn positive_searches(cond: &Cond, negated: bool, out: &mut Vec<u32>) {
+    match cond {
+        Cond::Search(index) if !negated => out.push(*index),
+        Cond::Search(_) => {}
+        Cond::Not(inner) => positive_searches(inner, !negated, out),
+        Cond::And(items) | Cond::Or(items) => {
+            for item in items {
+                positive_searches(item, negated, out);
+            }
+        }
+    }
+}
+
+/// The matched field/value pairs an alert reports for one true search.
+pub(crate) fn push_matched(out: &mut Vec<MatchedField>, field: &str, value: String) {
+    if !out.iter().any(|m| m.field == field && m.value == value) {
+        out.push(MatchedField {
+            field: field.to_owned(),
+            value,
+        });
+    }
+}

@@ -1,0 +1,352 @@
+//! The engine: rules compiled once, grouped by route, scanned per event.
+
+use crate::compile::{compile_rule, CompiledRule, FieldNames};
+use crate::eval::{matched_fields, rule_matches};
+use crate::group::{FnvMap, Group};
+use crate::logsource::{LogsourceKey, LogsourceMap};
+use crate::scratch::Scratch;
+use rampart_event::{Alert, Event, Value};
+use rampart_sigma::{Filter, Rule, RuleSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+/// Something worth telling about one rule while compiling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileDiagnostic {
+    /// The rule's alert id (its `id`, else its file name).
+    pub rule: String,
+    /// The rule's file.
+    pub path: PathBuf,
+    /// 1-based line of the rule's document.
+    pub line: usize,
+    /// What kind of problem.
+    pub kind: CompileDiagnosticKind,
+    /// A sentence for the rule author.
+    pub message: String,
+}
+
+/// The kinds of [`CompileDiagnostic`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CompileDiagnosticKind {
+    /// The rule could not be compiled and will never alert.
+    Rejected,
+    /// The logsource map does not know the rule's logsource: the rule runs only on
+    /// events from channels the map does not name (or that have no channel).
+    UnknownLogsource,
+}
+
+/// A group's identity: its rules and renames (equal keys share one group).
+type GroupKey = (Vec<u32>, Vec<(String, String)>);
+
+/// Which group an event goes to.
+#[derive(Debug, Default)]
+struct Router {
+    /// Lower-case channel → its groups.
+    channels: FnvMap<String, ChannelRoute>,
+}
+
+#[derive(Debug, Default)]
+struct ChannelRoute {
+    by_event_id: FnvMap<u32, u32>,
+    other: u32,
+}
+
+/// Group 0 holds the rules whose logsource the map does not know; it serves events
+/// whose channel the map does not name.
+const UNROUTED: u32 = 0;
+
+impl Router {
+    fn route(&self, event: &Event, buffer: &mut String) -> u32 {
+        let channel = event
+            .meta
+            .channel
+            .as_deref()
+            .or_else(|| event.get("Channel").and_then(Value::as_str));
+        let Some(channel) = channel else {
+            return UNROUTED;
+        };
+        buffer.clear();
+        buffer.push_str(channel);
+        buffer.make_ascii_lowercase();
+        let Some(route) = self.channels.get(buffer.as_str()) else {
+            return UNROUTED;
+        };
+        event_id(event)
+            .and_then(|id| route.by_event_id.get(&id).copied())
+            .unwrap_or(route.other)
+    }
+}
+
+/// The event id: the header's, else an `EventID` field.
+fn event_id(event: &Event) -> Option<u32> {
+    event.meta.event_id.or_else(|| match event.get("EventID")? {
+        Value::Int(id) => u32::try_from(*id).ok(),
+        Value::Str(text) => text.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// A compiled Sigma rule set. Cheap to share between threads (`Send + Sync`); each
+/// thread scans with its own [`Scratch`].
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<CompiledRule>,
+    /// For each compiled rule, its index in the [`RuleSet`] it was compiled from.
+    origin: Vec<usize>,
+    fields: FieldNames,
+    groups: Vec<Group>,
+    router: Router,
+}
+
+impl Engine {
+    /// Compiles the rules (and the filters that apply to them) of `set`, routed with
+    /// `map`. A rule that cannot be compiled becomes a diagnostic; the rest compile.
+    pub fn compile(set: &RuleSet, map: &LogsourceMap) -> (Engine, Vec<CompileDiagnostic>) {
+        let mut diagnostics = Vec::new();
+        let mut fields = FieldNames::default();
+        let mut rules = Vec::with_capacity(set.rules.len());
+        let mut origin = Vec::with_capacity(set.rules.len());
+        for (index, rule) in set.rules.iter().enumerate() {
+            let filters: Vec<&Filter> = set
+                .filters
+                .iter()
+                .filter(|f| filter_applies(f, rule))
+                .collect();
+            match compile_rule(rule, &filters, &mut fields) {
+                Ok(compiled) => {
+                    rules.push(compiled);
+                    origin.push(index);
+                }
+                Err(error) => {
+                    diagnostics.push(diagnostic(rule, CompileDiagnosticKind::Rejected, error.0))
+                }
+            }
+        }
+
+        // Route every rule: (lower-case channel, event id or any) → rules and renames.
+        let channels: Vec<String> = map
+            .channels()
+            .iter()
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        type Bucket = (Vec<u32>, BTreeSet<(String, String)>);
+        let mut buckets: BTreeMap<(String, Option<u32>), Bucket> = BTreeMap::new();
+        let mut unmapped = Vec::new();
+        for (index, compiled) in rules.iter().enumerate() {
+            let rule = &set.rules[origin[index]];
+            let key = LogsourceKey::new(
+                rule.logsource.product.as_deref(),
+                rule.logsource.category.as_deref(),
+                rule.logsource.service.as_deref(),
+            );
+            let sources = map.sources_for(&key);
+            if sources.is_empty() {
+                unmapped.push(index as u32);
+                diagnostics.push(CompileDiagnostic {
+                    rule: compiled.alert.rule_id.clone(),
+                    path: compiled.path.clone(),
+                    line: compiled.line,
+                    kind: CompileDiagnosticKind::UnknownLogsource,
+                    message: format!(
+                        "logsource {} is not in the logsource map: the rule runs only on events from unmapped channels",
+                        describe(&key)
+                    ),
+                });
+                continue;
+            }
+            for source in sources.iter().map(|&s| &map.sources()[s]) {
+                let source_channels: Vec<String> = match &source.channels {
+                    Some(list) => list.iter().map(|c| c.to_ascii_lowercase()).collect(),
+                    None => channels.clone(),
+                };
+                let ids: Vec<Option<u32>> = match &source.event_ids {
+                    Some(ids) => ids.iter().copied().map(Some).collect(),
+                    None => vec![None],
+                };
+                for channel in source_channels {
+                    for &id in &ids {
+                        let bucket = buckets.entry((channel.clone(), id)).or_default();
+                        bucket.0.push(index as u32);
+                        bucket.1.extend(source.rename.iter().cloned());
+                    }
+                }
+            }
+        }
+
+        let mut groups = vec![Group::build(unmapped, Vec::new(), &rules, &fields)];
+        let mut seen: HashMap<GroupKey, u32> = HashMap::new();
+        let mut group_of = |members: Vec<u32>, renames: &BTreeSet<(String, String)>| -> u32 {
+            let mut members = members;
+            members.sort_unstable();
+            members.dedup();
+            let renames: Vec<(String, String)> = renames.iter().cloned().collect();
+            let key = (members, renames);
+            if let Some(&id) = seen.get(&key) {
+                return id;
+            }
+            let id = groups.len() as u32;
+            groups.push(Group::build(key.0.clone(), key.1.clone(), &rules, &fields));
+            seen.insert(key, id);
+            id
+        };
+        let mut router = Router::default();
+        for channel in &channels {
+            let empty: Bucket = Default::default();
+            let any = buckets.get(&(channel.clone(), None)).unwrap_or(&empty);
+            let mut route = ChannelRoute {
+                other: group_of(any.0.clone(), &any.1),
+                ..ChannelRoute::default()
+            };
+            let specific =
+                buckets.range((channel.clone(), Some(0))..=(channel.clone(), Some(u32::MAX)));
+            for ((_, id), bucket) in specific {
+                let Some(id) = id else { continue };
+                let members = bucket.0.iter().chain(&any.0).copied().collect();
+                let renames = bucket.1.union(&any.1).cloned().collect();
+                route.by_event_id.insert(*id, group_of(members, &renames));
+            }
+            router.channels.insert(channel.clone(), route);
+        }
+        let engine = Engine {
+            rules,
+            origin,
+            fields,
+            groups,
+            router,
+        };
+        (engine, diagnostics)
+    }
+
+    /// How many rules compiled.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// How many distinct rule groups (routes) the engine built.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// A scratch sized for this engine.
+    pub fn scratch(&self) -> Scratch {
+        let mut scratch = Scratch::new();
+        scratch.begin(self.fields.len(), self.rules.len());
+        scratch
+    }
+
+    /// Runs every rule that can match `event` and passes one [`Alert`] per matching
+    /// rule to `out`, in rule-set order.
+    pub fn scan(&self, event: &Event, scratch: &mut Scratch, out: &mut impl FnMut(Alert)) {
+        let group = &self.groups[self.router.route(event, &mut scratch.channel) as usize];
+        if group.rules.is_empty() {
+            return;
+        }
+        scratch.begin(self.fields.len(), self.rules.len());
+        group.candidates(event, scratch);
+        let mut next = 0;
+        while let Some(&index) = scratch.marks.candidates.get(next) {
+            next += 1;
+            let rule = &self.rules[index as usize];
+            if rule_matches(rule, event, scratch) {
+                let matched = matched_fields(rule, event, scratch, &self.fields);
+                let template = &rule.alert;
+                out(Alert {
+                    rule_id: template.rule_id.clone(),
+                    rule_title: template.title.clone(),
+                    level: template.level,
+                    status: template.status.clone(),
+                    techniques: template.techniques.clone(),
+                    tactics: template.tactics.clone(),
+                    tags: template.tags.clone(),
+                    event: event.meta.clone(),
+                    matched,
+                });
+            }
+        }
+    }
+
+    /// The rules (indices into the compiled [`RuleSet`]'s `rules`) that `event` is
+    /// routed to, before any prefilter: what a rule-by-rule engine would run.
+    pub fn routed_rules(&self, event: &Event) -> Vec<usize> {
+        let mut buffer = String::new();
+        let group = &self.groups[self.router.route(event, &mut buffer) as usize];
+        group
+            .rules
+            .iter()
+            .map(|&r| self.origin[r as usize])
+            .collect()
+    }
+
+    /// The event as the routed rules see it: with each renamed field (e.g. Security
+    /// 4688's `NewProcessName`) also present under the taxonomy's name (`Image`) when
+    /// the event lacks that name. For testing and explaining matches.
+    pub fn renamed_view(&self, event: &Event) -> Event {
+        let mut buffer = String::new();
+        let group = &self.groups[self.router.route(event, &mut buffer) as usize];
+        let mut view = event.clone();
+        for (rule_field, event_field) in &group.renames {
+            if view.get(rule_field).is_none() {
+                if let Some(value) = event.get(event_field) {
+                    view.fields
+                        .push((rule_field.as_str().into(), value.clone()));
+                }
+            }
+        }
+        view
+    }
+
+    /// How many routed rules were evaluated and how many skipped by the literal
+    /// prefilter for `event` (for measuring the prefilter).
+    pub fn candidate_stats(&self, event: &Event, scratch: &mut Scratch) -> (usize, usize) {
+        let group = &self.groups[self.router.route(event, &mut scratch.channel) as usize];
+        scratch.begin(self.fields.len(), self.rules.len());
+        group.candidates(event, scratch);
+        let evaluated = scratch.marks.candidates.len();
+        (evaluated, group.rules.len() - evaluated)
+    }
+}
+
+/// Whether a Sigma filter applies to a rule: it names the rule (by id or name) and its
+/// logsource attributes, where set, are the rule's.
+fn filter_applies(filter: &Filter, rule: &Rule) -> bool {
+    let named = filter.rules.iter().any(|r| {
+        rule.id.as_deref() == Some(r.as_str()) || rule.name.as_deref() == Some(r.as_str())
+    });
+    let same = |mine: &Option<String>, theirs: &Option<String>| match mine {
+        None => true,
+        Some(mine) => theirs
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(mine)),
+    };
+    named
+        && same(&filter.logsource.product, &rule.logsource.product)
+        && same(&filter.logsource.category, &rule.logsource.category)
+        && same(&filter.logsource.service, &rule.logsource.service)
+}
+
+fn diagnostic(rule: &Rule, kind: CompileDiagnosticKind, message: String) -> CompileDiagnostic {
+    CompileDiagnostic {
+        rule: rule.alert_id(),
+        path: rule.path.clone(),
+        line: rule.line,
+        kind,
+        message,
+    }
+}
+
+fn describe(key: &LogsourceKey) -> String {
+    let parts: Vec<String> = [
+        ("product", &key.product),
+        ("category", &key.category),
+        ("service", &key.service),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}: {v}")))
+    .collect();
+    if parts.is_empty() {
+        "(empty)".to_owned()
+    } else {
+        format!("{{{}}}", parts.join(", "))
+    }
+}

@@ -1,0 +1,213 @@
+//! A rule group: the rules that apply to one kind of event (one channel and event id),
+//! with everything needed to find its candidates in one pass over the event.
+
+use crate::compile::{CompiledRule, FieldNames, Target};
+use crate::scratch::{any_scalar, lower_into, write_text, Scratch};
+use aho_corasick::AhoCorasick;
+use rampart_event::{Event, Value};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a: field names are short, and SipHash's DoS resistance buys nothing here.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &byte in bytes {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+pub(crate) type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+/// While building: literal → pattern id, the patterns, and each pattern's rules.
+type Literals = (FnvMap<String, usize>, Vec<String>, Vec<Vec<u32>>);
+
+/// All anchor literals of one target, in one automaton.
+#[derive(Debug)]
+struct LiteralScan {
+    /// `None` for keyword scans (every field of the event).
+    slot: Option<u32>,
+    automaton: AhoCorasick,
+    /// Pattern id → rules anchored on that literal.
+    rules: Vec<Vec<u32>>,
+}
+
+impl LiteralScan {
+    /// Marks the rules whose literal occurs in `text` (already lower-cased when not
+    /// ASCII, see `compile::required_literal`).
+    fn scan_text(&self, text: &str, marks: &mut crate::scratch::Marks) {
+        for hit in self.automaton.find_overlapping_iter(text) {
+            for &rule in &self.rules[hit.pattern().as_usize()] {
+                marks.mark(rule);
+            }
+        }
+    }
+}
+
+/// The rules of one route, and how to find which of them an event can match.
+#[derive(Debug, Default)]
+pub(crate) struct Group {
+    /// Every rule of the group, ascending.
+    pub(crate) rules: Vec<u32>,
+    /// Rules with no usable anchor: always evaluated.
+    always: Vec<u32>,
+    scans: Vec<LiteralScan>,
+    /// Event field name → (slot, filled through a rename).
+    plan: FnvMap<Box<str>, Vec<(u32, bool)>>,
+    /// Rule field ← event field renames in force.
+    pub(crate) renames: Vec<(String, String)>,
+}
+
+impl Group {
+    /// Builds the group of `members` (rule indices), with the renames of the sources
+    /// that routed them here.
+    pub(crate) fn build(
+        mut members: Vec<u32>,
+        renames: Vec<(String, String)>,
+        rules: &[CompiledRule],
+        fields: &FieldNames,
+    ) -> Self {
+        members.sort_unstable();
+        members.dedup();
+        let mut plan: FnvMap<Box<str>, Vec<(u32, bool)>> = FnvMap::default();
+        let mut add = |name: &str, slot: u32, alias: bool| {
+            let targets = plan.entry(name.into()).or_default();
+            if !targets.contains(&(slot, alias)) {
+                targets.push((slot, alias));
+            }
+        };
+        let mut always = Vec::new();
+        let mut literals: FnvMap<Target, Literals> = FnvMap::default();
+        for &index in &members {
+            let rule = &rules[index as usize];
+            for &slot in &rule.slots {
+                let name = fields.name(slot);
+                add(name, slot, false);
+                for (rule_field, event_field) in &renames {
+                    if rule_field == name {
+                        add(event_field, slot, true);
+                    }
+                }
+            }
+            match &rule.anchors {
+                None => always.push(index),
+                Some(anchors) => {
+                    for anchor in anchors {
+                        let (ids, patterns, owners) = literals.entry(anchor.target).or_default();
+                        let id = *ids.entry(anchor.literal.clone()).or_insert_with(|| {
+                            patterns.push(anchor.literal.clone());
+                            owners.push(Vec::new());
+                            patterns.len() - 1
+                        });
+                        if owners[id].last() != Some(&index) {
+                            owners[id].push(index);
+                        }
+                    }
+                }
+            }
+        }
+        let mut scans = Vec::new();
+        let mut targets: Vec<_> = literals.into_iter().collect();
+        targets.sort_by_key(|(target, _)| match target {
+            Target::Field(slot) => u64::from(*slot),
+            Target::Keywords => u64::MAX,
+        });
+        for (target, (_, patterns, owners)) in targets {
+            let built = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&patterns);
+            match built {
+                Ok(automaton) => scans.push(LiteralScan {
+                    slot: match target {
+                        Target::Field(slot) => Some(slot),
+                        Target::Keywords => None,
+                    },
+                    automaton,
+                    rules: owners,
+                }),
+                // An automaton too large to build: its rules lose the prefilter only.
+                Err(_) => always.extend(owners.into_iter().flatten()),
+            }
+        }
+        always.sort_unstable();
+        always.dedup();
+        Self {
+            rules: members,
+            always,
+            scans,
+            plan,
+            renames,
+        }
+    }
+
+    /// Locates the event's fields, then leaves in `scratch.marks.candidates` the rules
+    /// that can match it, ascending.
+    pub(crate) fn candidates(&self, event: &Event, scratch: &mut Scratch) {
+        for (position, (name, _)) in event.fields.iter().enumerate() {
+            if let Some(targets) = self.plan.get(&**name) {
+                for &(slot, alias) in targets {
+                    scratch.slots.fill(slot, position, alias);
+                }
+            }
+        }
+        for &rule in &self.always {
+            scratch.marks.mark(rule);
+        }
+        for scan in &self.scans {
+            match scan.slot {
+                Some(slot) => match scratch.slots.value(event, slot) {
+                    None => {}
+                    Some(Value::Str(text)) if text.is_ascii() => {
+                        scan.scan_text(text, &mut scratch.marks);
+                    }
+                    Some(value @ Value::List(_)) => scan_value(scan, value, scratch),
+                    Some(_) => {
+                        if let Some((_, lower)) = scratch.slots.texts(event, slot) {
+                            scan.scan_text(lower, &mut scratch.marks);
+                        }
+                    }
+                },
+                None => {
+                    for (_, value) in &event.fields {
+                        scan_value(scan, value, scratch);
+                    }
+                }
+            }
+        }
+        scratch.marks.candidates.sort_unstable();
+    }
+}
+
+/// Scans every scalar of a value (lower-cased, so non-ASCII text is seen as the
+/// reference's `to_lowercase` sees it).
+fn scan_value(scan: &LiteralScan, value: &Value, scratch: &mut Scratch) {
+    let Scratch {
+        text, lower, marks, ..
+    } = scratch;
+    any_scalar(value, &mut |scalar| {
+        match scalar {
+            Value::Str(s) if s.is_ascii() => scan.scan_text(s, marks),
+            _ => {
+                text.clear();
+                write_text(scalar, text);
+                lower_into(text, lower);
+                scan.scan_text(lower, marks);
+            }
+        }
+        false
+    });
+}
