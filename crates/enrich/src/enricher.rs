@@ -1,0 +1,267 @@
+//! [`Enricher`]: alert + knowledge graph → [`EnrichedAlert`], with per-technique context
+//! computed once and shared.
+
+use crate::context::{resolve, ResolvedTag, TacticRef, TechniqueContext};
+use crate::pyramid::{Pyramid, PyramidClassifier};
+use chrono::{DateTime, Utc};
+use rampart_event::{Alert, EventMeta, Level, MatchedField};
+use rampart_knowledge::{Domain, Knowledge};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The framework name ECS puts in `threat.framework`.
+pub const FRAMEWORK: &str = "MITRE ATT&CK";
+
+/// ECS-style `threat.*` fields, so Elastic users find ATT&CK where they expect it.
+/// Lists are parallel arrays, as in ECS.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Threat {
+    /// Always [`FRAMEWORK`].
+    pub framework: String,
+    /// Parent-level techniques (`T1003`).
+    pub technique: EcsTechnique,
+    /// Tactics, in matrix order.
+    pub tactic: EcsRefs,
+}
+
+/// ECS `threat.technique`: the parent techniques, with sub-techniques nested.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EcsTechnique {
+    /// Ids.
+    pub id: Vec<String>,
+    /// Names.
+    pub name: Vec<String>,
+    /// Web pages.
+    pub reference: Vec<String>,
+    /// Sub-techniques (`T1003.001`).
+    pub subtechnique: EcsRefs,
+}
+
+/// Parallel id / name / reference arrays.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EcsRefs {
+    /// Ids.
+    pub id: Vec<String>,
+    /// Names.
+    pub name: Vec<String>,
+    /// Web pages.
+    pub reference: Vec<String>,
+}
+
+impl EcsRefs {
+    fn push(&mut self, id: &str, name: &str, url: Option<&str>) {
+        if self.id.iter().any(|known| known == id) {
+            return;
+        }
+        self.id.push(id.to_string());
+        self.name.push(name.to_string());
+        self.reference.push(url.unwrap_or_default().to_string());
+    }
+}
+
+/// The rule that fired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleView {
+    /// Rule id.
+    pub id: String,
+    /// Title.
+    pub name: String,
+    /// Level.
+    pub level: Level,
+    /// Status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Tags as written.
+    pub tags: Vec<String>,
+}
+
+/// What enrichment adds beyond ECS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Enrichment {
+    /// Context of every technique the rule's tags resolved to.
+    pub techniques: Vec<Arc<TechniqueContext>>,
+    /// Every technique tag with its resolution (active, deprecated, revoked, unknown).
+    pub tags: Vec<ResolvedTag>,
+    /// Pyramid-of-pain level of what matched.
+    pub pyramid: Pyramid,
+}
+
+/// One enriched alert: the native JSON-lines record (schema in the crate docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrichedAlert {
+    /// Event time.
+    #[serde(rename = "@timestamp")]
+    pub timestamp: Option<DateTime<Utc>>,
+    /// The rule.
+    pub rule: RuleView,
+    /// The event header (source, computer, channel, provider, event id, record id).
+    pub event: EventMeta,
+    /// Matched fields and values.
+    pub matched: Vec<MatchedField>,
+    /// ECS `threat.*`.
+    pub threat: Threat,
+    /// ATT&CK, D3FEND and ENGAGE context.
+    pub enrichment: Enrichment,
+}
+
+/// A tag's resolution with the shared context, as cached.
+type Cached = (ResolvedTag, Option<Arc<TechniqueContext>>);
+
+/// Enriches alerts from one knowledge graph. Cheap to share between threads; the
+/// per-technique cache fills as techniques are met.
+pub struct Enricher<'k> {
+    knowledge: &'k Knowledge,
+    pyramid: PyramidClassifier,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+impl<'k> Enricher<'k> {
+    /// An enricher over `knowledge`; ATT&CK software names (tools and malware) and their
+    /// aliases become the pyramid's tool list.
+    pub fn new(knowledge: &'k Knowledge) -> Self {
+        let matrix = knowledge.enterprise();
+        let tools = matrix
+            .software
+            .iter()
+            .flat_map(|s| std::iter::once(s.meta.name.clone()).chain(s.aliases.iter().cloned()));
+        Enricher {
+            knowledge,
+            pyramid: PyramidClassifier::new(tools),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The knowledge graph.
+    pub fn knowledge(&self) -> &Knowledge {
+        self.knowledge
+    }
+
+    /// Resolves a technique id (cached): its tag status and shared context.
+    pub fn technique(&self, id: &str) -> (ResolvedTag, Option<Arc<TechniqueContext>>) {
+        let key = id.trim().to_ascii_uppercase();
+        if let Ok(cache) = self.cache.lock() {
+            if let Some(hit) = cache.get(&key) {
+                return hit.clone();
+            }
+        }
+        let (tag, context) = resolve(self.knowledge, &key);
+        let entry = (tag, context.map(Arc::new));
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(key, entry.clone());
+        }
+        entry
+    }
+
+    /// Number of distinct technique ids resolved so far.
+    pub fn cached_techniques(&self) -> usize {
+        self.cache.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// Enriches one alert.
+    pub fn enrich(&self, alert: &Alert) -> EnrichedAlert {
+        let mut techniques: Vec<Arc<TechniqueContext>> = Vec::new();
+        let mut tags = Vec::new();
+        for id in &alert.techniques {
+            let (tag, context) = self.technique(id);
+            tags.push(tag);
+            if let Some(context) = context {
+                if !techniques
+                    .iter()
+                    .any(|c| c.technique.id == context.technique.id)
+                {
+                    techniques.push(context);
+                }
+            }
+        }
+        let pyramid = self.pyramid.classify(
+            alert
+                .matched
+                .iter()
+                .map(|m| (m.field.as_str(), m.value.as_str())),
+        );
+        EnrichedAlert {
+            timestamp: alert.event.timestamp,
+            rule: RuleView {
+                id: alert.rule_id.clone(),
+                name: alert.rule_title.clone(),
+                level: alert.level,
+                status: alert.status.clone(),
+                tags: alert.tags.clone(),
+            },
+            event: alert.event.clone(),
+            matched: alert.matched.clone(),
+            threat: self.threat(alert, &techniques),
+            enrichment: Enrichment {
+                techniques,
+                tags,
+                pyramid,
+            },
+        }
+    }
+
+    /// ECS `threat.*`: techniques from the resolved contexts; tactics from the rule's
+    /// tactic tags when it has any (the rule author's claim), else the techniques'.
+    fn threat(&self, alert: &Alert, techniques: &[Arc<TechniqueContext>]) -> Threat {
+        let mut threat = Threat {
+            framework: FRAMEWORK.to_string(),
+            ..Threat::default()
+        };
+        for context in techniques {
+            let t = &context.technique;
+            match &context.parent {
+                Some(parent) => {
+                    push_technique(&mut threat.technique, parent);
+                    threat
+                        .technique
+                        .subtechnique
+                        .push(&t.id, &t.name, t.url.as_deref());
+                }
+                None => push_technique(&mut threat.technique, t),
+            }
+        }
+        let mut tactics: Vec<TacticRef> = Vec::new();
+        let matrix = self.knowledge.enterprise();
+        for shortname in &alert.tactics {
+            if let Some(tactic) = matrix.tactics.iter().find(|t| &t.shortname == shortname) {
+                tactics.push(TacticRef {
+                    id: tactic.meta.attack_id.clone(),
+                    shortname: shortname.clone(),
+                    name: tactic.meta.name.clone(),
+                    url: tactic.meta.url.clone(),
+                });
+            }
+        }
+        if tactics.is_empty() {
+            tactics = techniques
+                .iter()
+                .flat_map(|c| c.tactics.iter().cloned())
+                .collect();
+        }
+        tactics.sort_by_key(|t| matrix.tactic_order(&t.shortname).unwrap_or(usize::MAX));
+        for tactic in &tactics {
+            threat
+                .tactic
+                .push(&tactic.id, &tactic.name, tactic.url.as_deref());
+        }
+        threat
+    }
+
+    /// The ATT&CK version of the Enterprise matrix (for OCSF `attacks[].version`).
+    pub fn attack_version(&self) -> String {
+        self.knowledge
+            .matrix(Domain::Enterprise)
+            .map(|m| m.version.clone())
+            .unwrap_or_default()
+    }
+}
+
+fn push_technique(ecs: &mut EcsTechnique, technique: &crate::context::Ref) {
+    if ecs.id.iter().any(|known| known == &technique.id) {
+        return;
+    }
+    ecs.id.push(technique.id.clone());
+    ecs.name.push(technique.name.clone());
+    ecs.reference
+        .push(technique.url.clone().unwrap_or_default());
+}

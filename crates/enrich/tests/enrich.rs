@@ -1,0 +1,203 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Enrichment of known alerts against the real ATT&CK 18.1, D3FEND and ENGAGE data.
+
+use rampart_enrich::{ocsf, Enricher, PyramidLevel, TagStatus};
+use rampart_event::{Alert, EventMeta, Level, MatchedField};
+use rampart_knowledge::Knowledge;
+use std::sync::OnceLock;
+
+fn knowledge() -> &'static Knowledge {
+    static KNOWLEDGE: OnceLock<Knowledge> = OnceLock::new();
+    KNOWLEDGE.get_or_init(|| {
+        let files = rampart_refdata::discover(&rampart_testkit::data_dir()).unwrap();
+        Knowledge::from_files(&files).unwrap()
+    })
+}
+
+/// The alert SigmaHQ's "LSASS Access From Non System Account"-style rules raise when
+/// mimikatz opens lsass, tagged with a current, a revoked and an unknown technique.
+fn lsass_alert() -> Alert {
+    Alert {
+        rule_id: "test-lsass".into(),
+        rule_title: "Credential dumping tool accessing LSASS".into(),
+        level: Level::High,
+        status: Some("test".into()),
+        techniques: vec!["T1003.001".into(), "T1086".into(), "T9999".into()],
+        tactics: vec!["credential-access".into()],
+        tags: vec![
+            "attack.credential-access".into(),
+            "attack.t1003.001".into(),
+            "attack.t1086".into(),
+            "attack.t9999".into(),
+        ],
+        event: EventMeta {
+            source: "Credential Access/lsass.evtx".into(),
+            timestamp: Some("2019-03-19T10:00:00Z".parse().unwrap()),
+            computer: Some("WS1".into()),
+            channel: Some("Microsoft-Windows-Sysmon/Operational".into()),
+            provider: None,
+            event_id: Some(10),
+            record_id: Some(7),
+        },
+        matched: vec![
+            MatchedField {
+                field: "TargetImage".into(),
+                value: "C:\\Windows\\system32\\lsass.exe".into(),
+            },
+            MatchedField {
+                field: "SourceImage".into(),
+                value: "C:\\tools\\mimikatz.exe".into(),
+            },
+        ],
+    }
+}
+
+#[test]
+fn lsass_memory_alert_gets_full_context() {
+    let enricher = Enricher::new(knowledge());
+    let enriched = enricher.enrich(&lsass_alert());
+    let contexts = &enriched.enrichment.techniques;
+    let lsass = contexts
+        .iter()
+        .find(|c| c.technique.id == "T1003.001")
+        .unwrap();
+    assert_eq!(lsass.technique.name, "LSASS Memory");
+    assert_eq!(
+        lsass.technique.url.as_deref(),
+        Some("https://attack.mitre.org/techniques/T1003/001")
+    );
+    assert_eq!(lsass.parent.as_ref().unwrap().id, "T1003");
+    assert_eq!(lsass.parent.as_ref().unwrap().name, "OS Credential Dumping");
+    let tactics: Vec<_> = lsass
+        .tactics
+        .iter()
+        .map(|t| (t.id.as_str(), t.shortname.as_str()))
+        .collect();
+    assert_eq!(tactics, [("TA0006", "credential-access")]);
+    // LSASS dumping is among the most widely used techniques in ATT&CK's group data.
+    assert!(lsass.groups.count >= 20, "{}", lsass.groups.count);
+    assert_eq!(lsass.groups.top.len(), rampart_enrich::TOP_GROUPS);
+    assert!(lsass.groups.top.iter().all(|g| g.id.starts_with('G')));
+    assert!(lsass
+        .mitigations
+        .iter()
+        .any(|m| m.name == "Credential Access Protection"));
+    assert!(lsass
+        .detection_strategies
+        .iter()
+        .all(|d| d.id.starts_with("DET")));
+    assert!(!lsass.detection_strategies.is_empty());
+    assert!(
+        lsass
+            .d3fend
+            .get("Detect")
+            .is_some_and(|l| l.iter().all(|c| c.id.starts_with("D3-"))),
+        "{:?}",
+        lsass.d3fend.keys()
+    );
+    assert!(lsass.engage.iter().all(|a| a.id.starts_with("EAC")));
+}
+
+#[test]
+fn stale_and_unknown_tags_are_resolved_or_flagged() {
+    let enricher = Enricher::new(knowledge());
+    let enriched = enricher.enrich(&lsass_alert());
+    let tags = &enriched.enrichment.tags;
+    assert_eq!(tags.len(), 3);
+    assert_eq!(tags[0].status, TagStatus::Active);
+    assert_eq!(
+        tags[1].status,
+        TagStatus::Revoked {
+            replaced_by: "T1059.001".into()
+        }
+    );
+    assert!(matches!(tags[2].status, TagStatus::Unknown { .. }));
+    assert!(tags[1].is_issue() && tags[2].is_issue());
+    // The revoked tag contributes its replacement's context; the unknown one none.
+    let ids: Vec<_> = enriched
+        .enrichment
+        .techniques
+        .iter()
+        .map(|c| c.technique.id.as_str())
+        .collect();
+    assert_eq!(ids, ["T1003.001", "T1059.001"]);
+}
+
+#[test]
+fn ecs_threat_fields_nest_subtechniques_under_parents() {
+    let enricher = Enricher::new(knowledge());
+    let enriched = enricher.enrich(&lsass_alert());
+    let threat = &enriched.threat;
+    assert_eq!(threat.framework, "MITRE ATT&CK");
+    assert_eq!(threat.technique.id, ["T1003", "T1059"]);
+    assert_eq!(
+        threat.technique.name,
+        ["OS Credential Dumping", "Command and Scripting Interpreter"]
+    );
+    assert_eq!(threat.technique.subtechnique.id, ["T1003.001", "T1059.001"]);
+    // Tactics come from the rule's own tactic tags when it has them.
+    assert_eq!(threat.tactic.id, ["TA0006"]);
+    assert_eq!(threat.tactic.name, ["Credential Access"]);
+    let json = serde_json::to_value(&enriched).unwrap();
+    assert_eq!(
+        json["threat"]["technique"]["subtechnique"]["id"][0],
+        "T1003.001"
+    );
+    assert_eq!(json["@timestamp"], "2019-03-19T10:00:00Z");
+    assert_eq!(json["enrichment"]["tags"][1]["status"], "revoked");
+}
+
+#[test]
+fn pyramid_level_comes_from_what_matched() {
+    let enricher = Enricher::new(knowledge());
+    // mimikatz is ATT&CK software (S0002): the alert hinges on a tool.
+    assert_eq!(
+        enricher.enrich(&lsass_alert()).enrichment.pyramid.level,
+        PyramidLevel::Tool
+    );
+    let mut behaviour = lsass_alert();
+    behaviour.matched = vec![MatchedField {
+        field: "CommandLine".into(),
+        value: "rundll32 comsvcs.dll MiniDump".into(),
+    }];
+    assert_eq!(
+        enricher.enrich(&behaviour).enrichment.pyramid.level,
+        PyramidLevel::Ttp
+    );
+}
+
+#[test]
+fn technique_context_is_computed_once_and_shared() {
+    let enricher = Enricher::new(knowledge());
+    let first = enricher.enrich(&lsass_alert());
+    let second = enricher.enrich(&lsass_alert());
+    assert_eq!(enricher.cached_techniques(), 3);
+    assert!(std::sync::Arc::ptr_eq(
+        &first.enrichment.techniques[0],
+        &second.enrichment.techniques[0]
+    ));
+}
+
+#[test]
+fn ocsf_detection_finding_has_attacks_and_d3fend() {
+    let enricher = Enricher::new(knowledge());
+    let enriched = enricher.enrich(&lsass_alert());
+    let finding = ocsf::detection_finding(&enriched, "abc", &enricher.attack_version());
+    assert_eq!(finding["class_uid"], 2004);
+    assert_eq!(finding["type_uid"], 200401);
+    assert_eq!(finding["severity_id"], 4);
+    assert_eq!(finding["finding_info"]["analytic"]["uid"], "test-lsass");
+    let attacks = finding["finding_info"]["attacks"].as_array().unwrap();
+    let lsass = attacks
+        .iter()
+        .find(|a| a["sub_technique"]["uid"] == "T1003.001")
+        .unwrap();
+    assert_eq!(lsass["technique"]["uid"], "T1003");
+    assert_eq!(lsass["tactic"]["uid"], "TA0006");
+    assert_eq!(lsass["version"], "18.1");
+    let countermeasures = lsass["mitigation"]["countermeasures"].as_array().unwrap();
+    assert!(countermeasures
+        .iter()
+        .any(|c| c["d3f_tactic"]["name"] == "Detect"));
+    assert_eq!(finding["device"]["hostname"], "WS1");
+}
