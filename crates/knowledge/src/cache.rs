@@ -52,7 +52,9 @@ pub enum CacheStatus {
 /// read-only data such as a shared checkout).
 pub fn default_cache_dir(data_dir: &Path) -> PathBuf {
     let local = data_dir.join(".cache");
-    if std::fs::create_dir_all(&local).is_ok() && is_writable(&local) {
+    // A data directory marked read-only (a shared reference checkout) is left alone
+    // even when the process could write it anyway (as root).
+    if is_writable(data_dir) && std::fs::create_dir_all(&local).is_ok() && is_writable(&local) {
         return local;
     }
     let canonical = data_dir

@@ -43,6 +43,7 @@ pub use knowledge::{Hit, Knowledge};
 pub use matrix::{kind_of_id, Matrix, ObjectCounts, TypeCount};
 pub use model::*;
 pub use queries::{Provenance, StrategyLogSources};
+pub use report::Report;
 pub use resolve::{Resolution, Suggestion};
 pub use search::SearchHit;
 pub use stix::read_maybe_gzip;
