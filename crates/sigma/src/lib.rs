@@ -18,6 +18,7 @@ mod detection;
 mod diagnostic;
 mod document;
 mod eval;
+mod filter;
 mod fuzz;
 mod load;
 mod model;
