@@ -12,7 +12,7 @@ use crate::model::{AttackMatrix, Technique};
 use crate::validated::{Confidence, ValidatedCoverage};
 use std::fmt::Write;
 
-const COLUMN_WIDTH: u32 = 150;
+const COLUMN_WIDTH: u32 = 128;
 const GAP: u32 = 6;
 const HEADER_HEIGHT: u32 = 46;
 const CELL_HEIGHT: u32 = 30;
@@ -91,10 +91,10 @@ pub fn heatmap_svg(
             .count();
         let _ = write!(
             svg,
-            r##"<g class="tactic"><rect x="{x}" y="0" width="{COLUMN_WIDTH}" height="{h}" rx="3" fill="#343a40"/><text x="{tx}" y="18" fill="#ffffff" font-size="12" font-weight="600" text-anchor="middle">{name}</text><text x="{tx}" y="34" fill="#ced4da" font-size="11" text-anchor="middle">{covered}/{total} covered</text></g>"##,
+            r##"<g class="tactic"><rect x="{x}" y="0" width="{COLUMN_WIDTH}" height="{h}" rx="3" fill="#343a40"/><text x="{tx}" y="18" fill="#ffffff" font-size="11" font-weight="600" text-anchor="middle">{name}</text><text x="{tx}" y="34" fill="#ced4da" font-size="11" text-anchor="middle">{covered}/{total} covered</text></g>"##,
             h = HEADER_HEIGHT - 6,
             tx = x + COLUMN_WIDTH / 2,
-            name = escape(&fit(&tactic.name, 22)),
+            name = escape(&fit(&tactic.name, 21)),
             total = techniques.len(),
         );
         for (row, technique) in techniques.iter().enumerate() {
@@ -150,17 +150,17 @@ fn cell(
     }
     let _ = write!(
         svg,
-        r##"<g class="technique" data-id="{id}"><title>{tip}</title><rect x="{x}" y="{y}" width="{COLUMN_WIDTH}" height="{CELL_HEIGHT}" rx="2" fill="{fill}" stroke="#adb5bd" stroke-width="0.5"/><text x="{tx}" y="{ty}" font-size="10" fill="{ink}">{name}</text>"##,
+        r##"<g class="technique" data-id="{id}"><title>{tip}</title><rect x="{x}" y="{y}" width="{COLUMN_WIDTH}" height="{CELL_HEIGHT}" rx="2" fill="{fill}" stroke="#adb5bd" stroke-width="0.5"/><text x="{tx}" y="{ty}" font-size="9.5" fill="{ink}">{name}</text>"##,
         id = escape(&technique.id),
         tip = escape(&tooltip),
         fill = score_color(score),
         tx = x + 4,
         ty = y + 12,
         ink = text_color(score),
-        name = escape(&fit(&technique.name, 27)),
+        name = escape(&fit(&technique.name, 24)),
     );
     // One small square per sub-technique, on the cell's second line.
-    for (i, sub) in technique.subtechniques.iter().take(18).enumerate() {
+    for (i, sub) in technique.subtechniques.iter().take(15).enumerate() {
         let sx = x + 4 + i as u32 * (SUB_SQUARE + 1);
         let sub_score = claimed.score(sub);
         let _ = write!(

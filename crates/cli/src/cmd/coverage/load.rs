@@ -1,0 +1,82 @@
+//! Loading what coverage and lint need: the ATT&CK domain (through the knowledge cache,
+//! with D3FEND countermeasures) and the rules.
+
+use crate::global::GlobalOpts;
+use anyhow::Context;
+use rampart_coverage::{matrix_from_knowledge, rule_info, AttackMatrix, Countermeasure, RuleInfo};
+use rampart_knowledge::{Domain, Hit, Kind, Knowledge};
+use rampart_sigma::RuleSet;
+use std::path::PathBuf;
+
+/// Loads one ATT&CK domain as coverage sees it.
+pub(crate) fn load_matrix(global: &GlobalOpts, domain: Domain) -> anyhow::Result<AttackMatrix> {
+    let data_dir = global.data_dir();
+    let (knowledge, _status) = Knowledge::load(&data_dir).with_context(|| {
+        format!(
+            "cannot load the knowledge graph from {}",
+            data_dir.display()
+        )
+    })?;
+    let graph = knowledge.matrix(domain).with_context(|| {
+        format!(
+            "no ATT&CK {} bundle in {} (try `rampart data status`)",
+            domain.as_str(),
+            data_dir.display()
+        )
+    })?;
+    let countermeasures = |id: &str| -> Vec<Countermeasure> {
+        let Some(node) = graph
+            .by_attack_id(id)
+            .into_iter()
+            .find(|n| n.kind == Kind::Technique && graph.is_active(*n))
+        else {
+            return Vec::new();
+        };
+        knowledge
+            .countermeasures(Hit { domain, node })
+            .into_iter()
+            .map(|c| Countermeasure {
+                id: c.id,
+                name: c.name,
+                tactic: c.tactic,
+            })
+            .collect()
+    };
+    Ok(matrix_from_knowledge(graph, countermeasures))
+}
+
+/// The rule folders: those given, else the Sigma folders of the data directory.
+pub(crate) fn rule_dirs(global: &GlobalOpts, given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    if !given.is_empty() {
+        return Ok(given.to_vec());
+    }
+    let data_dir = global.data_dir();
+    let files = rampart_refdata::discover(&data_dir)
+        .with_context(|| format!("cannot search {} for rules", data_dir.display()))?;
+    // Placeholder rules need a pipeline to fill them in; they are not coverage.
+    let dirs: Vec<PathBuf> = files
+        .sigma_rule_dirs
+        .into_iter()
+        .filter(|d| !d.ends_with("rules-placeholder"))
+        .collect();
+    anyhow::ensure!(
+        !dirs.is_empty(),
+        "no Sigma rule folders in {} (give --rules DIR)",
+        data_dir.display()
+    );
+    Ok(dirs)
+}
+
+/// Loads rules, reporting how many could not be loaded on stderr.
+pub(crate) fn load_rules(dirs: &[PathBuf]) -> (RuleSet, Vec<RuleInfo>) {
+    let (set, diagnostics) = rampart_sigma::load_rules(dirs);
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == rampart_sigma::Severity::Error)
+        .count();
+    if errors > 0 {
+        eprintln!("note: {errors} rule file(s) could not be loaded (see `rampart sigma check`)");
+    }
+    let infos = set.rules.iter().map(rule_info).collect();
+    (set, infos)
+}

@@ -1,0 +1,272 @@
+//! Writing coverage results: files (layers, HTML, gap tables), JSON and the summary.
+
+use super::RunArgs;
+use anyhow::Context;
+use rampart_coverage::{
+    claimed_layer, gaps_csv, gaps_layer, gaps_markdown, html_report, validated_layer, AttackMatrix,
+    ClaimedCoverage, Confidence, CoverageDiff, Gap, Layer, LintReport, ReportInput,
+    TechniqueVisibility, ValidatedCoverage, Visibility,
+};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Everything one coverage run computed.
+pub(super) struct Results<'a> {
+    pub matrix: &'a AttackMatrix,
+    pub claimed: &'a ClaimedCoverage,
+    pub validated: Option<&'a ValidatedCoverage>,
+    pub visibility: Option<&'a BTreeMap<String, TechniqueVisibility>>,
+    pub gaps: &'a [Gap],
+    pub lint: &'a LintReport,
+    pub platform: Option<&'a str>,
+    pub groups: &'a [String],
+}
+
+impl Results<'_> {
+    /// The `--json` document.
+    pub fn json(&self) -> serde_json::Value {
+        let (covered, total) = self.claimed.parent_totals(self.matrix);
+        let never_validated: Vec<&String> = match self.validated {
+            Some(v) => self
+                .claimed
+                .techniques
+                .keys()
+                .filter(|id| v.confidence(id).is_none())
+                .collect(),
+            None => Vec::new(),
+        };
+        json!({
+            "domain": self.matrix.domain,
+            "attack_version": self.matrix.attack_version,
+            "platform": self.platform,
+            "groups": self.groups,
+            "summary": {
+                "rules": self.claimed.rules,
+                "rules_with_technique": self.claimed.rules_with_technique,
+                "techniques_claimed": covered,
+                "techniques_total": total,
+                "techniques_and_subtechniques_claimed": self.claimed.techniques.len(),
+                "techniques_validated": self.validated.map(|v| v.techniques.values().filter(|t| t.confidence == Confidence::Validated).count()),
+                "claimed_never_validated": self.validated.map(|_| never_validated.len()),
+                "gaps": self.gaps.len(),
+                "lint_findings": self.lint.findings.len(),
+            },
+            "claimed": self.claimed,
+            "validated": self.validated,
+            "claimed_never_validated": self.validated.map(|_| &never_validated),
+            "visibility": self.visibility,
+            "gaps": self.gaps,
+            "lint": self.lint,
+        })
+    }
+}
+
+fn sibling(base: &Path, suffix: &str) -> PathBuf {
+    let stem = base
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    base.with_file_name(format!("{stem}{suffix}.json"))
+}
+
+fn write_json(path: &Path, layer: &Layer, written: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(layer)?;
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    written.push(path.to_path_buf());
+    Ok(())
+}
+
+fn write_layers(
+    base: &Path,
+    suffix: &str,
+    results: &Results<'_>,
+    platform: Option<&str>,
+    written: &mut Vec<PathBuf>,
+) -> anyhow::Result<()> {
+    let claimed_path = if suffix.is_empty() {
+        base.to_path_buf()
+    } else {
+        sibling(base, suffix)
+    };
+    write_json(
+        &claimed_path,
+        &claimed_layer(results.matrix, results.claimed, platform),
+        written,
+    )?;
+    write_json(
+        &sibling(base, &format!("{suffix}.gaps")),
+        &gaps_layer(results.matrix, results.gaps, platform),
+        written,
+    )?;
+    if let Some(validated) = results.validated {
+        let layer = validated_layer(results.matrix, results.claimed, validated, platform);
+        write_json(
+            &sibling(base, &format!("{suffix}.validated")),
+            &layer,
+            written,
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes every file the flags ask for and lists them on stderr.
+pub(super) fn write_files(args: &RunArgs, results: &Results<'_>) -> anyhow::Result<()> {
+    let mut written = Vec::new();
+    if let Some(base) = &args.layer {
+        write_layers(base, "", results, results.platform, &mut written)?;
+        if args.per_platform {
+            for platform in results.matrix.platforms() {
+                let suffix = format!(".{}", platform.to_lowercase().replace([' ', '/'], "-"));
+                write_layers(base, &suffix, results, Some(&platform), &mut written)?;
+            }
+        }
+    }
+    if let Some(path) = &args.html {
+        let html = html_report(&ReportInput {
+            title: "Rampart detection coverage",
+            matrix: results.matrix,
+            claimed: results.claimed,
+            validated: results.validated,
+            gaps: results.gaps,
+            lint: Some(results.lint),
+            platform: results.platform,
+        });
+        std::fs::write(path, html).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path.clone());
+    }
+    if let Some(path) = &args.gaps_csv {
+        std::fs::write(path, gaps_csv(results.gaps)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path.clone());
+    }
+    if let Some(path) = &args.gaps_md {
+        std::fs::write(path, gaps_markdown(results.gaps))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path.clone());
+    }
+    for path in written {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// The human summary on stdout.
+pub(super) fn print_summary(results: &Results<'_>, top: usize) {
+    let (covered, total) = results.claimed.parent_totals(results.matrix);
+    println!(
+        "ATT&CK {} {}: {} rules ({} mapped to techniques) claim {covered} of {total} techniques ({} incl. sub-techniques)",
+        results.matrix.domain,
+        results.matrix.attack_version,
+        results.claimed.rules,
+        results.claimed.rules_with_technique,
+        results.claimed.techniques.len()
+    );
+    if !results.claimed.tag_issues.is_empty() {
+        println!(
+            "{} technique tag(s) are not active in ATT&CK {} (reported, see --json)",
+            results.claimed.tag_issues.len(),
+            results.matrix.attack_version
+        );
+    }
+    println!();
+    println!("{:<24} {:>9} {:>14}", "tactic", "claimed", "with subs");
+    for row in &results.claimed.by_tactic {
+        println!(
+            "{:<24} {:>4}/{:<4} {:>7}/{:<6}",
+            row.name,
+            row.covered,
+            row.techniques,
+            row.covered_with_subtechniques,
+            row.with_subtechniques
+        );
+    }
+    if let Some(v) = results.validated {
+        let validated = v
+            .techniques
+            .values()
+            .filter(|t| t.confidence == Confidence::Validated)
+            .count();
+        let corroborated = v.techniques.len() - validated;
+        let never: Vec<&String> = results
+            .claimed
+            .techniques
+            .keys()
+            .filter(|id| v.confidence(id).is_none())
+            .collect();
+        println!();
+        println!(
+            "validated: {} samples ({} unreadable, {} with alerts): {validated} techniques validated, {corroborated} corroborated, {} claimed but never validated, {} labelled samples missed",
+            v.samples, v.unreadable, v.samples_with_alerts, never.len(), v.misses.len()
+        );
+    }
+    if let Some(seen) = results.visibility {
+        let count = |want: Visibility| seen.values().filter(|t| t.visibility == want).count();
+        println!(
+            "visibility: {} visible, {} blind, {} without analytics",
+            count(Visibility::Visible),
+            count(Visibility::Blind),
+            count(Visibility::NoAnalytics)
+        );
+    }
+    println!();
+    println!(
+        "top {} of {} gaps:",
+        top.min(results.gaps.len()),
+        results.gaps.len()
+    );
+    for gap in results.gaps.iter().take(top) {
+        println!(
+            "{:>3}. {:<10} {:<50} {:>5.2}  {}",
+            gap.rank,
+            gap.technique,
+            truncate(&gap.name, 50),
+            gap.priority,
+            gap.reasons.join("; ")
+        );
+    }
+    println!();
+    println!(
+        "lint: {} findings over {} rules ({})",
+        results.lint.findings.len(),
+        results.lint.rules,
+        results
+            .lint
+            .counts
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(max - 1).collect::<String>())
+    }
+}
+
+/// The human form of `coverage diff`.
+pub(super) fn print_diff(diff: &CoverageDiff) {
+    for (label, list) in [
+        ("gained", &diff.gained),
+        ("lost", &diff.lost),
+        ("stronger", &diff.stronger),
+        ("weaker", &diff.weaker),
+    ] {
+        println!("{label}: {}", list.len());
+        for entry in list.iter() {
+            println!(
+                "  {:<10} {:<60} {:.2} -> {:.2} ({} -> {} rules)",
+                entry.technique,
+                truncate(&entry.name, 60),
+                entry.old_score,
+                entry.new_score,
+                entry.old_rules,
+                entry.new_rules
+            );
+        }
+    }
+}
