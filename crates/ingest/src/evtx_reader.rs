@@ -119,6 +119,7 @@ fn read_chunk<S: Sink + ?Sized>(
             };
             let message = format!("chunk skipped: {}", error_chain(&error));
             read.reporter.report(Place::Chunk(number), message);
+            read.sink.events(EventBatch::empty(seq));
             return;
         }
     };
@@ -128,6 +129,7 @@ fn read_chunk<S: Sink + ?Sized>(
         Err(error) => {
             let message = format!("chunk skipped: {}", error_chain(&error));
             read.reporter.report(Place::Chunk(number), message);
+            read.sink.events(EventBatch::empty(seq));
             return;
         }
     };

@@ -89,8 +89,19 @@ fn flatten_event_data(value: &Json, event: &mut Event) {
         match name.as_str() {
             "#attributes" => {}
             "Data" | "#text" => push_unnamed_data(value, event),
-            _ => event.set(name, element_value(value)),
+            _ => event.set(&sigma_name(name), element_value(value)),
         }
+    }
+}
+
+/// Sigma field names have no spaces, while some providers' data names do (Defender's
+/// `Source Name`, `Threat Name`): rules write them without (`SourceName`), as the
+/// THOR logsource mapping SigmaHQ tests with does.
+fn sigma_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.contains(' ') {
+        std::borrow::Cow::Owned(name.replace(' ', ""))
+    } else {
+        std::borrow::Cow::Borrowed(name)
     }
 }
 
@@ -143,7 +154,7 @@ fn flatten_leaves(name: &str, value: &Json, event: &mut Event) {
                             }
                         }
                     }
-                    _ => flatten_leaves(child, value, event),
+                    _ => flatten_leaves(&sigma_name(child), value, event),
                 }
             }
         }

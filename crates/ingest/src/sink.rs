@@ -11,11 +11,24 @@ pub struct EventBatch {
     pub events: Vec<Event>,
 }
 
+impl EventBatch {
+    /// A batch with no events: what a skipped chunk delivers, so that no `seq` is missing.
+    pub fn empty(seq: u64) -> Self {
+        EventBatch {
+            seq,
+            events: Vec::new(),
+        }
+    }
+}
+
 /// Where readers push what they read.
 ///
 /// Batches of one input may be delivered from several threads at once and in any
 /// order (see [`crate::ReadOptions::parallel`]); `seq` restores input order when it
-/// matters. Diagnostics arrive as they are found.
+/// matters. Every `seq` from 0 up to the last one is delivered exactly once (a skipped
+/// chunk or a block of bad lines as an empty batch), so a consumer can release results
+/// in input order as soon as the batches before them have arrived. Diagnostics arrive
+/// as they are found.
 pub trait Sink: Sync {
     /// Takes one batch of events.
     fn events(&self, batch: EventBatch);

@@ -43,7 +43,7 @@ fn evtx_dump_record() {
 fn event_id_with_qualifiers_and_unnamed_data() {
     let event = flatten(json!({"Event": {
         "System": {"EventID": {"#attributes": {"Qualifiers": 16384}, "#text": 7045}},
-        "EventData": {"Data": {"#text": ["first", "second"]}, "Binary": "00AA"}
+        "EventData": {"Data": {"#text": ["first", "second"]}, "Binary": "00AA", "Source Name": "Real-Time Protection"}
     }}));
     assert_eq!(event.get("EventID"), Some(&Value::Int(7045)));
     assert_eq!(event.get("EventID_Qualifiers"), Some(&Value::Int(16384)));
@@ -55,6 +55,10 @@ fn event_id_with_qualifiers_and_unnamed_data() {
         ]))
     );
     assert_eq!(event.get("Binary").and_then(Value::as_str), Some("00AA"));
+    assert_eq!(
+        event.get("SourceName").and_then(Value::as_str),
+        Some("Real-Time Protection")
+    );
 }
 
 #[test]

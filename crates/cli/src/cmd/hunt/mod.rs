@@ -1,0 +1,253 @@
+//! `rampart hunt`: run Sigma rules over telemetry files and write one alert per
+//! (rule, event).
+//!
+//! Inputs are read in parallel (files, and chunks or line blocks within a file); each
+//! batch of events is scanned by the compiled engine on the thread that decoded it, and
+//! its alerts go through a reorder buffer so the output order is the same on every run
+//! whatever the thread count (see [`ordered`]).
+
+mod ordered;
+pub mod output;
+pub mod rules;
+mod summary;
+
+use crate::global::GlobalOpts;
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use ordered::Ordered;
+use output::Format;
+use rampart_detect::Engine;
+use rampart_event::Level;
+use rampart_ingest::{Diagnostic, EventBatch, FieldAliases, Input, ReadOptions, Sink};
+use rayon::prelude::*;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use summary::{Summary, Tally};
+
+/// Arguments of `rampart hunt`.
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// EVTX or JSON(-lines) files, folders (searched recursively), or `-` for stdin.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    /// Sigma rule files or folders. Default: the Sigma rule folders in the data directory.
+    #[arg(long = "rules", value_name = "DIR")]
+    rules: Vec<PathBuf>,
+    /// Output format. Default: `table` on a terminal, `jsonl` otherwise.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Write alerts to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Only run rules of this level or above.
+    #[arg(long, value_name = "LEVEL", default_value = "informational")]
+    min_level: Level,
+    /// Worker threads (0: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
+    /// Extra field aliases for nested JSON input (YAML: `fields: {path: Name}`,
+    /// `strip_prefixes: [prefix.]`), taking precedence over the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    aliases: Option<PathBuf>,
+    /// Extra logsource mappings (YAML, the format of the built-in map).
+    #[arg(long, value_name = "FILE")]
+    logsource: Option<PathBuf>,
+    /// No closing summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs `rampart hunt`.
+pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    // Only the first pool configuration takes effect; nothing else has used rayon yet.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build_global();
+
+    let rule_paths = rules::rule_paths(args.rules.clone(), global)?;
+    let rules = rules::load_engine(&rule_paths, args.min_level, args.logsource.as_deref())?;
+    if rules.engine.rule_count() == 0 {
+        anyhow::bail!("no rules to run: none of the rules under the given paths loaded");
+    }
+    let aliases = match &args.aliases {
+        Some(path) => FieldAliases::with_user_file(path)?,
+        None => FieldAliases::builtin(),
+    };
+    let options = ReadOptions {
+        aliases: Arc::new(aliases),
+        ..ReadOptions::default()
+    };
+    let inputs = rampart_ingest::inputs(&args.paths)?;
+
+    let stdout_is_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if stdout_is_terminal {
+        Format::Table
+    } else {
+        Format::Jsonl
+    });
+    let out: Box<dyn Write + Send> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let progress = progress_bar(&inputs);
+    let scan = Scan {
+        engine: &rules.engine,
+        ordered: Mutex::new(Ordered::new(inputs.len(), output::sink(format, out))),
+        tally: Mutex::new(Tally::default()),
+        progress: progress.as_ref(),
+        events: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+        problems: AtomicU64::new(0),
+        unreadable: AtomicUsize::new(0),
+    };
+
+    let started = Instant::now();
+    inputs
+        .iter()
+        .enumerate()
+        .par_bridge()
+        .for_each(|(index, input)| scan.input(index, input, &options));
+    let Scan {
+        ordered,
+        tally,
+        events,
+        bytes,
+        problems,
+        unreadable,
+        ..
+    } = scan;
+    let alerts = ordered
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .finish()
+        .context("writing alerts")?;
+    let scan_time = started.elapsed();
+    if let Some(progress) = &progress {
+        progress.finish_and_clear();
+    }
+
+    if !args.quiet {
+        Summary {
+            files: inputs.len(),
+            unreadable: unreadable.into_inner(),
+            events: events.into_inner(),
+            bytes: bytes.into_inner(),
+            input_problems: problems.into_inner(),
+            rules: rules.engine.rule_count(),
+            rules_failed: rules.failed,
+            rules_rejected: rules.rejected.len(),
+            rules_below_level: rules.below_level,
+            rules_time: rules.elapsed,
+            scan_time,
+            alerts,
+            tally: tally
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        }
+        .print();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A byte-counting bar, only when a person watches stderr.
+fn progress_bar(inputs: &[Input]) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = inputs.iter().filter_map(Input::size).sum();
+    let bar = ProgressBar::new(total);
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+/// State shared by the threads of one hunt.
+struct Scan<'a> {
+    engine: &'a Engine,
+    ordered: Mutex<Ordered>,
+    tally: Mutex<Tally>,
+    progress: Option<&'a ProgressBar>,
+    events: AtomicU64,
+    bytes: AtomicU64,
+    problems: AtomicU64,
+    unreadable: AtomicUsize,
+}
+
+impl Scan<'_> {
+    fn input(&self, index: usize, input: &Input, options: &ReadOptions) {
+        let sink = InputSink { scan: self, index };
+        match input.read(options, &sink) {
+            Ok(stats) => {
+                self.events.fetch_add(stats.events, Ordering::Relaxed);
+                self.bytes.fetch_add(stats.bytes, Ordering::Relaxed);
+                self.problems
+                    .fetch_add(stats.diagnostics, Ordering::Relaxed);
+            }
+            Err(error) => {
+                self.unreadable.fetch_add(1, Ordering::Relaxed);
+                self.warn(&format!("warning: input skipped: {error}"));
+            }
+        }
+        self.lock_ordered().file_done(index);
+        if let Some(progress) = self.progress {
+            progress.inc(input.size().unwrap_or(0));
+        }
+    }
+
+    fn lock_ordered(&self) -> std::sync::MutexGuard<'_, Ordered> {
+        self.ordered
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn warn(&self, line: &str) {
+        match self.progress {
+            Some(progress) => progress.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+/// The sink of one input: scans each batch and hands its alerts on in order.
+struct InputSink<'a> {
+    scan: &'a Scan<'a>,
+    index: usize,
+}
+
+impl Sink for InputSink<'_> {
+    fn events(&self, batch: EventBatch) {
+        let engine = self.scan.engine;
+        let mut scratch = engine.scratch();
+        let mut alerts = Vec::new();
+        for event in &batch.events {
+            engine.scan(event, &mut scratch, &mut |alert| alerts.push(alert));
+        }
+        if !alerts.is_empty() {
+            let mut tally = Tally::default();
+            alerts.iter().for_each(|alert| tally.add(alert));
+            self.scan
+                .tally
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .merge(tally);
+        }
+        self.scan
+            .lock_ordered()
+            .batch(self.index, batch.seq, alerts);
+    }
+
+    fn diagnostic(&self, diagnostic: Diagnostic) {
+        self.scan.warn(&format!("warning: {diagnostic}"));
+    }
+}

@@ -1,0 +1,100 @@
+//! Releases alerts in a deterministic order while files and their batches finish on
+//! any thread in any order.
+//!
+//! The order is: inputs as given (directories walked in name order), then batches in
+//! input order (EVTX chunk, block of JSON lines), then within a batch by record id and
+//! rule id. A batch is written as soon as every batch before it has been, so output
+//! streams and memory holds only the alerts of batches that finished early.
+
+use super::output::AlertSink;
+use rampart_event::Alert;
+use std::collections::BTreeMap;
+use std::io;
+
+#[derive(Default)]
+struct FileSlot {
+    next_seq: u64,
+    pending: BTreeMap<u64, Vec<Alert>>,
+    done: bool,
+}
+
+/// The reorder buffer in front of an [`AlertSink`].
+pub struct Ordered {
+    files: Vec<FileSlot>,
+    next_file: usize,
+    sink: Box<dyn AlertSink + Send>,
+    written: u64,
+    error: Option<io::Error>,
+}
+
+impl Ordered {
+    /// A buffer for `files` inputs writing to `sink`.
+    pub fn new(files: usize, sink: Box<dyn AlertSink + Send>) -> Self {
+        Ordered {
+            files: (0..files).map(|_| FileSlot::default()).collect(),
+            next_file: 0,
+            sink,
+            written: 0,
+            error: None,
+        }
+    }
+
+    /// Takes the alerts of batch `seq` of input `file`.
+    pub fn batch(&mut self, file: usize, seq: u64, mut alerts: Vec<Alert>) {
+        alerts
+            .sort_by(|a, b| (a.event.record_id, &a.rule_id).cmp(&(b.event.record_id, &b.rule_id)));
+        if let Some(slot) = self.files.get_mut(file) {
+            slot.pending.insert(seq, alerts);
+        }
+        self.flush();
+    }
+
+    /// Marks input `file` as read completely (or abandoned).
+    pub fn file_done(&mut self, file: usize) {
+        if let Some(slot) = self.files.get_mut(file) {
+            slot.done = true;
+        }
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        while let Some(slot) = self.files.get_mut(self.next_file) {
+            while let Some(alerts) = slot.pending.remove(&slot.next_seq) {
+                slot.next_seq += 1;
+                for alert in &alerts {
+                    if self.error.is_none() {
+                        if let Err(error) = self.sink.write(alert) {
+                            self.error = Some(error);
+                        }
+                    }
+                    self.written += 1;
+                }
+            }
+            if !slot.done {
+                return;
+            }
+            // A finished input may still hold batches after a gap if the reader skipped
+            // a sequence number; write them in order rather than lose them.
+            let rest = std::mem::take(&mut slot.pending);
+            for alert in rest.into_values().flatten() {
+                if self.error.is_none() {
+                    if let Err(error) = self.sink.write(&alert) {
+                        self.error = Some(error);
+                    }
+                }
+                self.written += 1;
+            }
+            self.next_file += 1;
+        }
+    }
+
+    /// Flushes the sink; the number of alerts written, or the first write error.
+    pub fn finish(mut self) -> io::Result<u64> {
+        self.flush();
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        self.sink.finish()?;
+        Ok(self.written)
+    }
+}

@@ -1,0 +1,218 @@
+//! Alert output formats, behind one small trait so that more (enriched native JSON,
+//! OCSF, a `--store DB` sink) can be added without touching the hunt loop.
+//!
+//! # JSON lines schema
+//!
+//! One [`rampart_event::Alert`] per line, serialised as is:
+//!
+//! ```json
+//! {"rule_id": "…uuid…", "rule_title": "…", "level": "high", "status": "test",
+//!  "techniques": ["T1059.001"], "tactics": ["execution"], "tags": ["attack.t1059.001", …],
+//!  "event": {"source": "path/file.evtx", "timestamp": "2019-03-19T23:39:22.123Z",
+//!            "computer": "host", "channel": "Security", "provider": "…",
+//!            "event_id": 4688, "record_id": 1234},
+//!  "matched": [{"field": "CommandLine", "value": "…"}]}
+//! ```
+//!
+//! `level` is one of `informational`, `low`, `medium`, `high`, `critical`; absent event
+//! header values are `null`; `record_id` is the EVTX record id, or for JSON input the
+//! event's `EventRecordID` else its line number.
+
+use clap::ValueEnum;
+use rampart_event::Alert;
+use std::io::{self, Write};
+
+/// The output formats of `rampart hunt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON object per alert per line (the machine format; see the module docs).
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Aligned columns for people.
+    Table,
+}
+
+/// Where alerts go, one at a time, in output order.
+pub trait AlertSink {
+    /// Writes one alert.
+    fn write(&mut self, alert: &Alert) -> io::Result<()>;
+    /// Flushes whatever is buffered; called once after the last alert.
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+/// A sink for `format` over `out`.
+pub fn sink(format: Format, out: Box<dyn Write + Send>) -> Box<dyn AlertSink + Send> {
+    match format {
+        Format::Jsonl => Box::new(JsonLines(out)),
+        Format::Csv => Box::new(Csv {
+            writer: csv::Writer::from_writer(out),
+            header_written: false,
+        }),
+        Format::Table => Box::new(Table {
+            out,
+            header_written: false,
+        }),
+    }
+}
+
+struct JsonLines(Box<dyn Write + Send>);
+
+impl AlertSink for JsonLines {
+    fn write(&mut self, alert: &Alert) -> io::Result<()> {
+        serde_json::to_writer(&mut self.0, alert)?;
+        self.0.write_all(b"\n")
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+const CSV_HEADER: [&str; 13] = [
+    "timestamp",
+    "level",
+    "rule_id",
+    "rule_title",
+    "status",
+    "techniques",
+    "tactics",
+    "computer",
+    "channel",
+    "event_id",
+    "record_id",
+    "source",
+    "matched",
+];
+
+struct Csv {
+    writer: csv::Writer<Box<dyn Write + Send>>,
+    header_written: bool,
+}
+
+/// `field=value` pairs joined by `; `: one cell for a list of any length.
+fn matched_text(alert: &Alert) -> String {
+    alert
+        .matched
+        .iter()
+        .map(|m| format!("{}={}", m.field, m.value))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn timestamp_text(alert: &Alert) -> String {
+    alert
+        .event
+        .timestamp
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+fn or_empty<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+impl AlertSink for Csv {
+    fn write(&mut self, alert: &Alert) -> io::Result<()> {
+        if !self.header_written {
+            self.writer.write_record(CSV_HEADER)?;
+            self.header_written = true;
+        }
+        let event = &alert.event;
+        self.writer.write_record([
+            timestamp_text(alert),
+            alert.level.to_string(),
+            alert.rule_id.clone(),
+            alert.rule_title.clone(),
+            alert.status.clone().unwrap_or_default(),
+            alert.techniques.join(";"),
+            alert.tactics.join(";"),
+            or_empty(event.computer.as_deref()),
+            or_empty(event.channel.as_deref()),
+            or_empty(event.event_id),
+            or_empty(event.record_id),
+            event.source.to_string(),
+            matched_text(alert),
+        ])?;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if !self.header_written {
+            self.writer.write_record(CSV_HEADER)?;
+        }
+        self.writer.flush()
+    }
+}
+
+/// Fixed-width columns, so the table streams without knowing all rows first; long
+/// cells are cut with `…`, and the rule title and matched values end the line.
+struct Table {
+    out: Box<dyn Write + Send>,
+    header_written: bool,
+}
+
+const TABLE_WIDTHS: [usize; 6] = [24, 13, 18, 6, 10, 12];
+
+fn cell(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        format!("{text:<width$}")
+    } else {
+        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+impl Table {
+    fn row(&mut self, cells: [&str; 6], rest: &str) -> io::Result<()> {
+        let mut line = String::new();
+        for (text, width) in cells.iter().zip(TABLE_WIDTHS) {
+            line.push_str(&cell(text, width));
+            line.push_str("  ");
+        }
+        line.push_str(rest);
+        writeln!(self.out, "{}", line.trim_end())
+    }
+}
+
+impl AlertSink for Table {
+    fn write(&mut self, alert: &Alert) -> io::Result<()> {
+        if !self.header_written {
+            let header = [
+                "TIME (UTC)",
+                "LEVEL",
+                "COMPUTER",
+                "EVENT",
+                "RECORD",
+                "TECHNIQUE",
+            ];
+            self.row(header, "RULE  [MATCHED]")?;
+            self.header_written = true;
+        }
+        let time = alert
+            .event
+            .timestamp
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
+        let event_id = or_empty(alert.event.event_id);
+        let record = or_empty(alert.event.record_id);
+        let computer = or_empty(alert.event.computer.as_deref());
+        let technique = alert.techniques.join(",");
+        let level = alert.level.to_string();
+        let matched = matched_text(alert);
+        let rest = if matched.is_empty() {
+            alert.rule_title.clone()
+        } else {
+            format!("{}  [{}]", alert.rule_title, cell(&matched, 120))
+        };
+        self.row(
+            [&time, &level, &computer, &event_id, &record, &technique],
+            &rest,
+        )
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

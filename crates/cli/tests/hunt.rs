@@ -1,0 +1,323 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `rampart hunt` and `rampart sigma test`, run as the built binary on the real data.
+
+use rampart_event::{Alert, Level};
+use rampart_testkit::data_path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const LOG_CLEARED_RULE: &str = "d99b79d2-0a6f-4f46-ad8b-260b6e17f982";
+
+fn rampart(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .env("RAMPART_DATA", rampart_testkit::data_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn alerts(output: &Output) -> Vec<Alert> {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is one alert"))
+        .collect()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn log_cleared_sample() -> PathBuf {
+    data_path("evtx-attack-samples/Defense Evasion/DE_1102_security_log_cleared.evtx")
+}
+
+fn security_rules() -> PathBuf {
+    data_path("sigma/rules/windows/builtin/security")
+}
+
+/// Alerts as comparable keys: what fired on which record.
+fn keys(alerts: &[Alert]) -> Vec<(String, Option<u64>, Option<u32>)> {
+    let mut keys: Vec<_> = alerts
+        .iter()
+        .map(|a| (a.rule_id.clone(), a.event.record_id, a.event.event_id))
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn whole_corpus_with_default_rules_is_deterministic_across_thread_counts() {
+    let corpus = data_path("evtx-attack-samples");
+    let one = rampart(
+        &["hunt", text(&corpus), "--threads", "1", "--format", "jsonl"],
+        None,
+    );
+    let two = rampart(
+        &["hunt", text(&corpus), "--threads", "2", "--format", "jsonl"],
+        None,
+    );
+    assert_eq!(
+        one.stdout, two.stdout,
+        "output order must not depend on threads"
+    );
+    let alerts = alerts(&two);
+    assert!(alerts.len() > 1000, "{}", alerts.len());
+    let summary = stderr(&two);
+    assert!(
+        summary.contains("hunt: 277 files, 8,255 events"),
+        "{summary}"
+    );
+    assert!(summary.contains("alerts: "), "{summary}");
+    assert!(summary.contains("by tactic: "), "{summary}");
+    // Every alert names its rule, its event and where the event came from.
+    for alert in &alerts {
+        assert!(!alert.rule_id.is_empty() && !alert.rule_title.is_empty());
+        assert!(alert.event.source.ends_with(".evtx"));
+        assert!(alert.event.record_id.is_some() && alert.event.event_id.is_some());
+    }
+    assert!(alerts.iter().any(|a| a.rule_id == LOG_CLEARED_RULE));
+}
+
+#[test]
+fn security_log_cleared_is_detected_with_its_attack_tags() {
+    let output = rampart(
+        &[
+            "hunt",
+            text(&log_cleared_sample()),
+            "--rules",
+            text(&security_rules()),
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    let alerts = alerts(&output);
+    let hit = alerts
+        .iter()
+        .find(|a| a.rule_id == LOG_CLEARED_RULE)
+        .expect("the 1102 event fires Security Eventlog Cleared");
+    assert_eq!(hit.rule_title, "Security Eventlog Cleared");
+    assert_eq!(hit.level, Level::High);
+    assert_eq!(hit.event.event_id, Some(1102));
+    assert_eq!(hit.event.channel.as_deref(), Some("Security"));
+    assert!(hit.event.timestamp.is_some() && hit.event.computer.is_some());
+    assert!(!hit.techniques.is_empty() && !hit.tactics.is_empty());
+    assert!(
+        hit.matched
+            .iter()
+            .any(|m| m.field == "EventID" && m.value == "1102"),
+        "{:?}",
+        hit.matched
+    );
+}
+
+#[test]
+fn evtx_json_and_stdin_give_the_same_alerts() {
+    let dir = data_path(
+        "sigma/regression_data/rules/windows/process_creation/proc_creation_win_renamed_binary",
+    );
+    let file = |ext: &str| {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == ext))
+            .unwrap()
+    };
+    let rules = data_path("sigma/rules/windows/process_creation");
+    let run = |path: &str, stdin: Option<&[u8]>| {
+        alerts(&rampart(
+            &["hunt", path, "--rules", text(&rules), "--format", "jsonl"],
+            stdin,
+        ))
+    };
+    let from_evtx = run(text(&file("evtx")), None);
+    let from_json = run(text(&file("json")), None);
+    let json_bytes = std::fs::read(file("json")).unwrap();
+    let from_stdin = run("-", Some(&json_bytes));
+    assert!(!from_evtx.is_empty());
+    assert_eq!(keys(&from_evtx), keys(&from_json));
+    assert_eq!(keys(&from_json), keys(&from_stdin));
+    assert!(from_stdin.iter().all(|a| &*a.event.source == "-"));
+}
+
+#[test]
+fn csv_and_table_carry_the_same_alerts() {
+    let (sample, rules) = (log_cleared_sample(), security_rules());
+    let args = |format| {
+        vec![
+            "hunt",
+            text(&sample),
+            "--rules",
+            text(&rules),
+            "--format",
+            format,
+        ]
+    };
+    let jsonl = alerts(&rampart(&args("jsonl"), None));
+    let csv = rampart(&args("csv"), None);
+    let mut reader = csv::Reader::from_reader(&csv.stdout[..]);
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[2], "rule_id");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), jsonl.len());
+    for (row, alert) in rows.iter().zip(&jsonl) {
+        assert_eq!(&row[2], alert.rule_id);
+        assert_eq!(row[9].parse::<u32>().ok(), alert.event.event_id);
+    }
+    let table = String::from_utf8(rampart(&args("table"), None).stdout).unwrap();
+    assert!(table.starts_with("TIME (UTC)"));
+    assert_eq!(table.lines().count(), jsonl.len() + 1);
+    assert!(table.contains("Security Eventlog Cleared"));
+}
+
+#[test]
+fn min_level_keeps_only_severe_rules() {
+    let corpus = data_path("evtx-attack-samples/Lateral Movement");
+    let all = alerts(&rampart(
+        &["hunt", text(&corpus), "--format", "jsonl"],
+        None,
+    ));
+    let high = alerts(&rampart(
+        &[
+            "hunt",
+            text(&corpus),
+            "--format",
+            "jsonl",
+            "--min-level",
+            "high",
+        ],
+        None,
+    ));
+    assert!(!high.is_empty() && high.len() < all.len());
+    assert!(high.iter().all(|a| a.level >= Level::High));
+    let expected: Vec<_> = all
+        .iter()
+        .filter(|a| a.level >= Level::High)
+        .cloned()
+        .collect();
+    assert_eq!(keys(&high), keys(&expected));
+}
+
+/// A broken rule, a garbled EVTX chunk and a garbage file are each reported, and
+/// everything else is still hunted.
+#[test]
+fn damaged_inputs_and_a_broken_rule_lose_nothing_else() {
+    let work = tempfile::tempdir().unwrap();
+    let rules = work.path().join("rules");
+    let inputs = work.path().join("inputs");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::create_dir_all(&inputs).unwrap();
+    std::fs::copy(
+        security_rules().join("win_security_audit_log_cleared.yml"),
+        rules.join("log_cleared.yml"),
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("broken.yml"),
+        "title: broken\ndetection:\n  condition: nothing_here\n",
+    )
+    .unwrap();
+    std::fs::copy(log_cleared_sample(), inputs.join("a_cleared.evtx")).unwrap();
+    let garbled = inputs.join("b_garbled.evtx");
+    let mut bytes = std::fs::read(log_cleared_sample()).unwrap();
+    bytes[4096..4104].copy_from_slice(b"XXXXXXXX");
+    std::fs::write(&garbled, bytes).unwrap();
+    std::fs::write(inputs.join("c_garbage.json"), [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
+
+    let output = rampart(
+        &[
+            "hunt",
+            text(&inputs),
+            "--rules",
+            text(&rules),
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    let alerts = alerts(&output);
+    let errors = stderr(&output);
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.event.source.ends_with("a_cleared.evtx")),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("b_garbled.evtx:chunk 0: chunk skipped"),
+        "{errors}"
+    );
+    assert!(errors.contains("c_garbage.json: binary data"), "{errors}");
+    assert!(errors.contains("1 failed to load"), "{errors}");
+    assert!(errors.contains("rampart sigma check"), "{errors}");
+}
+
+#[test]
+fn sigma_regression_suite_passes() {
+    let output = rampart(&["sigma", "test"], None);
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    let last = stdout.lines().last().unwrap_or_default();
+    let counts: Vec<u64> = last
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(last, format!("{} passed, {} failed", counts[0], counts[1]));
+    assert!(counts[0] >= 200, "{stdout}");
+    assert_eq!(counts[1], 0, "{stdout}");
+    assert!(output.status.success());
+}
+
+#[test]
+fn sigma_test_reports_a_failing_case() {
+    // A suite whose sample does not contain what the rule looks for must fail loudly.
+    let work = tempfile::tempdir().unwrap();
+    let case = work.path().join("regression_data/case");
+    std::fs::create_dir_all(&case).unwrap();
+    std::fs::copy(log_cleared_sample(), case.join("sample.evtx")).unwrap();
+    std::fs::write(
+        case.join("info.yml"),
+        format!(
+            "id: x\nrule_metadata:\n  - id: {LOG_CLEARED_RULE}\nregression_tests_info:\n  - name: t\n    type: evtx\n    match_count: 5\n    path: regression_data/case/sample.evtx\n"
+        ),
+    )
+    .unwrap();
+    let regression = work.path().join("regression_data");
+    let output = rampart(
+        &[
+            "sigma",
+            "test",
+            "--rules",
+            text(&security_rules()),
+            "--regression",
+            text(&regression),
+        ],
+        None,
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stdout.contains(&format!("FAIL {LOG_CLEARED_RULE}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("expected 5 matches, got 1"), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("0 passed, 1 failed"));
+}
