@@ -109,5 +109,22 @@ fn copy_in(data_dir: &Path, kind: DataKind, path: &Path) -> Result<Installed, Re
     let mut temp = temp_in(&data_dir.join(folder_of(kind)))?;
     let mut file = File::open(path).map_err(|e| RefdataError::io(path, e))?;
     std::io::copy(&mut file, &mut temp).map_err(|e| RefdataError::io(path, e))?;
-    install(kind, temp, &name, None, path.display().to_string())
+    let installed = install(kind, temp, &name, None, path.display().to_string())?;
+    if kind == DataKind::D3fendTurtle && installed.summary.version.is_none() {
+        copy_changelog(path, &installed.path);
+    }
+    Ok(installed)
+}
+
+/// The source ontology states no version; the changelog beside it is where `status`
+/// finds one, so it travels with the ontology. Best effort: the ontology is already in
+/// place and a missing changelog only costs the version line.
+fn copy_changelog(source: &Path, installed: &Path) {
+    let (Some(from), Some(to)) = (source.parent(), installed.parent()) else {
+        return;
+    };
+    let changelog = from.join("CHANGELOG.md");
+    if changelog.is_file() {
+        let _ = std::fs::copy(&changelog, to.join("CHANGELOG.md"));
+    }
 }

@@ -51,9 +51,15 @@ pub struct Failure {
 /// A temporary file in `folder`, created (with the folder) for a file about to be installed.
 pub(crate) fn temp_in(folder: &Path) -> Result<NamedTempFile, RefdataError> {
     fs::create_dir_all(folder).map_err(|e| RefdataError::io(folder, e))?;
-    tempfile::Builder::new()
-        .prefix(".rampart-")
-        .suffix(".part")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".rampart-").suffix(".part");
+    // Temporary files are private by default; the installed file is ordinary data.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o644));
+    }
+    builder
         .tempfile_in(folder)
         .map_err(|e| RefdataError::io(folder, e))
 }

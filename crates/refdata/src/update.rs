@@ -212,7 +212,17 @@ fn fetch(
         ureq::Error::Status(code, response) => {
             failed(format!("HTTP {code} {}", response.status_text()))
         }
-        ureq::Error::Transport(transport) => failed(transport.to_string()),
+        // The transport error's own text repeats the URL; keep only what went wrong.
+        ureq::Error::Transport(transport) => {
+            let mut reason = transport.kind().to_string();
+            if let Some(message) = transport.message() {
+                reason = format!("{reason}: {message}");
+            }
+            if let Some(source) = std::error::Error::source(&transport) {
+                reason = format!("{reason}: {source}");
+            }
+            failed(reason)
+        }
     })?;
     let total = response
         .header("Content-Length")
