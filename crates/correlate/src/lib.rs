@@ -8,12 +8,15 @@
 //!
 //! - [`group_incidents`]: host (and optionally user) + inactivity window → incidents in
 //!   kill-chain order with a documented score.
+//! - [`kill_chain_from`], [`group_usage_from`]: those views built from the knowledge graph.
 //! - [`likely_next`]: conditional co-occurrence over ATT&CK groups, with rule coverage.
 
+mod from_knowledge;
 mod incident;
 mod killchain;
 mod next;
 
+pub use from_knowledge::{group_usage_from, kill_chain_from};
 pub use incident::{
     alert_user, group_incidents, level_weight, score, Incident, IncidentConfig, TimelineEntry,
 };

@@ -1,14 +1,238 @@
-//! `rampart alerts`.
+//! `rampart alerts`: list stored alerts, or import hunt JSON lines into the store.
+//!
+//! The store is `--store DB`, else `rampart.db` in the data directory (see
+//! [`crate::cmd::hunt_store::default_store_path`]).
 
+use crate::cmd::hunt_store::{default_store_path, load_knowledge, StoreSink};
 use crate::global::GlobalOpts;
-use clap::Args;
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use clap::{Args, Subcommand};
+use rampart_correlate::IncidentConfig;
+use rampart_event::{Alert, Level};
+use rampart_store::{AlertQuery, OpenOptions, RunInfo, RunSummary, SqliteStore, Store};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `rampart alerts`.
 #[derive(Debug, Args)]
-pub struct AlertsArgs {}
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    command: AlertsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsCommand {
+    /// List stored alerts, oldest event first.
+    List(ListArgs),
+    /// Add alerts from `rampart hunt --format jsonl` output (files or `-`) to the store,
+    /// then regroup incidents.
+    Import(ImportArgs),
+}
+
+/// The store option shared by the `alerts` and `incidents` subcommands.
+#[derive(Debug, Args)]
+pub struct StoreArg {
+    /// The store file. Default: `rampart.db` in the data directory.
+    #[arg(long, value_name = "DB")]
+    pub store: Option<PathBuf>,
+}
+
+impl StoreArg {
+    /// The store path to use.
+    pub fn path(&self, global: &GlobalOpts) -> PathBuf {
+        self.store
+            .clone()
+            .unwrap_or_else(|| default_store_path(global))
+    }
+
+    /// Opens the store for reading.
+    pub fn open_read(&self, global: &GlobalOpts) -> anyhow::Result<SqliteStore> {
+        let options = OpenOptions {
+            read_only: true,
+            ..OpenOptions::default()
+        };
+        Ok(SqliteStore::open_with(&self.path(global), &options)?)
+    }
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Only alerts at or after this time: RFC 3339 (`2019-03-19T10:00:00Z`), a date
+    /// (`2019-03-19`), or an age (`90m`, `24h`, `7d`).
+    #[arg(long, value_name = "T", value_parser = parse_since)]
+    since: Option<DateTime<Utc>>,
+    /// Only alerts at this level or above.
+    #[arg(long, value_name = "L")]
+    level: Option<Level>,
+    /// Only alerts tagged with this technique (a parent also matches its sub-techniques).
+    #[arg(long, value_name = "T")]
+    technique: Option<String>,
+    /// Only alerts from this host (any case).
+    #[arg(long, value_name = "H")]
+    host: Option<String>,
+    /// At most this many alerts.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// One JSON object per line (`{"id", "run", "alert": <hunt alert>}`).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    store: StoreArg,
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// JSON-lines files of alerts, or `-` for stdin.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+    /// A gap longer than this between two alerts of a host starts a new incident.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    window: TimeDelta,
+    /// Also split incidents by the user the alerts name.
+    #[arg(long)]
+    by_user: bool,
+    #[command(flatten)]
+    store: StoreArg,
+}
 
 /// Runs `rampart alerts`.
-pub fn run(_args: AlertsArgs, _global: &GlobalOpts) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`rampart alerts` is not available in this build yet")
+pub fn run(args: AlertsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    match args.command {
+        AlertsCommand::List(args) => list(args, global),
+        AlertsCommand::Import(args) => import(args, global),
+    }
+}
+
+fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    let store = args.store.open_read(global)?;
+    let query = AlertQuery {
+        since: args.since,
+        min_level: args.level,
+        technique: args.technique,
+        host: args.host,
+        limit: args.limit,
+    };
+    let alerts = store.alerts(&query)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for stored in &alerts {
+        if args.json {
+            serde_json::to_writer(&mut out, stored)?;
+            writeln!(out)?;
+        } else {
+            let a = &stored.alert;
+            writeln!(
+                out,
+                "{}  {:<13} {:<16} {:<24} {}",
+                a.event
+                    .timestamp
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_else(|| "-".repeat(19)),
+                a.level.as_str(),
+                a.event.computer.as_deref().unwrap_or("-"),
+                a.techniques.join(","),
+                a.rule_title
+            )?;
+        }
+    }
+    out.flush()?;
+    if !args.json {
+        eprintln!("{} alert(s)", alerts.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(args: ImportArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    let path = args.store.path(global);
+    let info = RunInfo {
+        command: "alerts import".into(),
+        inputs: args.files.iter().map(|f| f.display().to_string()).collect(),
+        rule_sources: Vec::new(),
+    };
+    let mut sink = StoreSink::open(&path, info)?.with_incident_config(IncidentConfig {
+        inactivity: args.window,
+        by_user: args.by_user,
+    });
+    let mut summary = RunSummary::default();
+    let mut bad_lines = 0u64;
+    for file in &args.files {
+        summary.files += 1;
+        read_alerts(file, |line, parsed| match parsed {
+            Ok(alert) => {
+                summary.alerts += 1;
+                sink.write(&alert)
+            }
+            Err(error) => {
+                bad_lines += 1;
+                eprintln!("warning: {}:{line}: not an alert: {error}", file.display());
+                Ok(())
+            }
+        })?;
+    }
+    let knowledge = load_knowledge(global);
+    let report = sink.finish(summary, knowledge.as_ref())?;
+    eprintln!("{report}");
+    Ok(if bad_lines > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Calls `each` with every line's number and parsed alert; blank lines are skipped.
+fn read_alerts(
+    file: &Path,
+    mut each: impl FnMut(usize, Result<Alert, serde_json::Error>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
+        ))
+    };
+    for (index, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", file.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        each(index + 1, serde_json::from_str(&line))?;
+    }
+    Ok(())
+}
+
+/// `90s`, `30m`, `24h`, `7d`.
+pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` has no unit (use s, m, h or d)"))?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a number"))?;
+    match unit {
+        "s" => Ok(TimeDelta::seconds(number)),
+        "m" => Ok(TimeDelta::minutes(number)),
+        "h" => Ok(TimeDelta::hours(number)),
+        "d" => Ok(TimeDelta::days(number)),
+        _ => Err(format!(
+            "unknown unit `{unit}` in `{text}` (use s, m, h or d)"
+        )),
+    }
+}
+
+fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    parse_duration(text)
+        .map(|age| Utc::now() - age)
+        .map_err(|_| {
+            format!("`{text}` is not a time (RFC 3339), a date (YYYY-MM-DD) or an age (24h)")
+        })
 }

@@ -1,14 +1,337 @@
-//! `rampart incidents`.
+//! `rampart incidents`: list the stored incidents, or show one with its kill-chain
+//! view, technique context and likely next techniques.
+//!
+//! Incidents are grouped when alerts are stored (`rampart hunt --store`,
+//! `rampart alerts import`); `rampart incidents rebuild` regroups with another window.
 
+use crate::cmd::alerts::{parse_duration, StoreArg};
+use crate::cmd::hunt_store::{load_knowledge, rebuild_incidents, rule_infos};
 use crate::global::GlobalOpts;
-use clap::Args;
+use chrono::TimeDelta;
+use clap::{Args, Subcommand};
+use rampart_correlate::{
+    group_usage_from, kill_chain_from, likely_next, Incident, IncidentConfig, KillChain,
+    NextTechnique,
+};
+use rampart_enrich::{Enricher, TechniqueContext};
+use rampart_knowledge::Knowledge;
+use rampart_store::{SqliteStore, Store};
+use serde::Serialize;
+use std::collections::HashSet;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+/// How many likely next techniques `show` lists.
+const NEXT_LIMIT: usize = 8;
 
 /// Arguments of `rampart incidents`.
 #[derive(Debug, Args)]
-pub struct IncidentsArgs {}
+pub struct IncidentsArgs {
+    #[command(subcommand)]
+    command: IncidentsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum IncidentsCommand {
+    /// List incidents, highest score first.
+    List(ListArgs),
+    /// Show one incident: timeline, tactics, techniques with context, likely next.
+    Show(ShowArgs),
+    /// Regroup all stored alerts into incidents.
+    Rebuild(RebuildArgs),
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// At most this many incidents.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// One JSON object per incident per line (without the timeline).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    store: StoreArg,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// Incident id (`INC-…`, any case).
+    id: String,
+    /// One JSON document.
+    #[arg(long)]
+    json: bool,
+    /// Timeline lines to print (all with --json).
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    timeline: usize,
+    #[command(flatten)]
+    store: StoreArg,
+}
+
+#[derive(Debug, Args)]
+struct RebuildArgs {
+    /// A gap longer than this between two alerts of a host starts a new incident.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    window: TimeDelta,
+    /// Also split incidents by the user the alerts name.
+    #[arg(long)]
+    by_user: bool,
+    #[command(flatten)]
+    store: StoreArg,
+}
 
 /// Runs `rampart incidents`.
-pub fn run(_args: IncidentsArgs, _global: &GlobalOpts) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`rampart incidents` is not available in this build yet")
+pub fn run(args: IncidentsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    match args.command {
+        IncidentsCommand::List(args) => list(args, global),
+        IncidentsCommand::Show(args) => show(args, global),
+        IncidentsCommand::Rebuild(args) => rebuild(args, global),
+    }
+}
+
+/// An incident without its timeline, for listings.
+#[derive(Serialize)]
+struct Summary<'a> {
+    id: &'a str,
+    host: &'a str,
+    user: Option<&'a str>,
+    first_seen: Option<String>,
+    last_seen: Option<String>,
+    score: f64,
+    max_level: &'a str,
+    alerts: usize,
+    rules: usize,
+    tactics: &'a [String],
+    techniques: &'a [String],
+}
+
+fn summary(incident: &Incident) -> Summary<'_> {
+    Summary {
+        id: &incident.id,
+        host: &incident.host,
+        user: incident.user.as_deref(),
+        first_seen: incident.first_seen.map(|t| t.to_rfc3339()),
+        last_seen: incident.last_seen.map(|t| t.to_rfc3339()),
+        score: incident.score,
+        max_level: incident.max_level.as_str(),
+        alerts: incident.timeline.len(),
+        rules: incident.rules,
+        tactics: &incident.tactics,
+        techniques: &incident.techniques,
+    }
+}
+
+fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    let store = args.store.open_read(global)?;
+    let mut incidents = store.incidents()?;
+    if let Some(limit) = args.limit {
+        incidents.truncate(limit);
+    }
+    for incident in &incidents {
+        if args.json {
+            println!("{}", serde_json::to_string(&summary(incident))?);
+        } else {
+            println!(
+                "{:<14} {:>6.1}  {:<8} {:<16} {:>5} alert(s)  {} → {}  {}",
+                incident.id,
+                incident.score,
+                incident.max_level.as_str(),
+                incident.host,
+                incident.timeline.len(),
+                time(incident.first_seen),
+                time(incident.last_seen),
+                incident.tactics.join(" > ")
+            );
+        }
+    }
+    if !args.json {
+        eprintln!("{} incident(s)", incidents.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The full view `show --json` prints.
+#[derive(Serialize)]
+struct Detail<'a> {
+    #[serde(flatten)]
+    incident: &'a Incident,
+    tactic_names: Vec<String>,
+    technique_context: Vec<Arc<TechniqueContext>>,
+    likely_next: Vec<NextTechnique>,
+    coverage_source: &'static str,
+}
+
+fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    let store = args.store.open_read(global)?;
+    let Some(incident) = store.incident(&args.id)? else {
+        anyhow::bail!(
+            "no incident `{}` in {} (see `rampart incidents list`)",
+            args.id,
+            args.store.path(global).display()
+        );
+    };
+    let knowledge = load_knowledge(global);
+    let (covered, coverage_source) = covered_techniques(&store, global);
+    let detail = detail(&incident, knowledge.as_ref(), &covered, coverage_source);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&detail)?);
+    } else {
+        print_detail(&detail, args.timeline);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn detail<'a>(
+    incident: &'a Incident,
+    knowledge: Option<&Knowledge>,
+    covered: &HashSet<String>,
+    coverage_source: &'static str,
+) -> Detail<'a> {
+    let Some(knowledge) = knowledge else {
+        return Detail {
+            incident,
+            tactic_names: incident.tactics.clone(),
+            technique_context: Vec::new(),
+            likely_next: Vec::new(),
+            coverage_source,
+        };
+    };
+    let chain: KillChain = kill_chain_from(knowledge);
+    let enricher = Enricher::new(knowledge);
+    let technique_context = incident
+        .techniques
+        .iter()
+        .filter_map(|t| enricher.technique(t).1)
+        .collect();
+    let usage = group_usage_from(knowledge);
+    Detail {
+        incident,
+        tactic_names: incident
+            .tactics
+            .iter()
+            .map(|t| {
+                chain
+                    .tactic(t)
+                    .and_then(|t| t.name.clone())
+                    .unwrap_or_else(|| t.clone())
+            })
+            .collect(),
+        technique_context,
+        likely_next: likely_next(&incident.techniques, &usage, &chain, covered, NEXT_LIMIT),
+        coverage_source,
+    }
+}
+
+/// Techniques the rules cover: those recorded in the store by hunt runs, else those of
+/// the Sigma rules in the data directory.
+fn covered_techniques(store: &SqliteStore, global: &GlobalOpts) -> (HashSet<String>, &'static str) {
+    let mut rules = store.rules().unwrap_or_default();
+    let mut source = "rules recorded in the store";
+    if rules.is_empty() {
+        if let Ok(paths) = crate::cmd::hunt::rules::rule_paths(Vec::new(), global) {
+            let (set, _) = rampart_sigma::load_rules(&paths);
+            rules = rule_infos(&set);
+            source = "Sigma rules in the data directory";
+        }
+    }
+    if rules.is_empty() {
+        return (HashSet::new(), "no rules found: coverage unknown");
+    }
+    let covered = rules
+        .into_iter()
+        .flat_map(|r| r.techniques)
+        .map(|t| t.to_ascii_uppercase())
+        .collect();
+    (covered, source)
+}
+
+fn print_detail(detail: &Detail<'_>, timeline: usize) {
+    let incident = detail.incident;
+    println!(
+        "{}  host {}{}  score {:.1}  max level {}",
+        incident.id,
+        incident.host,
+        incident
+            .user
+            .as_deref()
+            .map(|u| format!(" user {u}"))
+            .unwrap_or_default(),
+        incident.score,
+        incident.max_level.as_str()
+    );
+    println!(
+        "seen {} → {}  {} alert(s) from {} rule(s)",
+        time(incident.first_seen),
+        time(incident.last_seen),
+        incident.timeline.len(),
+        incident.rules
+    );
+    if !incident.users.is_empty() {
+        println!("users: {}", incident.users.join(", "));
+    }
+    println!("\nkill chain: {}", detail.tactic_names.join(" → "));
+    println!("\ntechniques:");
+    for id in &incident.techniques {
+        match detail
+            .technique_context
+            .iter()
+            .find(|c| &c.technique.id == id)
+        {
+            Some(c) => {
+                let d3fend: usize = c.d3fend.values().map(Vec::len).sum();
+                println!(
+                    "  {id:<10} {}  [{}; {} group(s); {} mitigation(s); {} D3FEND countermeasure(s)]",
+                    c.technique.name,
+                    c.tactics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
+                    c.groups.count,
+                    c.mitigations.len(),
+                    d3fend
+                );
+            }
+            None => println!("  {id:<10} (not in the loaded ATT&CK)"),
+        }
+    }
+    println!("\ntimeline:");
+    for entry in incident.timeline.iter().take(timeline) {
+        println!(
+            "  {}  {:<13} {:<22} {}",
+            time(entry.time),
+            entry.level.as_str(),
+            entry.techniques.join(","),
+            entry.rule_title
+        );
+    }
+    if incident.timeline.len() > timeline {
+        println!(
+            "  … {} more (use --timeline N or --json)",
+            incident.timeline.len() - timeline
+        );
+    }
+    if !detail.likely_next.is_empty() {
+        println!("\nlikely next (coverage from {}):", detail.coverage_source);
+        for next in &detail.likely_next {
+            println!("  likely next: {}", next.describe());
+        }
+    }
+}
+
+fn rebuild(args: RebuildArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    let path = args.store.path(global);
+    let mut store = SqliteStore::open(&path)?;
+    let knowledge = load_knowledge(global);
+    let chain = knowledge.as_ref().map(kill_chain_from).unwrap_or_default();
+    let config = IncidentConfig {
+        inactivity: args.window,
+        by_user: args.by_user,
+    };
+    let (alerts, incidents) = rebuild_incidents(&mut store, &chain, &config)?;
+    eprintln!(
+        "store {}: {alerts} alert(s) grouped into {incidents} incident(s)",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,5 +6,6 @@ pub mod coverage;
 pub mod data;
 pub mod group;
 pub mod hunt;
+pub mod hunt_store;
 pub mod incidents;
 pub mod sigma;
