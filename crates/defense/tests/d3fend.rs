@@ -203,3 +203,61 @@ fn the_model_survives_a_serde_round_trip() {
         ontology().countermeasures("T1003.001")
     );
 }
+
+/// Writes the reference ontology as JSON-LD with oxigraph's serializer, as a stand-in for
+/// the published `d3fend.json` (not in the reference data).
+fn ontology_as_jsonld(dir: &std::path::Path) -> std::path::PathBuf {
+    let out = dir.join("d3fend.json");
+    let mut serializer = oxjsonld::JsonLdSerializer::new()
+        .with_prefix("d3f", "http://d3fend.mitre.org/ontologies/d3fend.owl#")
+        .unwrap()
+        .with_prefix("rdfs", "http://www.w3.org/2000/01/rdf-schema#")
+        .unwrap()
+        .with_prefix("owl", "http://www.w3.org/2002/07/owl#")
+        .unwrap()
+        .for_writer(std::io::BufWriter::new(
+            std::fs::File::create(&out).unwrap(),
+        ));
+    let ttl = std::fs::File::open(rampart_testkit::data_path(
+        "mitre-d3fend/d3fend-protege.ttl",
+    ))
+    .unwrap();
+    for triple in oxttl::TurtleParser::new().for_reader(std::io::BufReader::new(ttl)) {
+        let triple = triple.unwrap();
+        serializer
+            .serialize_quad(&oxrdf::Quad::new(
+                triple.subject,
+                triple.predicate,
+                triple.object,
+                oxrdf::GraphName::DefaultGraph,
+            ))
+            .unwrap();
+    }
+    serializer.finish().unwrap().into_inner().unwrap();
+    out
+}
+
+#[test]
+fn json_ld_gives_the_same_model_as_turtle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = ontology_as_jsonld(dir.path());
+    let started = std::time::Instant::now();
+    let from_json = Ontology::from_jsonld_file(&path).unwrap();
+    eprintln!("parsed JSON-LD in {:?}", started.elapsed());
+    let turtle = ontology();
+    assert_eq!(from_json.tactics(), turtle.tactics());
+    assert!(from_json.techniques().eq(turtle.techniques()));
+    assert_eq!(from_json.artifacts(), turtle.artifacts());
+    assert_eq!(from_json.attack_techniques(), turtle.attack_techniques());
+    assert_eq!(
+        from_json.countermeasures("T1003.001"),
+        turtle.countermeasures("T1003.001")
+    );
+
+    // Cut in half, it is a syntax error naming the file.
+    let text = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    let error = Ontology::from_jsonld_file(&path).unwrap_err();
+    assert!(matches!(error, DefenseError::Syntax { .. }), "{error:?}");
+    assert!(error.to_string().contains("d3fend.json"), "{error}");
+}

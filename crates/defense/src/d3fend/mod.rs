@@ -77,15 +77,11 @@ impl Ontology {
         parse::from_ttl_file(path)
     }
 
-    /// Reads the ontology from the published JSON-LD file (`d3fend.json`).
-    ///
-    /// Not supported yet: the published JSON-LD build is not in the reference data, so
-    /// nothing could test a reader for it. Use the Turtle file.
+    /// Reads the ontology from the published JSON-LD file (`d3fend.json`), gzip-compressed
+    /// or not. The triples are the same as the Turtle's, so the model is too; JSON-LD
+    /// needs the whole document in memory, so Turtle is the faster input.
     pub fn from_jsonld_file(path: &Path) -> Result<Ontology, DefenseError> {
-        Err(DefenseError::invalid(
-            path,
-            "reading D3FEND from JSON-LD is not supported yet; use the Turtle ontology (d3fend.ttl)",
-        ))
+        parse::from_jsonld_file(path)
     }
 
     /// The ontology's `owl:versionInfo`, e.g. `1.2.0`.

@@ -1,5 +1,6 @@
-//! Turtle → [`Ontology`]: parse the triples with `oxttl`, then read the OWL patterns
-//! D3FEND uses into plain records.
+//! Turtle or JSON-LD → [`Ontology`]: parse the triples with `oxttl` / `oxjsonld`, then
+//! read the OWL patterns D3FEND uses into plain records. Both formats feed the same
+//! [`Graph`], so they give the same model.
 
 use super::graph::Graph;
 use super::model::{
@@ -7,6 +8,7 @@ use super::model::{
 };
 use super::Ontology;
 use crate::DefenseError;
+use oxjsonld::JsonLdParseError;
 use oxttl::TurtleParseError;
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
@@ -38,7 +40,38 @@ pub(super) fn from_ttl_file(path: &Path) -> Result<Ontology, DefenseError> {
             Err(TurtleParseError::Io(error)) => return Err(DefenseError::io(path, error)),
         }
     }
-    build(&graph).ok_or_else(|| {
+    finish(path, &graph)
+}
+
+pub(super) fn from_jsonld_file(path: &Path) -> Result<Ontology, DefenseError> {
+    let reader = rampart_refdata::open_maybe_gzip(path)?;
+    let mut graph = Graph::default();
+    for quad in oxjsonld::JsonLdParser::new().for_reader(reader) {
+        match quad {
+            // D3FEND is published as one default graph; a named graph would not change
+            // what a triple says about a class.
+            Ok(quad) => graph.add(oxrdf::Triple::new(
+                quad.subject,
+                quad.predicate,
+                quad.object,
+            )),
+            Err(JsonLdParseError::Syntax(error)) => {
+                let start = error.location().map(|l| l.start);
+                return Err(DefenseError::Syntax {
+                    path: path.to_path_buf(),
+                    line: start.map_or(0, |s| s.line + 1),
+                    column: start.map_or(0, |s| s.column + 1),
+                    message: error.to_string(),
+                });
+            }
+            Err(JsonLdParseError::Io(error)) => return Err(DefenseError::io(path, error)),
+        }
+    }
+    finish(path, &graph)
+}
+
+fn finish(path: &Path, graph: &Graph) -> Result<Ontology, DefenseError> {
+    build(graph).ok_or_else(|| {
         DefenseError::invalid(
             path,
             format!(
