@@ -80,3 +80,16 @@ pub(crate) fn load_rules(dirs: &[PathBuf]) -> (RuleSet, Vec<RuleInfo>) {
     let infos = set.rules.iter().map(rule_info).collect();
     (set, infos)
 }
+
+/// Writes text to stdout; a closed pipe (`| head`) ends the output quietly.
+pub(crate) fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

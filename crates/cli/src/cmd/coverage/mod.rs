@@ -135,9 +135,9 @@ fn diff(
         &claimed_coverage(&matrix, &new_rules, &weights),
     );
     if json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        load::print_out(&format!("{}\n", serde_json::to_string_pretty(&result)?))?;
     } else {
-        output::print_diff(&result);
+        output::print_diff(&result)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -226,9 +226,12 @@ fn run_coverage(args: RunArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> 
     };
     output::write_files(&args, &results)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&results.json())?);
+        load::print_out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&results.json())?
+        ))?;
     } else {
-        output::print_summary(&results, args.top);
+        output::print_summary(&results, args.top)?;
     }
     Ok(ExitCode::SUCCESS)
 }

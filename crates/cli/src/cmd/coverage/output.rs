@@ -11,6 +11,17 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// `println!` into a string, so output is written once and a closed pipe is harmless.
+macro_rules! emit {
+    ($out:expr) => {
+        $out.push('\n')
+    };
+    ($out:expr, $($arg:tt)*) => {{
+        $out.push_str(&format!($($arg)*));
+        $out.push('\n');
+    }};
+}
+
 /// Everything one coverage run computed.
 pub(super) struct Results<'a> {
     pub matrix: &'a AttackMatrix,
@@ -152,9 +163,11 @@ pub(super) fn write_files(args: &RunArgs, results: &Results<'_>) -> anyhow::Resu
 }
 
 /// The human summary on stdout.
-pub(super) fn print_summary(results: &Results<'_>, top: usize) {
+pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result<()> {
+    let mut out = String::new();
     let (covered, total) = results.claimed.parent_totals(results.matrix);
-    println!(
+    emit!(
+        out,
         "ATT&CK {} {}: {} rules ({} mapped to techniques) claim {covered} of {total} techniques ({} incl. sub-techniques)",
         results.matrix.domain,
         results.matrix.attack_version,
@@ -163,16 +176,18 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) {
         results.claimed.techniques.len()
     );
     if !results.claimed.tag_issues.is_empty() {
-        println!(
+        emit!(
+            out,
             "{} technique tag(s) are not active in ATT&CK {} (reported, see --json)",
             results.claimed.tag_issues.len(),
             results.matrix.attack_version
         );
     }
-    println!();
-    println!("{:<24} {:>9} {:>14}", "tactic", "claimed", "with subs");
+    emit!(out);
+    emit!(out, "{:<24} {:>9} {:>14}", "tactic", "claimed", "with subs");
     for row in &results.claimed.by_tactic {
-        println!(
+        emit!(
+            out,
             "{:<24} {:>4}/{:<4} {:>7}/{:<6}",
             row.name,
             row.covered,
@@ -194,29 +209,33 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) {
             .keys()
             .filter(|id| v.confidence(id).is_none())
             .collect();
-        println!();
-        println!(
+        emit!(out);
+        emit!(
+        out,
             "validated: {} samples ({} unreadable, {} with alerts): {validated} techniques validated, {corroborated} corroborated, {} claimed but never validated, {} labelled samples missed",
             v.samples, v.unreadable, v.samples_with_alerts, never.len(), v.misses.len()
         );
     }
     if let Some(seen) = results.visibility {
         let count = |want: Visibility| seen.values().filter(|t| t.visibility == want).count();
-        println!(
+        emit!(
+            out,
             "visibility: {} visible, {} blind, {} without analytics",
             count(Visibility::Visible),
             count(Visibility::Blind),
             count(Visibility::NoAnalytics)
         );
     }
-    println!();
-    println!(
+    emit!(out);
+    emit!(
+        out,
         "top {} of {} gaps:",
         top.min(results.gaps.len()),
         results.gaps.len()
     );
     for gap in results.gaps.iter().take(top) {
-        println!(
+        emit!(
+            out,
             "{:>3}. {:<10} {:<50} {:>5.2}  {}",
             gap.rank,
             gap.technique,
@@ -225,8 +244,9 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) {
             gap.reasons.join("; ")
         );
     }
-    println!();
-    println!(
+    emit!(out);
+    emit!(
+        out,
         "lint: {} findings over {} rules ({})",
         results.lint.findings.len(),
         results.lint.rules,
@@ -238,6 +258,7 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    super::load::print_out(&out)
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -249,16 +270,18 @@ fn truncate(text: &str, max: usize) -> String {
 }
 
 /// The human form of `coverage diff`.
-pub(super) fn print_diff(diff: &CoverageDiff) {
+pub(super) fn print_diff(diff: &CoverageDiff) -> anyhow::Result<()> {
+    let mut out = String::new();
     for (label, list) in [
         ("gained", &diff.gained),
         ("lost", &diff.lost),
         ("stronger", &diff.stronger),
         ("weaker", &diff.weaker),
     ] {
-        println!("{label}: {}", list.len());
+        emit!(out, "{label}: {}", list.len());
         for entry in list.iter() {
-            println!(
+            emit!(
+                out,
                 "  {:<10} {:<60} {:.2} -> {:.2} ({} -> {} rules)",
                 entry.technique,
                 truncate(&entry.name, 60),
@@ -269,4 +292,5 @@ pub(super) fn print_diff(diff: &CoverageDiff) {
             );
         }
     }
+    super::load::print_out(&out)
 }
