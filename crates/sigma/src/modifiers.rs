@@ -249,6 +249,11 @@ pub(crate) fn apply(
             vec![Stage::Text(pieces)]
         }
         Transform::Windash => windash(&text_of(stage))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "`|windash` on a value with more than {MAX_WINDASH_DASHES} flag dashes; split the value"
+                ))
+            })?
             .into_iter()
             .map(Stage::Text)
             .collect(),
@@ -355,12 +360,13 @@ pub(crate) fn base64_offsets(bytes: &[u8]) -> Vec<String> {
 /// The characters Windows accepts as the dash of a command-line flag.
 const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 
-/// More than this many flag dashes in one value would explode into too many variants.
-const MAX_WINDASH_DASHES: usize = 6;
+/// More flag dashes than this in one value would explode into too many variants
+/// (5^n); such a value is rejected rather than silently matched on fewer.
+const MAX_WINDASH_DASHES: usize = 4;
 
 /// Every variant of the value with each flag dash (a `-` or `/` that starts a word)
-/// replaced by each of the [`DASHES`].
-fn windash(pieces: &[Piece]) -> Vec<Vec<Piece>> {
+/// replaced by each of the [`DASHES`]; `None` past [`MAX_WINDASH_DASHES`] dashes.
+fn windash(pieces: &[Piece]) -> Option<Vec<Vec<Piece>>> {
     let is_word = |piece: Option<&Piece>| matches!(piece, Some(Piece::Char(c)) if c.is_alphanumeric() || *c == '_');
     let positions: Vec<usize> = (0..pieces.len())
         .filter(|&at| {
@@ -368,8 +374,10 @@ fn windash(pieces: &[Piece]) -> Vec<Vec<Piece>> {
                 && !is_word(at.checked_sub(1).and_then(|before| pieces.get(before)))
                 && is_word(pieces.get(at + 1))
         })
-        .take(MAX_WINDASH_DASHES)
         .collect();
+    if positions.len() > MAX_WINDASH_DASHES {
+        return None;
+    }
     let mut variants = vec![pieces.to_vec()];
     for at in positions {
         variants = variants
@@ -383,7 +391,7 @@ fn windash(pieces: &[Piece]) -> Vec<Vec<Piece>> {
             })
             .collect();
     }
-    variants
+    Some(variants)
 }
 
 /// Replaces `%name%` placeholders with their values (each a Sigma string); `\%` is a
@@ -466,7 +474,7 @@ mod tests {
 
     #[test]
     fn windash_replaces_only_flag_dashes() {
-        let variants = windash(&parse_sigma_string(" -enc a-b"));
+        let variants = windash(&parse_sigma_string(" -enc a-b")).unwrap_or_default();
         let texts: Vec<String> = variants.iter().map(|v| text(v)).collect();
         assert_eq!(
             texts,
@@ -478,6 +486,7 @@ mod tests {
                 " \u{2015}enc a-b"
             ]
         );
+        assert_eq!(windash(&parse_sigma_string("-a -b -c -d -e")), None);
     }
 
     #[test]
