@@ -10,11 +10,13 @@
 //!   kill-chain order with a documented score.
 //! - [`kill_chain_from`], [`group_usage_from`]: those views built from the knowledge graph.
 //! - [`likely_next`]: conditional co-occurrence over ATT&CK groups, with rule coverage.
+//! - [`sigma::CorrelationEngine`]: Sigma correlation rules over event time, streaming.
 
 mod from_knowledge;
 mod incident;
 mod killchain;
 mod next;
+pub mod sigma;
 
 pub use from_knowledge::{group_usage_from, kill_chain_from};
 pub use incident::{
