@@ -18,6 +18,9 @@ use std::path::PathBuf;
 pub(crate) struct FieldNames {
     names: Vec<Box<str>>,
     index: HashMap<Box<str>, u32>,
+    /// Every literal that some leaf needs, per target, numbered densely so that the
+    /// scan can record which ones occurred in a per-event array.
+    literals: HashMap<(Target, String), u32>,
 }
 
 impl FieldNames {
@@ -29,6 +32,16 @@ impl FieldNames {
         self.names.push(name.into());
         self.index.insert(name.into(), slot);
         slot
+    }
+
+    /// The id of a literal needed in `target`.
+    pub(crate) fn literal(&mut self, target: Target, literal: String) -> u32 {
+        let next = self.literals.len() as u32;
+        *self.literals.entry((target, literal)).or_insert(next)
+    }
+
+    pub(crate) fn literal_count(&self) -> usize {
+        self.literals.len()
     }
 
     pub(crate) fn name(&self, slot: u32) -> &str {
@@ -104,11 +117,12 @@ impl Leaf {
     }
 }
 
-/// A literal (lower-case ASCII) that must occur in a value for `pattern` to match it.
+/// A lower-case literal that must occur in a value for `pattern` to match it.
 ///
-/// Only ASCII literals qualify: the scan looks for them ASCII-case-insensitively in the
-/// value (or in its Unicode lower-case when the value is not ASCII), which finds every
-/// occurrence the reference's `to_lowercase` comparison can see. Regexes give none.
+/// The scan looks for literals ASCII-case-insensitively in an ASCII value, and in the
+/// Unicode lower-case of any other value, so it sees exactly what the reference's
+/// `to_lowercase` comparison sees. A case-sensitive pattern qualifies only when ASCII,
+/// where lower-casing cannot depend on context (Greek final sigma). Regexes give none.
 fn required_literal(pattern: &ValuePattern) -> Option<String> {
     let literal = match pattern.op {
         StringOp::Regex => return None,
@@ -122,14 +136,26 @@ fn required_literal(pattern: &ValuePattern) -> Option<String> {
             .max_by_key(String::len)?,
         _ => pattern.text.to_lowercase(),
     };
-    (!literal.is_empty() && literal.is_ascii()).then_some(literal)
+    (!literal.is_empty() && (literal.is_ascii() || !pattern.case_sensitive)).then_some(literal)
+}
+
+/// A leaf of a field item, with the literal the scan looks for on its behalf.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldLeaf {
+    pub(crate) leaf: Leaf,
+    /// The id of a literal that must occur in the field for the leaf to match: when
+    /// the scan did not see it, the leaf is false without looking at the value.
+    pub(crate) literal: Option<u32>,
+    /// The leaf is a case-insensitive `contains` of exactly that literal, so on a
+    /// single (non-list) value the literal occurring *is* the match.
+    pub(crate) exact_on_hit: bool,
 }
 
 /// What one field of a map must satisfy.
 #[derive(Debug, Clone)]
 pub(crate) enum ItemTest {
     /// Any of the string leaves matches some scalar of the value.
-    Any(Vec<Leaf>),
+    Any(Vec<FieldLeaf>),
     /// `|fieldref`: compared with another field of the same event, located through its
     /// own slot so that renames apply to it too.
     FieldRef {
@@ -180,6 +206,8 @@ pub(crate) enum Target {
 pub(crate) struct Anchor {
     pub(crate) target: Target,
     pub(crate) literal: String,
+    /// The literal's id (see [`FieldNames::literal`]).
+    pub(crate) id: u32,
 }
 
 /// A set of anchors at least one of which must occur.
@@ -209,7 +237,7 @@ impl AnchorSet {
         for set in sets {
             anchors.extend(set?.anchors);
         }
-        anchors.sort_by(|a, b| a.literal.cmp(&b.literal));
+        anchors.sort_by_key(|a| a.id);
         anchors.dedup();
         Some(AnchorSet { anchors })
     }
@@ -239,6 +267,8 @@ pub(crate) struct CompiledRule {
     pub(crate) anchors: Option<Vec<Anchor>>,
     /// Every field slot the rule reads.
     pub(crate) slots: Vec<u32>,
+    /// Every field literal its leaves need (the scan must look for all of them).
+    pub(crate) literals: Vec<Anchor>,
     pub(crate) path: PathBuf,
     pub(crate) line: usize,
 }
@@ -258,11 +288,12 @@ pub(crate) fn compile_rule(
     let mut compiled: Vec<(CompiledSearch, Option<AnchorSet>)> = Vec::new();
     let mut qualified: HashMap<String, u32> = HashMap::new();
     let mut slots = Vec::new();
+    let mut literals = Vec::new();
     let detections = std::iter::once(&rule.detection).chain(filters.iter().map(|f| &f.detection));
     for (prefix, detection) in detections.enumerate() {
         for (name, search) in &detection.searches {
             qualified.insert(format!("{prefix}:{name}"), compiled.len() as u32);
-            compiled.push(compile_search(search, fields, &mut slots));
+            compiled.push(compile_search(search, fields, &mut slots, &mut literals));
         }
     }
 
@@ -300,6 +331,7 @@ pub(crate) fn compile_rule(
         positive,
         anchors,
         slots,
+        literals,
         path: rule.path.clone(),
         line: rule.line,
     })
@@ -309,11 +341,12 @@ fn compile_search(
     search: &Search,
     fields: &mut FieldNames,
     slots: &mut Vec<u32>,
+    literals: &mut Vec<Anchor>,
 ) -> (CompiledSearch, Option<AnchorSet>) {
     match search {
         Search::Keywords(patterns) => (
             CompiledSearch::Keywords(patterns.iter().map(Leaf::new).collect()),
-            keyword_anchors(patterns),
+            keyword_anchors(patterns, fields),
         ),
         Search::AllKeywords(groups) => (
             CompiledSearch::AllKeywords(
@@ -322,7 +355,11 @@ fn compile_search(
                     .map(|group| group.iter().map(Leaf::new).collect())
                     .collect(),
             ),
-            AnchorSet::best(groups.iter().filter_map(|group| keyword_anchors(group))),
+            AnchorSet::best(
+                groups
+                    .iter()
+                    .filter_map(|group| keyword_anchors(group, fields)),
+            ),
         ),
         Search::Maps(maps) => {
             let mut compiled = Vec::with_capacity(maps.len());
@@ -335,19 +372,42 @@ fn compile_search(
                     slots.push(slot);
                     let test = match &item.pattern {
                         FieldPattern::Any(patterns) => {
-                            let anchors: Option<Vec<Anchor>> = patterns
-                                .iter()
-                                .map(|p| {
-                                    Some(Anchor {
-                                        target: Target::Field(slot),
-                                        literal: required_literal(p)?,
-                                    })
-                                })
-                                .collect();
-                            if let Some(anchors) = anchors.filter(|a| !a.is_empty()) {
+                            let mut leaves = Vec::with_capacity(patterns.len());
+                            let mut anchors = Vec::with_capacity(patterns.len());
+                            let mut all_anchored = true;
+                            for pattern in patterns {
+                                let leaf = Leaf::new(pattern);
+                                let Some(literal) = required_literal(pattern) else {
+                                    all_anchored = false;
+                                    leaves.push(FieldLeaf {
+                                        leaf,
+                                        literal: None,
+                                        exact_on_hit: false,
+                                    });
+                                    continue;
+                                };
+                                let target = Target::Field(slot);
+                                let id = fields.literal(target, literal.clone());
+                                let exact_on_hit = pattern.op == StringOp::Contains
+                                    && !pattern.case_sensitive
+                                    && pattern.text.to_lowercase() == literal;
+                                let anchor = Anchor {
+                                    target,
+                                    literal,
+                                    id,
+                                };
+                                literals.push(anchor.clone());
+                                anchors.push(anchor);
+                                leaves.push(FieldLeaf {
+                                    leaf,
+                                    literal: Some(id),
+                                    exact_on_hit,
+                                });
+                            }
+                            if all_anchored && !anchors.is_empty() {
                                 item_anchors.push(AnchorSet { anchors });
                             }
-                            ItemTest::Any(patterns.iter().map(Leaf::new).collect())
+                            ItemTest::Any(leaves)
                         }
                         FieldPattern::FieldRef {
                             field,
@@ -377,13 +437,15 @@ fn compile_search(
     }
 }
 
-fn keyword_anchors(patterns: &[ValuePattern]) -> Option<AnchorSet> {
+fn keyword_anchors(patterns: &[ValuePattern], fields: &mut FieldNames) -> Option<AnchorSet> {
     let anchors: Option<Vec<Anchor>> = patterns
         .iter()
         .map(|p| {
+            let literal = required_literal(p)?;
             Some(Anchor {
                 target: Target::Keywords,
-                literal: required_literal(p)?,
+                id: fields.literal(Target::Keywords, literal.clone()),
+                literal,
             })
         })
         .collect();

@@ -231,7 +231,11 @@ impl Engine {
     /// A scratch sized for this engine.
     pub fn scratch(&self) -> Scratch {
         let mut scratch = Scratch::new();
-        scratch.begin(self.fields.len(), self.rules.len());
+        scratch.begin(
+            self.fields.len(),
+            self.rules.len(),
+            self.fields.literal_count(),
+        );
         scratch
     }
 
@@ -242,8 +246,12 @@ impl Engine {
         if group.rules.is_empty() {
             return;
         }
-        scratch.begin(self.fields.len(), self.rules.len());
-        group.candidates(event, scratch);
+        scratch.begin(
+            self.fields.len(),
+            self.rules.len(),
+            self.fields.literal_count(),
+        );
+        group.candidates(event, scratch, &self.rules);
         let mut next = 0;
         while let Some(&index) = scratch.marks.candidates.get(next) {
             next += 1;
@@ -296,12 +304,34 @@ impl Engine {
         view
     }
 
+    /// The rules (indices into the compiled [`RuleSet`]'s `rules`) that pass the
+    /// literal prefilter for `event` and so are evaluated in full.
+    pub fn candidate_rules(&self, event: &Event, scratch: &mut Scratch) -> Vec<usize> {
+        let group = &self.groups[self.router.route(event, &mut scratch.channel) as usize];
+        scratch.begin(
+            self.fields.len(),
+            self.rules.len(),
+            self.fields.literal_count(),
+        );
+        group.candidates(event, scratch, &self.rules);
+        scratch
+            .marks
+            .candidates
+            .iter()
+            .map(|&r| self.origin[r as usize])
+            .collect()
+    }
+
     /// How many routed rules were evaluated and how many skipped by the literal
     /// prefilter for `event` (for measuring the prefilter).
     pub fn candidate_stats(&self, event: &Event, scratch: &mut Scratch) -> (usize, usize) {
         let group = &self.groups[self.router.route(event, &mut scratch.channel) as usize];
-        scratch.begin(self.fields.len(), self.rules.len());
-        group.candidates(event, scratch);
+        scratch.begin(
+            self.fields.len(),
+            self.rules.len(),
+            self.fields.literal_count(),
+        );
+        group.candidates(event, scratch, &self.rules);
         let evaluated = scratch.marks.candidates.len();
         (evaluated, group.rules.len() - evaluated)
     }

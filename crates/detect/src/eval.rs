@@ -78,18 +78,45 @@ fn item_matches(item: &Item, event: &Event, scratch: &mut Scratch) -> bool {
                 let Some(value) = scratch.slots.value(event, item.slot) else {
                     return false;
                 };
-                let Scratch { text, lower, .. } = scratch;
+                let Scratch {
+                    text, lower, marks, ..
+                } = scratch;
                 any_scalar(value, &mut |scalar| {
                     text.clear();
                     write_text(scalar, text);
                     lower_into(text, lower);
-                    leaves.iter().any(|leaf| leaf.matches(text, lower))
+                    leaves.iter().any(|leaf| {
+                        leaf.literal.is_none_or(|id| marks.has_seen(id))
+                            && leaf.leaf.matches(text, lower)
+                    })
                 })
             }
-            Some(_) => match scratch.slots.texts(event, item.slot) {
-                Some((original, lower)) => leaves.iter().any(|leaf| leaf.matches(original, lower)),
-                None => false,
-            },
+            Some(_) => {
+                // The scan already looked for every leaf's literal in this value: a
+                // leaf whose literal did not occur is false, and a plain contains
+                // whose literal did is true; only the rest compare text.
+                let mut unsure = false;
+                for leaf in leaves {
+                    match leaf.literal {
+                        Some(id) if !scratch.marks.has_seen(id) => {}
+                        Some(_) if leaf.exact_on_hit => return true,
+                        _ => unsure = true,
+                    }
+                }
+                if !unsure {
+                    return false;
+                }
+                let marks_seen = |id: Option<u32>, marks: &crate::scratch::Marks| {
+                    id.is_none_or(|id| marks.has_seen(id))
+                };
+                let Scratch { slots, marks, .. } = scratch;
+                match slots.texts(event, item.slot) {
+                    Some((original, lower)) => leaves.iter().any(|leaf| {
+                        marks_seen(leaf.literal, marks) && leaf.leaf.matches(original, lower)
+                    }),
+                    None => false,
+                }
+            }
         },
     }
 }

@@ -1,12 +1,13 @@
 //! A rule group: the rules that apply to one kind of event (one channel and event id),
 //! with everything needed to find its candidates in one pass over the event.
 
-use crate::compile::{CompiledRule, FieldNames, Target};
+use crate::compile::{Anchor, CompiledRule, FieldNames, Target};
 use crate::scratch::{any_scalar, lower_into, write_text, Scratch};
 use aho_corasick::AhoCorasick;
 use rampart_event::{Event, Value};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
 
 /// FNV-1a: field names are short, and SipHash's DoS resistance buys nothing here.
 #[derive(Default)]
@@ -33,8 +34,9 @@ impl Hasher for Fnv {
 
 pub(crate) type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
-/// While building: literal → pattern id, the patterns, and each pattern's rules.
-type Literals = (FnvMap<String, usize>, Vec<String>, Vec<Vec<u32>>);
+/// While building: literal id → pattern index, the patterns, their literal ids, and
+/// each pattern's anchored rules.
+type Literals = (FnvMap<u32, usize>, Vec<String>, Vec<u32>, Vec<Vec<u32>>);
 
 /// All anchor literals of one target, in one automaton.
 #[derive(Debug)]
@@ -42,7 +44,9 @@ struct LiteralScan {
     /// `None` for keyword scans (every field of the event).
     slot: Option<u32>,
     automaton: AhoCorasick,
-    /// Pattern id → rules anchored on that literal.
+    /// Pattern index → the literal's id, for recording that it occurred.
+    ids: Vec<u32>,
+    /// Pattern index → rules anchored on that literal.
     rules: Vec<Vec<u32>>,
 }
 
@@ -51,7 +55,9 @@ impl LiteralScan {
     /// ASCII, see `compile::required_literal`).
     fn scan_text(&self, text: &str, marks: &mut crate::scratch::Marks) {
         for hit in self.automaton.find_overlapping_iter(text) {
-            for &rule in &self.rules[hit.pattern().as_usize()] {
+            let pattern = hit.pattern().as_usize();
+            marks.saw(self.ids[pattern]);
+            for &rule in &self.rules[pattern] {
                 marks.mark(rule);
             }
         }
@@ -63,13 +69,11 @@ impl LiteralScan {
 pub(crate) struct Group {
     /// Every rule of the group, ascending.
     pub(crate) rules: Vec<u32>,
-    /// Rules with no usable anchor: always evaluated.
-    always: Vec<u32>,
-    scans: Vec<LiteralScan>,
     /// Event field name → (slot, filled through a rename).
     plan: FnvMap<Box<str>, Vec<(u32, bool)>>,
     /// Rule field ← event field renames in force.
     pub(crate) renames: Vec<(String, String)>,
+    scans: OnceLock<Scans>,
 }
 
 impl Group {
@@ -90,11 +94,8 @@ impl Group {
                 targets.push((slot, alias));
             }
         };
-        let mut always = Vec::new();
-        let mut literals: FnvMap<Target, Literals> = FnvMap::default();
         for &index in &members {
-            let rule = &rules[index as usize];
-            for &slot in &rule.slots {
+            for &slot in &rules[index as usize].slots {
                 let name = fields.name(slot);
                 add(name, slot, false);
                 for (rule_field, event_field) in &renames {
@@ -103,60 +104,25 @@ impl Group {
                     }
                 }
             }
-            match &rule.anchors {
-                None => always.push(index),
-                Some(anchors) => {
-                    for anchor in anchors {
-                        let (ids, patterns, owners) = literals.entry(anchor.target).or_default();
-                        let id = *ids.entry(anchor.literal.clone()).or_insert_with(|| {
-                            patterns.push(anchor.literal.clone());
-                            owners.push(Vec::new());
-                            patterns.len() - 1
-                        });
-                        if owners[id].last() != Some(&index) {
-                            owners[id].push(index);
-                        }
-                    }
-                }
-            }
         }
-        let mut scans = Vec::new();
-        let mut targets: Vec<_> = literals.into_iter().collect();
-        targets.sort_by_key(|(target, _)| match target {
-            Target::Field(slot) => u64::from(*slot),
-            Target::Keywords => u64::MAX,
-        });
-        for (target, (_, patterns, owners)) in targets {
-            let built = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&patterns);
-            match built {
-                Ok(automaton) => scans.push(LiteralScan {
-                    slot: match target {
-                        Target::Field(slot) => Some(slot),
-                        Target::Keywords => None,
-                    },
-                    automaton,
-                    rules: owners,
-                }),
-                // An automaton too large to build: its rules lose the prefilter only.
-                Err(_) => always.extend(owners.into_iter().flatten()),
-            }
-        }
-        always.sort_unstable();
-        always.dedup();
         Self {
             rules: members,
-            always,
-            scans,
             plan,
             renames,
+            scans: OnceLock::new(),
         }
+    }
+
+    /// The group's automata, built on first use: a hunt over Sysmon logs never pays
+    /// for the automata of the sixty channels it does not contain.
+    fn scans(&self, rules: &[CompiledRule]) -> &Scans {
+        self.scans.get_or_init(|| Scans::build(&self.rules, rules))
     }
 
     /// Locates the event's fields, then leaves in `scratch.marks.candidates` the rules
     /// that can match it, ascending.
-    pub(crate) fn candidates(&self, event: &Event, scratch: &mut Scratch) {
+    pub(crate) fn candidates(&self, event: &Event, scratch: &mut Scratch, rules: &[CompiledRule]) {
+        let scans = self.scans(rules);
         for (position, (name, _)) in event.fields.iter().enumerate() {
             if let Some(targets) = self.plan.get(&**name) {
                 for &(slot, alias) in targets {
@@ -164,10 +130,13 @@ impl Group {
                 }
             }
         }
-        for &rule in &self.always {
+        for &rule in &scans.always {
             scratch.marks.mark(rule);
         }
-        for scan in &self.scans {
+        for &literal in &scans.forced {
+            scratch.marks.saw(literal);
+        }
+        for scan in &scans.scans {
             match scan.slot {
                 Some(slot) => match scratch.slots.value(event, slot) {
                     None => {}
@@ -189,6 +158,88 @@ impl Group {
             }
         }
         scratch.marks.candidates.sort_unstable();
+    }
+}
+
+/// The automata of one group and the rules they cannot vouch for.
+#[derive(Debug, Default)]
+struct Scans {
+    /// Rules with no usable anchor: always evaluated.
+    always: Vec<u32>,
+    /// Literals no automaton looks for (one failed to build): taken as always seen.
+    forced: Vec<u32>,
+    scans: Vec<LiteralScan>,
+}
+
+impl Scans {
+    fn build(members: &[u32], rules: &[CompiledRule]) -> Self {
+        let mut always = Vec::new();
+        let mut literals: FnvMap<Target, Literals> = FnvMap::default();
+        for &index in members {
+            let rule = &rules[index as usize];
+            for literal in &rule.literals {
+                add_literal(&mut literals, literal, None);
+            }
+            match &rule.anchors {
+                None => always.push(index),
+                Some(anchors) => {
+                    for anchor in anchors {
+                        add_literal(&mut literals, anchor, Some(index));
+                    }
+                }
+            }
+        }
+        let mut scans = Vec::new();
+        let mut targets: Vec<_> = literals.into_iter().collect();
+        targets.sort_by_key(|(target, _)| match target {
+            Target::Field(slot) => u64::from(*slot),
+            Target::Keywords => u64::MAX,
+        });
+        let mut forced = Vec::new();
+        for (target, (_, patterns, ids, owners)) in targets {
+            let built = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&patterns);
+            match built {
+                Ok(automaton) => scans.push(LiteralScan {
+                    slot: match target {
+                        Target::Field(slot) => Some(slot),
+                        Target::Keywords => None,
+                    },
+                    automaton,
+                    ids,
+                    rules: owners,
+                }),
+                // An automaton too large to build: its rules lose the prefilter only.
+                Err(_) => {
+                    always.extend(owners.into_iter().flatten());
+                    forced.extend(ids);
+                }
+            }
+        }
+        always.sort_unstable();
+        always.dedup();
+        Self {
+            always,
+            forced,
+            scans,
+        }
+    }
+}
+
+/// Registers a literal to look for, and the rule it anchors (if any).
+fn add_literal(literals: &mut FnvMap<Target, Literals>, anchor: &Anchor, rule: Option<u32>) {
+    let (index, patterns, ids, owners) = literals.entry(anchor.target).or_default();
+    let at = *index.entry(anchor.id).or_insert_with(|| {
+        patterns.push(anchor.literal.clone());
+        ids.push(anchor.id);
+        owners.push(Vec::new());
+        patterns.len() - 1
+    });
+    if let Some(rule) = rule {
+        if owners[at].last() != Some(&rule) {
+            owners[at].push(rule);
+        }
     }
 }
 

@@ -29,9 +29,9 @@ impl Scratch {
     }
 
     /// Starts a new event for an engine with `slots` fields and `rules` rules.
-    pub(crate) fn begin(&mut self, slots: usize, rules: usize) {
+    pub(crate) fn begin(&mut self, slots: usize, rules: usize, literals: usize) {
         self.slots.begin(slots);
-        self.marks.begin(rules);
+        self.marks.begin(rules, literals);
     }
 }
 
@@ -129,20 +129,38 @@ impl Slots {
 pub(crate) struct Marks {
     generation: u32,
     stamp: Vec<u32>,
+    /// Per literal id: the generation at which the scan saw it.
+    seen: Vec<u32>,
     pub(crate) candidates: Vec<u32>,
 }
 
 impl Marks {
-    fn begin(&mut self, rules: usize) {
+    fn begin(&mut self, rules: usize, literals: usize) {
         if self.stamp.len() < rules {
             self.stamp.resize(rules, 0);
+        }
+        if self.seen.len() < literals {
+            self.seen.resize(literals, 0);
         }
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.stamp.fill(0);
+            self.seen.fill(0);
             self.generation = 1;
         }
         self.candidates.clear();
+    }
+
+    /// Records that the scan saw literal `id`.
+    #[inline]
+    pub(crate) fn saw(&mut self, id: u32) {
+        self.seen[id as usize] = self.generation;
+    }
+
+    /// Whether the scan saw literal `id` in the current event.
+    #[inline]
+    pub(crate) fn has_seen(&self, id: u32) -> bool {
+        self.seen[id as usize] == self.generation
     }
 
     /// Makes `rule` a candidate (once).
