@@ -99,7 +99,7 @@ impl Builder {
         }
     }
 
-    fn add_object(&mut self, object: RawObject) {
+    fn add_object(&mut self, mut object: RawObject) {
         let kind = match object.kind.as_str() {
             "x-mitre-tactic" => Kind::Tactic,
             "attack-pattern" => Kind::Technique,
@@ -116,7 +116,7 @@ impl Builder {
             // Rampart uses.
             _ => return,
         };
-        let meta = meta_of(&object);
+        let meta = meta_of(&mut object);
         let m = &mut self.matrix;
         let index = match kind {
             Kind::Tactic => push(
@@ -413,16 +413,20 @@ fn push<T>(table: &mut Vec<T>, item: T) -> u32 {
     (table.len() - 1) as u32
 }
 
-fn meta_of(object: &RawObject) -> Meta {
+/// The common part of an object; its text is moved out rather than copied (the raw
+/// object is dropped right after).
+fn meta_of(object: &mut RawObject) -> Meta {
     let reference = object.attack_reference();
+    let attack_id = reference
+        .and_then(|r| r.external_id.clone())
+        .unwrap_or_default();
+    let url = reference.and_then(|r| r.url.clone());
     Meta {
         stix_id: object.id.clone(),
-        attack_id: reference
-            .and_then(|r| r.external_id.clone())
-            .unwrap_or_default(),
-        name: object.name.clone(),
-        description: object.description.clone(),
-        url: reference.and_then(|r| r.url.clone()),
+        attack_id,
+        name: std::mem::take(&mut object.name),
+        description: std::mem::take(&mut object.description),
+        url,
         status: if object.revoked {
             Status::Revoked
         } else if object.x_mitre_deprecated {
@@ -430,7 +434,7 @@ fn meta_of(object: &RawObject) -> Meta {
         } else {
             Status::Active
         },
-        modified: object.modified.clone(),
+        modified: std::mem::take(&mut object.modified),
     }
 }
 

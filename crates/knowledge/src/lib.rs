@@ -22,6 +22,20 @@
 //! - [`report`] turns objects into stable, documented JSON views (the `--json` output of
 //!   the CLI and the enrichment payload).
 //!
+//! API at a glance:
+//! - loading: [`Knowledge::load`] (data dir, cached), [`Knowledge::load_cached`],
+//!   [`Knowledge::from_files`] (no cache), [`load_matrix`] (one bundle);
+//! - finding: [`Knowledge::find`] / [`Knowledge::find_in`] (id any case, STIX id, name,
+//!   alias), [`Knowledge::resolve`] (with status and nearest matches),
+//!   [`Knowledge::search`] (ranked), [`Matrix::by_attack_id`], [`Matrix::by_name`];
+//! - traversing one domain ([`Matrix`]): `tactic_order`, `techniques_filtered`
+//!   (tactic/platform), `groups_using`, `software_using`, `techniques_of_group`
+//!   (with [`Provenance`]: direct / via software / via campaigns), `software_of_group`,
+//!   `campaigns_of_group`, `mitigations_of`, `detection_strategies_of`, `log_sources_of`,
+//!   `replacement` (end of a revocation chain);
+//! - defence: [`Knowledge::countermeasures`] (D3FEND), [`Knowledge::engage_activities`];
+//! - views: [`Knowledge::report`] and the types of [`report`].
+//!
 //! Reading only: besides the input files and its own cache, the crate does no I/O.
 
 mod build;

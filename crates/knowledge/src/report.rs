@@ -4,6 +4,26 @@
 //! Views are separate from the graph's own types so that the graph can change shape
 //! (indices, caching) without changing what scripts and later stages read. Every view
 //! starts with the same [`Common`] keys; related objects are [`Ref`]s (`id`, `name`).
+//!
+//! The JSON of `rampart attack show ID --json`, by `kind` (keys are only ever added):
+//! - every view: `kind`, `domain`, `id`, `stix_id`, `name`, `status`
+//!   (`active`/`deprecated`/`revoked`), `revoked_by` (a ref or null), `url`,
+//!   `description`;
+//! - `technique`: `tactics` (short names, matrix order), `platforms`,
+//!   `is_subtechnique`, `parent`, `subtechniques`, `groups` (`id`, `name`, `direct`,
+//!   `via_software`, `via_campaigns`), `software`, `mitigations`,
+//!   `detection_strategies` (`id`, `name`, `analytics` with `id`, `platforms`,
+//!   `description`, `log_sources` {`name`, `channel`, `data_component`}; and the
+//!   strategy's distinct `log_sources`), `countermeasures` (`id` D3-…, `name`, `tactic`,
+//!   `artifact`, `defense_relation`, `attack_artifact`, `attack_relation`), `engage`
+//!   (`id` EAC…, `name`, `vulnerability` {`id` EAV…, `description`}), `assets` (ICS);
+//! - `group` (also `rampart group show --json`): `aliases`, `techniques` (`id`, `name`,
+//!   `tactics`, `direct`, `via_software`, `via_campaigns`), `software`, `campaigns`;
+//! - `software`, `mitigation`, `tactic`, `campaign`, `detection-strategy`,
+//!   `data-component`, …: `aliases`, `techniques`, `groups`, `shortname` (tactics),
+//!   `analytics` and `log_sources` (detection strategies, data components);
+//! - `d3fend-technique` (D3-… ids): `id`, `name`, `tactic`, `definition`, `parents`,
+//!   `artifacts` (`[relation, artifact class]` pairs).
 
 use crate::knowledge::{Hit, Knowledge};
 use crate::matrix::Matrix;
