@@ -86,6 +86,16 @@ fn artifacts_form_a_hierarchy_under_digital_artifact() {
         assert!(steps < 30);
     }
     assert!(class == "Artifact" || class == "DigitalArtifact", "{class}");
+    let ancestors: Vec<&str> = ontology()
+        .artifact_ancestors("AuthenticationService")
+        .iter()
+        .map(|a| a.class.as_str())
+        .collect();
+    assert!(
+        ancestors.contains(&"Process") && ancestors.contains(&"DigitalArtifact"),
+        "{ancestors:?}"
+    );
+    assert!(!ancestors.contains(&"AuthenticationService"));
     assert!(ontology().artifacts().len() > 500);
 }
 

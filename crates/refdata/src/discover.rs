@@ -142,6 +142,12 @@ fn file_name(path: &Path) -> String {
 /// A missing directory, or one in which nothing is recognised, is an error that says how
 /// to fill it.
 pub fn discover(data_dir: &Path) -> Result<DataFiles, RefdataError> {
+    if data_dir.exists() && !data_dir.is_dir() {
+        return Err(RefdataError::invalid(
+            data_dir,
+            "is a file, not a data directory (--data-dir / RAMPART_DATA name a folder)",
+        ));
+    }
     if !data_dir.is_dir() {
         return Err(RefdataError::MissingDir(data_dir.to_path_buf()));
     }
@@ -209,11 +215,20 @@ fn walk(dir: &Path, depth: usize, in_tests: bool, found: &mut Found) -> Result<(
     if depth > MAX_DEPTH {
         return Ok(());
     }
-    let entries = fs::read_dir(dir).map_err(|e| RefdataError::io(dir, e))?;
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        // The data directory itself must be readable; an unreadable sub-folder is skipped
+        // so that one stray folder does not hide every other file.
+        Err(e) if depth == 0 => return Err(RefdataError::io(dir, e)),
+        Err(e) => {
+            tracing::warn!("skipping {}: {e}", dir.display());
+            return Ok(());
+        }
+    };
     let mut subdirs = Vec::new();
     let mut names = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| RefdataError::io(dir, e))?;
+        let Ok(entry) = entry else { continue };
         let name = entry.file_name().to_string_lossy().into_owned();
         // Hidden entries are skipped: version-control folders, and the temporary files
         // `update` writes before it renames them into place.

@@ -88,6 +88,16 @@ fn a_missing_directory_is_a_clear_error() {
 }
 
 #[test]
+fn a_file_given_as_data_dir_is_a_clear_error() {
+    let file = rampart_testkit::data_path("mitre-attack/ics-attack-18.1.json");
+    let message = discover(&file).unwrap_err().to_string();
+    assert!(
+        message.contains("ics-attack-18.1.json") && message.contains("not a data directory"),
+        "{message}"
+    );
+}
+
+#[test]
 fn an_empty_directory_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("readme.txt"), "nothing here").unwrap();

@@ -388,3 +388,33 @@ fn import_copies_checked_files_and_refuses_corrupt_ones() {
     );
     assert!(AttackDomain::of_file_name("mobile-attack-18.1.json.gz").is_some());
 }
+
+#[test]
+fn the_latest_release_is_named_after_the_version_it_declares() {
+    let server = Server::start();
+    // Unpinned, `update` asks for MITRE's unversioned "latest" file name.
+    server.serve_file(
+        "/mitre-attack/ics-attack.json",
+        &data("mitre-attack/ics-attack-18.1.json"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let report = update(
+        dir.path(),
+        &server.options(&[SourceGroup::Attack], None),
+        &mut |_| {},
+    );
+    // Enterprise and Mobile are not on this mirror: 404, reported, nothing written.
+    assert_eq!(report.failed.len(), 2);
+    assert!(report
+        .failed
+        .iter()
+        .all(|f| f.error.to_string().contains("404")));
+    assert_eq!(report.installed.len(), 1);
+    assert!(report.installed[0]
+        .path
+        .ends_with("mitre-attack/ics-attack-18.1.json"));
+    assert_eq!(report.installed[0].summary.version.as_deref(), Some("18.1"));
+    let files = discover(dir.path()).unwrap();
+    assert!(files.enterprise.is_none() && files.mobile.is_none());
+    assert_eq!(files.ics, Some(report.installed[0].path.clone()));
+}

@@ -63,7 +63,14 @@ pub(super) fn countermeasures(ontology: &Ontology, attack_id: &str) -> Vec<Count
     let mut out = Vec::new();
     for attacked in &attack.artifacts {
         // The attacked artifact and everything it is a kind of, each a possible join.
-        let covering = artifact_with_ancestors(ontology, &attacked.artifact);
+        let covering: HashSet<&str> = std::iter::once(attacked.artifact.as_str())
+            .chain(
+                ontology
+                    .artifact_ancestors(&attacked.artifact)
+                    .into_iter()
+                    .map(|a| a.class.as_str()),
+            )
+            .collect();
         for technique in ontology.techniques() {
             for defended in &technique.artifacts {
                 if GENERIC_ARTIFACTS.contains(&defended.artifact.as_str())
@@ -118,20 +125,4 @@ pub(super) fn countermeasures(ontology: &Ontology, attack_id: &str) -> Vec<Count
     });
     out.dedup();
     out
-}
-
-/// The class and all its artifact superclasses.
-fn artifact_with_ancestors<'o>(ontology: &'o Ontology, class: &'o str) -> HashSet<&'o str> {
-    let mut set = HashSet::from([class]);
-    let mut stack = vec![class];
-    while let Some(next) = stack.pop() {
-        if let Some(artifact) = ontology.artifact(next) {
-            for parent in &artifact.parents {
-                if set.insert(parent.as_str()) {
-                    stack.push(parent.as_str());
-                }
-            }
-        }
-    }
-    set
 }

@@ -121,6 +121,30 @@ impl Ontology {
             .map(|&i| &self.artifacts[i])
     }
 
+    /// The artifacts `class` is a kind of, nearest first, without repeats (e.g.
+    /// `AuthenticationService` → `SystemServiceSoftware`, …, `Process`, …,
+    /// `DigitalArtifact`, `Artifact`). Empty for an unknown class.
+    pub fn artifact_ancestors(&self, class: &str) -> Vec<&DigitalArtifact> {
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::from([class]);
+        let mut queue: std::collections::VecDeque<&str> = std::collections::VecDeque::from([class]);
+        let mut out = Vec::new();
+        while let Some(next) = queue.pop_front() {
+            for parent in self
+                .artifact(next)
+                .map(|a| a.parents.as_slice())
+                .unwrap_or(&[])
+            {
+                if seen.insert(parent) {
+                    if let Some(artifact) = self.artifact(parent) {
+                        out.push(artifact);
+                    }
+                    queue.push_back(parent);
+                }
+            }
+        }
+        out
+    }
+
     /// The ATT&CK techniques the ontology describes (as of the ATT&CK version it
     /// imported), sorted by id.
     pub fn attack_techniques(&self) -> &[AttackTechnique] {
