@@ -347,3 +347,34 @@ impl Matrix {
         (current != node).then_some(current)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::kind_of_id;
+    use crate::model::Kind;
+
+    #[test]
+    fn id_prefixes_name_their_kind() {
+        let cases = [
+            ("T1053.005", Some(Kind::Technique)),
+            ("t1003", Some(Kind::Technique)),
+            ("TA0003", Some(Kind::Tactic)),
+            ("G0016", Some(Kind::Group)),
+            ("S0002", Some(Kind::Software)),
+            ("M1036", Some(Kind::Mitigation)),
+            ("C0024", Some(Kind::Campaign)),
+            ("DET0001", Some(Kind::DetectionStrategy)),
+            ("AN0110", Some(Kind::Analytic)),
+            ("DC0001", Some(Kind::DataComponent)),
+            ("DS0009", Some(Kind::DataSource)),
+            ("A0001", Some(Kind::Asset)),
+            ("APT29", None),
+            ("D3-PSA", None),
+            ("T10x", None),
+            ("", None),
+        ];
+        for (id, kind) in cases {
+            assert_eq!(kind_of_id(id), kind, "{id}");
+        }
+    }
+}

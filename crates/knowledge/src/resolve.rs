@@ -212,3 +212,23 @@ fn name_similarity(query: &str, name: &str) -> f64 {
         strsim::jaro_winkler(query, name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{name_similarity, strip_tag_prefix};
+
+    #[test]
+    fn sigma_tag_prefixes_are_stripped() {
+        assert_eq!(strip_tag_prefix("attack.t1053.005"), "t1053.005");
+        assert_eq!(strip_tag_prefix("ATTACK.G0016"), "G0016");
+        assert_eq!(strip_tag_prefix("attack-pattern--1"), "attack-pattern--1");
+        assert_eq!(strip_tag_prefix("T1"), "T1");
+    }
+
+    #[test]
+    fn containment_beats_a_loose_resemblance() {
+        assert!(name_similarity("lsass", "lsass memory") > name_similarity("lsass", "lass"));
+        assert!(name_similarity("scheduled tsak", "scheduled task") > 0.9);
+        assert!(name_similarity("zzz", "scheduled task") < 0.5);
+    }
+}

@@ -126,3 +126,16 @@ fn contains_word(text: &str, word: &str) -> bool {
             .is_none_or(|c| !c.is_alphanumeric())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::contains_word;
+
+    #[test]
+    fn words_match_at_word_starts_only() {
+        assert!(contains_word("scheduled task", "task"));
+        assert!(contains_word("scheduled task", "sched"));
+        assert!(!contains_word("scheduled task", "ask"));
+        assert!(contains_word("os credential dumping: lsass", "lsass"));
+    }
+}
