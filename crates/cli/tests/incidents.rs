@@ -1,0 +1,274 @@
+//! `rampart alerts` and `rampart incidents` end to end: hunt real EVTX samples, store
+//! the alerts, group them into incidents and query them, as a user would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+
+/// A cache directory private to this test run (the shared data may be read-only).
+fn cache_home() -> &'static Path {
+    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    CACHE.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+fn rampart(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--data-dir")
+        .arg(rampart_testkit::data_dir())
+        .args(args)
+        .env("XDG_CACHE_HOME", cache_home())
+        .env_remove("RAMPART_LOG")
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> Output {
+    let output = rampart(args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn json_lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// Alerts of the lateral-movement and credential-access EVTX samples, hunted once with
+/// the SigmaHQ rules and shared by the tests (JSON lines).
+fn hunted() -> &'static Path {
+    static ALERTS: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &ALERTS
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("alerts.jsonl");
+            let samples = rampart_testkit::data_path("evtx-attack-samples");
+            ok(&[
+                "hunt",
+                samples.join("Lateral Movement").to_str().unwrap(),
+                samples.join("Credential Access").to_str().unwrap(),
+                "--format",
+                "jsonl",
+                "--quiet",
+                "--output",
+                file.to_str().unwrap(),
+            ]);
+            (dir, file)
+        })
+        .1
+}
+
+/// A fresh store holding the hunted alerts.
+fn store() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rampart.db").to_str().unwrap().to_string();
+    ok(&[
+        "alerts",
+        "import",
+        hunted().to_str().unwrap(),
+        "--store",
+        &db,
+    ]);
+    (dir, db)
+}
+
+#[test]
+fn reimporting_the_same_alerts_adds_none() {
+    let lines = std::fs::read_to_string(hunted()).unwrap().lines().count();
+    assert!(lines > 100, "{lines} alerts");
+    let (_dir, db) = store();
+    let again = ok(&[
+        "alerts",
+        "import",
+        hunted().to_str().unwrap(),
+        "--store",
+        &db,
+    ]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("added 0 alert(s)"), "{stderr}");
+    let stored = json_lines(&ok(&["alerts", "list", "--json", "--store", &db]));
+    assert_eq!(stored.len(), lines);
+}
+
+#[test]
+fn incidents_show_lateral_movement_and_credential_access() {
+    let (_dir, db) = store();
+    let incidents = json_lines(&ok(&["incidents", "list", "--json", "--store", &db]));
+    assert!(!incidents.is_empty());
+    let tactics_of = |i: &Value| -> Vec<String> {
+        i["tactics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect()
+    };
+    let lateral = incidents
+        .iter()
+        .find(|i| tactics_of(i).contains(&"lateral-movement".to_string()))
+        .expect("an incident with lateral movement");
+    assert!(incidents
+        .iter()
+        .any(|i| tactics_of(i).contains(&"credential-access".to_string())));
+    // Listed highest score first.
+    let scores: Vec<f64> = incidents
+        .iter()
+        .map(|i| i["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]));
+
+    let id = lateral["id"].as_str().unwrap().to_lowercase();
+    let detail: Value =
+        serde_json::from_slice(&ok(&["incidents", "show", &id, "--json", "--store", &db]).stdout)
+            .unwrap();
+    let times: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["time"].as_str())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "timeline out of order"
+    );
+    assert_eq!(
+        detail["timeline"].as_array().unwrap().len(),
+        lateral["alerts"].as_u64().unwrap() as usize
+    );
+    assert!(detail["tactic_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == "Lateral Movement"));
+    let context = detail["technique_context"].as_array().unwrap();
+    assert!(context.iter().all(|c| c["technique"]["name"].is_string()));
+    assert!(!context.is_empty());
+    let next = detail["likely_next"].as_array().unwrap();
+    assert!(!next.is_empty());
+    assert!(next
+        .iter()
+        .all(|n| ["covered", "parent_only", "not_covered"]
+            .contains(&n["coverage"].as_str().unwrap())));
+
+    let text = String::from_utf8_lossy(&ok(&["incidents", "show", &id, "--store", &db]).stdout)
+        .to_string();
+    assert!(
+        text.contains("kill chain: ") && text.contains("likely next: "),
+        "{text}"
+    );
+}
+
+#[test]
+fn alerts_list_filters_by_technique_level_host_and_time() {
+    let (_dir, db) = store();
+    let all = json_lines(&ok(&["alerts", "list", "--json", "--store", &db]));
+    let credential = json_lines(&ok(&[
+        "alerts",
+        "list",
+        "--json",
+        "--technique",
+        "T1003",
+        "--store",
+        &db,
+    ]));
+    assert!(!credential.is_empty() && credential.len() < all.len());
+    assert!(credential.iter().all(|a| a["alert"]["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t.as_str().unwrap().starts_with("T1003"))));
+    let high = json_lines(&ok(&[
+        "alerts", "list", "--json", "--level", "high", "--store", &db,
+    ]));
+    assert!(high
+        .iter()
+        .all(|a| ["high", "critical"].contains(&a["alert"]["level"].as_str().unwrap())));
+    assert!(high.len() < all.len());
+    let host = all[0]["alert"]["event"]["computer"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let on_host = json_lines(&ok(&[
+        "alerts",
+        "list",
+        "--json",
+        "--host",
+        &host.to_uppercase(),
+        "--store",
+        &db,
+    ]));
+    assert!(!on_host.is_empty());
+    assert!(on_host.iter().all(|a| a["alert"]["event"]["computer"]
+        .as_str()
+        .unwrap()
+        .eq_ignore_ascii_case(&host)));
+    let later = json_lines(&ok(&[
+        "alerts",
+        "list",
+        "--json",
+        "--since",
+        "2020-01-01",
+        "--store",
+        &db,
+    ]));
+    assert!(later.len() < all.len());
+    assert!(later
+        .iter()
+        .all(|a| a["alert"]["event"]["timestamp"].as_str().unwrap() >= "2020-01-01"));
+}
+
+#[test]
+fn a_corrupt_store_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("broken.db");
+    std::fs::write(
+        &db,
+        b"this is not a database, just some text long enough to be a header",
+    )
+    .unwrap();
+    let output = rampart(&["incidents", "list", "--store", db.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(db.to_str().unwrap()) && stderr.contains("corrupt"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_read_only_store_refuses_imports_but_still_lists() {
+    let (_dir, db) = store();
+    let mut permissions = std::fs::metadata(&db).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&db, permissions).unwrap();
+    let output = rampart(&[
+        "alerts",
+        "import",
+        hunted().to_str().unwrap(),
+        "--store",
+        &db,
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&db) && stderr.contains("read-only"),
+        "{stderr}"
+    );
+    ok(&["incidents", "list", "--store", &db]);
+}
+
+#[test]
+fn a_missing_store_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("none.db");
+    let output = rampart(&["alerts", "list", "--store", db.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--store"));
+}
