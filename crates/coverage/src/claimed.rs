@@ -173,17 +173,32 @@ pub struct ClaimedCoverage {
     pub tag_issues: Vec<TagIssue>,
     /// The weights used.
     pub weights: ClaimWeights,
+    /// The platform the per-tactic figures are restricted to, if any.
+    pub platform: Option<String>,
 }
 
 impl ClaimedCoverage {
+    /// Restricts the per-tactic figures and totals to techniques of one platform.
+    /// Claims themselves are kept whole, so no rule's tag is lost.
+    pub fn for_platform(mut self, matrix: &AttackMatrix, platform: &str) -> Self {
+        self.by_tactic = tactic_coverage(matrix, &self.techniques, Some(platform));
+        self.platform = Some(platform.to_string());
+        self
+    }
+
     /// The claimed score of a technique (0 when unclaimed).
     pub fn score(&self, technique: &str) -> f64 {
         self.techniques.get(technique).map_or(0.0, |c| c.score)
     }
 
     /// Active parent techniques with at least one claim, and all active parents.
+    /// (On the platform the coverage is restricted to, if any.)
     pub fn parent_totals(&self, matrix: &AttackMatrix) -> (usize, usize) {
-        let parents = matrix.techniques.values().filter(|t| t.parent.is_none());
+        let platform = self.platform.as_deref();
+        let parents = matrix
+            .techniques
+            .values()
+            .filter(|t| t.parent.is_none() && t.is_on(platform));
         let (mut covered, mut total) = (0, 0);
         for t in parents {
             total += 1;
@@ -249,7 +264,7 @@ pub fn claimed_coverage(
         let miss: f64 = claim.rules.iter().map(|r| 1.0 - r.weight).product();
         claim.score = 1.0 - miss;
     }
-    let by_tactic = tactic_coverage(matrix, &techniques);
+    let by_tactic = tactic_coverage(matrix, &techniques, None);
     let by_platform = platform_coverage(matrix, &techniques);
     ClaimedCoverage {
         attack_version: matrix.attack_version.clone(),
@@ -260,6 +275,7 @@ pub fn claimed_coverage(
         by_platform,
         tag_issues: issues.into_values().collect(),
         weights: weights.clone(),
+        platform: None,
     }
 }
 
@@ -299,6 +315,7 @@ fn own_claim(techniques: &BTreeMap<String, TechniqueClaim>, id: &str) -> bool {
 fn tactic_coverage(
     matrix: &AttackMatrix,
     techniques: &BTreeMap<String, TechniqueClaim>,
+    platform: Option<&str>,
 ) -> Vec<TacticCoverage> {
     matrix
         .tactics
@@ -307,7 +324,7 @@ fn tactic_coverage(
             let in_tactic: Vec<_> = matrix
                 .techniques
                 .values()
-                .filter(|t| t.tactics.contains(&tactic.shortname))
+                .filter(|t| t.tactics.contains(&tactic.shortname) && t.is_on(platform))
                 .collect();
             let parents: Vec<_> = in_tactic.iter().filter(|t| t.parent.is_none()).collect();
             TacticCoverage {
@@ -392,5 +409,25 @@ mod tests {
         assert!(claimed.techniques.contains_key("T1059.001"));
         let execution = claimed.by_tactic.iter().find(|t| t.tactic == "execution");
         assert_eq!(execution.map(|t| t.covered), Some(1));
+    }
+
+    #[test]
+    fn platform_restricts_tactic_figures_not_claims() {
+        let matrix = small_matrix();
+        let rules = [RuleInfo::new("r1", "ps", Level::High, &["T1059.001"])];
+        let all = claimed_coverage(&matrix, &rules, &ClaimWeights::default());
+        assert_eq!(all.parent_totals(&matrix), (1, 5));
+        let linux = all.for_platform(&matrix, "linux");
+        // Only T1059 and T1059.003 are Linux techniques; the PowerShell claim stays.
+        assert_eq!(linux.parent_totals(&matrix), (1, 1));
+        let execution = &linux.by_tactic[0];
+        assert_eq!(
+            (
+                execution.with_subtechniques,
+                execution.covered_with_subtechniques
+            ),
+            (2, 0)
+        );
+        assert!(linux.techniques.contains_key("T1059.001"));
     }
 }

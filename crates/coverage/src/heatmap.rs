@@ -91,10 +91,10 @@ pub fn heatmap_svg(
             .count();
         let _ = write!(
             svg,
-            r##"<g class="tactic"><rect x="{x}" y="0" width="{COLUMN_WIDTH}" height="{h}" rx="3" fill="#343a40"/><text x="{tx}" y="18" fill="#ffffff" font-size="11" font-weight="600" text-anchor="middle">{name}</text><text x="{tx}" y="34" fill="#ced4da" font-size="11" text-anchor="middle">{covered}/{total} covered</text></g>"##,
+            r##"<g class="tactic"><rect x="{x}" y="0" width="{COLUMN_WIDTH}" height="{h}" rx="3" fill="#343a40"/><text x="{tx}" y="18" fill="#ffffff" font-size="10.5" font-weight="600" text-anchor="middle">{name}</text><text x="{tx}" y="34" fill="#ced4da" font-size="11" text-anchor="middle">{covered}/{total} covered</text></g>"##,
             h = HEADER_HEIGHT - 6,
             tx = x + COLUMN_WIDTH / 2,
-            name = escape(&fit(&tactic.name, 21)),
+            name = escape(&fit(&tactic.name, 20)),
             total = techniques.len(),
         );
         for (row, technique) in techniques.iter().enumerate() {

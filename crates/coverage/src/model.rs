@@ -77,6 +77,11 @@ pub struct Technique {
 }
 
 impl Technique {
+    /// Whether it applies to `platform` (any case); every technique does for `None`.
+    pub fn is_on(&self, platform: Option<&str>) -> bool {
+        platform.is_none_or(|p| self.platforms.iter().any(|x| x.eq_ignore_ascii_case(p)))
+    }
+
     /// A technique with only an id, a name and tactics; the rest empty (for tests and
     /// hand-made matrices).
     pub fn new(id: &str, name: &str, tactics: &[&str]) -> Self {

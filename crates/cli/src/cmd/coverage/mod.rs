@@ -125,6 +125,9 @@ fn diff(
     domain: Domain,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
+    for path in [&old, &new] {
+        anyhow::ensure!(path.exists(), "rule set {} does not exist", path.display());
+    }
     let matrix = load::load_matrix(global, domain)?;
     let weights = ClaimWeights::default();
     let (_, old_rules) = load::load_rules(&[old]);
@@ -146,7 +149,10 @@ fn run_coverage(args: RunArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> 
     let matrix = load::load_matrix(global, args.domain)?;
     let dirs = load::rule_dirs(global, &args.rules)?;
     let (set, rules) = load::load_rules(&dirs);
-    let claimed = claimed_coverage(&matrix, &rules, &ClaimWeights::default());
+    let mut claimed = claimed_coverage(&matrix, &rules, &ClaimWeights::default());
+    if let Some(platform) = &args.platform {
+        claimed = claimed.for_platform(&matrix, platform);
+    }
 
     let mut validated = None;
     let mut inferred = Collected::default();

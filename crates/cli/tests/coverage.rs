@@ -1,0 +1,190 @@
+//! `rampart coverage` and `rampart sigma lint`, run as a user would, on the real data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use rampart_coverage::check_layer;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+
+/// A cache directory private to this test run (the knowledge graph cache goes there).
+fn cache_home() -> &'static Path {
+    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    CACHE.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+fn rampart(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--data-dir")
+        .arg(rampart_testkit::data_dir())
+        .args(args)
+        .env("XDG_CACHE_HOME", cache_home())
+        .env_remove("RAMPART_LOG")
+        .output()
+        .unwrap()
+}
+
+fn json(args: &[&str]) -> Value {
+    let output = rampart(args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn gap_order(report: &Value) -> Vec<String> {
+    report["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["technique"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn lint_rules_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../coverage/tests/data/lint")
+}
+
+#[test]
+fn json_report_adds_up_and_keeps_newer_tags() {
+    let report = json(&["coverage", "--json"]);
+    let summary = &report["summary"];
+    assert_eq!(report["attack_version"], "18.1");
+    let claimed = summary["techniques_claimed"].as_u64().unwrap();
+    let total = summary["techniques_total"].as_u64().unwrap();
+    assert!(claimed > 100 && claimed < total, "{claimed}/{total}");
+    let by_tactic = report["claimed"]["by_tactic"].as_array().unwrap();
+    assert_eq!(by_tactic.len(), 14);
+    // Unknown (post-18.1) technique tags are reported with their rules.
+    let issues = report["claimed"]["tag_issues"].as_array().unwrap();
+    assert!(issues
+        .iter()
+        .any(|i| i["resolution"]["status"] == "unknown"
+            && !i["rules"].as_array().unwrap().is_empty()));
+    // Gaps are ranked 1..n by falling priority.
+    let gaps = report["gaps"].as_array().unwrap();
+    for (i, pair) in gaps.windows(2).enumerate() {
+        assert_eq!(pair[0]["rank"].as_u64().unwrap(), i as u64 + 1);
+        assert!(pair[0]["priority"].as_f64() >= pair[1]["priority"].as_f64());
+    }
+}
+
+#[test]
+fn groups_change_the_ranking() {
+    let default = gap_order(&json(&["coverage", "--json"]));
+    let report = json(&["coverage", "--json", "--groups", "Cozy Bear"]);
+    let apt29 = gap_order(&report);
+    assert_ne!(default[..10], apt29[..10]);
+    assert_eq!(report["groups"], serde_json::json!(["G0016"]));
+    // With one group selected, its techniques come first.
+    let top = &report["gaps"][0];
+    assert_eq!(top["groups"], serde_json::json!(["APT29"]));
+    let error = rampart(&["coverage", "--groups", "NoSuchGroup"]);
+    assert!(!error.status.success());
+    assert!(String::from_utf8_lossy(&error.stderr).contains("NoSuchGroup"));
+}
+
+#[test]
+fn writes_layers_html_and_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = dir.path().join("cov.json");
+    let html = dir.path().join("cov.html");
+    let csv = dir.path().join("gaps.csv");
+    let md = dir.path().join("gaps.md");
+    let output = rampart(&[
+        "coverage",
+        "--layer",
+        layer.to_str().unwrap(),
+        "--per-platform",
+        "--html",
+        html.to_str().unwrap(),
+        "--gaps-csv",
+        csv.to_str().unwrap(),
+        "--gaps-md",
+        md.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut layers = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("cov.") && name.ends_with(".json") {
+            let value: Value =
+                serde_json::from_slice(&std::fs::read(entry.path()).unwrap()).unwrap();
+            assert_eq!(check_layer(&value), Vec::<String>::new(), "{name}");
+            layers += 1;
+        }
+    }
+    // claimed + gaps, for all platforms and for each of Enterprise's platforms.
+    assert!(layers >= 2 * 8, "{layers} layers");
+    assert!(dir.path().join("cov.windows.gaps.json").is_file());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("Prioritised gaps"));
+    let rows = std::fs::read_to_string(&csv).unwrap().lines().count();
+    let md_rows = std::fs::read_to_string(&md).unwrap().lines().count();
+    assert_eq!(rows + 1, md_rows);
+}
+
+#[test]
+fn diff_reports_techniques_gained_and_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::create_dir_all(&new).unwrap();
+    let source = lint_rules_dir();
+    // old claims LSASS Memory and PowerShell; new only PowerShell (plus an unknown id).
+    for (name, target) in [
+        ("two_techniques.yml", &old),
+        ("deprecated.yml", &old),
+        ("good.yml", &new),
+        ("unknown.yml", &new),
+    ] {
+        std::fs::copy(source.join(name), target.join(name)).unwrap();
+    }
+    let ids = |diff: &Value, key: &str| {
+        diff[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["technique"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let diff = json(&["coverage", "diff", old, new, "--json"]);
+    assert_eq!(ids(&diff, "lost"), ["T1003", "T1003.001"]);
+    assert!(ids(&diff, "gained").is_empty());
+    let reverse = json(&["coverage", "diff", new, old, "--json"]);
+    assert_eq!(ids(&reverse, "gained"), ["T1003", "T1003.001"]);
+    let missing = rampart(&["coverage", "diff", old, "no/such/rules"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such/rules"));
+}
+
+#[test]
+fn lint_flags_the_bad_rules_and_exits_nonzero() {
+    let dir = lint_rules_dir();
+    let output = rampart(&["sigma", "lint", "--rules", dir.to_str().unwrap(), "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["rules"], 9);
+    for kind in [
+        "no-technique",
+        "multiple-techniques",
+        "tactic-mismatch",
+        "revoked-technique",
+        "deprecated-technique",
+        "unknown-technique",
+        "unknown-tactic",
+        "near-duplicate",
+    ] {
+        assert_eq!(report["counts"][kind], 1, "{kind}: {}", report["counts"]);
+    }
+    let good = dir.join("good.yml");
+    let clean = rampart(&["sigma", "lint", "--rules", good.to_str().unwrap()]);
+    assert_eq!(clean.status.code(), Some(0));
+}
