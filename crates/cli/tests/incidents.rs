@@ -272,3 +272,111 @@ fn a_missing_store_says_how_to_make_one() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--store"));
 }
+
+#[test]
+fn enriched_listings_carry_attack_context_and_ocsf() {
+    let (_dir, db) = store();
+    let native = json_lines(&ok(&[
+        "alerts",
+        "list",
+        "--technique",
+        "T1003.001",
+        "--enrich",
+        "native",
+        "--store",
+        &db,
+    ]));
+    assert!(!native.is_empty());
+    for record in &native {
+        assert_eq!(record["threat"]["framework"], "MITRE ATT&CK");
+        assert!(record["threat"]["technique"]["subtechnique"]["id"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|id| id == "T1003.001"));
+        assert!(record["enrichment"]["pyramid"]["level"].is_string());
+    }
+    let ocsf = json_lines(&ok(&[
+        "alerts",
+        "list",
+        "--technique",
+        "T1003.001",
+        "--enrich",
+        "ocsf",
+        "--store",
+        &db,
+    ]));
+    assert_eq!(ocsf.len(), native.len());
+    assert!(ocsf.iter().all(|f| f["class_uid"] == 2004
+        && f["finding_info"]["attacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["tactic"]["uid"] == "TA0006")));
+}
+
+/// `BATCH` alerts in `hunt_store.rs`: one full batch is committed before the end.
+const BATCH: usize = 500;
+
+#[test]
+fn a_killed_import_keeps_every_committed_batch() {
+    use std::io::Write;
+    let lines: Vec<String> = std::fs::read_to_string(hunted())
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(lines.len() > BATCH);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("killed.db").to_str().unwrap().to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--data-dir")
+        .arg(rampart_testkit::data_dir())
+        .args(["alerts", "import", "-", "--store", &db])
+        .env("XDG_CACHE_HOME", cache_home())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // One full batch and a few more that stay buffered; stdin stays open.
+    for line in &lines[..BATCH + 10] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let count = || {
+        let output = rampart(&["alerts", "list", "--json", "--store", &db]);
+        output
+            .status
+            .success()
+            .then(|| json_lines(&output).len())
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count() < BATCH {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "batch never committed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdin);
+    // The committed batch survived the kill; the buffered tail was never reported.
+    assert_eq!(count(), BATCH);
+    // The store is healthy: a complete import adds exactly the rest.
+    let output = ok(&[
+        "alerts",
+        "import",
+        hunted().to_str().unwrap(),
+        "--store",
+        &db,
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    let expected = format!(
+        "added {} alert(s) ({BATCH} already stored)",
+        lines.len() - BATCH
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}

@@ -9,6 +9,7 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use clap::{Args, Subcommand};
 use rampart_correlate::IncidentConfig;
+use rampart_enrich::{ocsf, Enricher};
 use rampart_event::{Alert, Level};
 use rampart_store::{AlertQuery, OpenOptions, RunInfo, RunSummary, SqliteStore, Store};
 use std::io::{BufRead, Write};
@@ -78,8 +79,22 @@ struct ListArgs {
     /// One JSON object per line (`{"id", "run", "alert": <hunt alert>}`).
     #[arg(long)]
     json: bool,
+    /// Output enriched records instead: `native` (JSON lines with ECS `threat.*` and
+    /// ATT&CK/D3FEND/ENGAGE context, schema in `rampart-enrich`) or `ocsf` (OCSF
+    /// Detection Finding, class 2004).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    enrich: Option<EnrichFormat>,
     #[command(flatten)]
     store: StoreArg,
+}
+
+/// Enriched output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EnrichFormat {
+    /// Native enriched JSON lines.
+    Native,
+    /// OCSF Detection Finding JSON lines.
+    Ocsf,
 }
 
 #[derive(Debug, Args)]
@@ -116,6 +131,26 @@ fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     };
     let alerts = store.alerts(&query)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if let Some(format) = args.enrich {
+        let Some(knowledge) = load_knowledge(global) else {
+            anyhow::bail!("enrichment needs the ATT&CK data (see --data-dir)");
+        };
+        let enricher = Enricher::new(&knowledge);
+        let version = enricher.attack_version();
+        for stored in &alerts {
+            let enriched = enricher.enrich(&stored.alert);
+            match format {
+                EnrichFormat::Native => serde_json::to_writer(&mut out, &enriched)?,
+                EnrichFormat::Ocsf => serde_json::to_writer(
+                    &mut out,
+                    &ocsf::detection_finding(&enriched, &stored.id, &version),
+                )?,
+            }
+            writeln!(out)?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     for stored in &alerts {
         if args.json {
             serde_json::to_writer(&mut out, stored)?;
