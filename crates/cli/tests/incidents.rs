@@ -346,11 +346,11 @@ fn a_killed_import_keeps_every_committed_batch() {
     stdin.flush().unwrap();
     let count = || {
         let output = rampart(&["alerts", "list", "--json", "--store", &db]);
-        output
-            .status
-            .success()
-            .then(|| json_lines(&output).len())
-            .unwrap_or(0)
+        if output.status.success() {
+            json_lines(&output).len()
+        } else {
+            0
+        }
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while count() < BATCH {
