@@ -183,7 +183,7 @@ fn import_then_status_shows_the_imported_files() {
     );
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("no ATT&CK, D3FEND or ENGAGE file found"),
+        stderr(&output).contains("no ATT&CK, D3FEND, ENGAGE or Sigma file found"),
         "{}",
         stderr(&output)
     );

@@ -55,7 +55,7 @@ pub enum RefdataError {
         reason: String,
     },
     /// An import source holds nothing Rampart recognises.
-    #[error("{}: no ATT&CK, D3FEND or ENGAGE file found to import (expected names like enterprise-attack-18.1.json, d3fend.ttl, attack_mapping.json)", .0.display())]
+    #[error("{}: no ATT&CK, D3FEND, ENGAGE or Sigma file found to import (expected names like enterprise-attack-18.1.json, d3fend.ttl, attack_mapping.json, or a Sigma repository with a rules folder)", .0.display())]
     NothingToImport(PathBuf),
 }
 

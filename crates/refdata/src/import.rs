@@ -6,6 +6,7 @@
 
 use crate::discover::{discover, AttackDomain};
 use crate::install::{folder_of, install, temp_in, Failure, Installed};
+use crate::sigma_import::import_sigma_dir;
 use crate::update::ENGAGE_FILES;
 use crate::verify::DataKind;
 use crate::RefdataError;
@@ -37,13 +38,22 @@ fn kind_of_name(name: &str) -> Option<DataKind> {
 }
 
 /// Copies the MITRE files at `source` (one file, or a folder searched like a data
-/// directory) into `data_dir`, checking each. Nothing recognisable is an error.
+/// directory) into `data_dir`, checking each; Sigma rule folders and SigmaHQ's
+/// `regression_data` found in a folder are copied as whole trees under `sigma/`.
+/// Nothing recognisable is an error.
 pub fn import(data_dir: &Path, source: &Path) -> Result<ImportReport, RefdataError> {
     let candidates = candidates(source)?;
-    if candidates.is_empty() {
+    let sigma_dirs = sigma_candidates(source);
+    if candidates.is_empty() && sigma_dirs.is_empty() {
         return Err(RefdataError::NothingToImport(source.to_path_buf()));
     }
     let mut report = ImportReport::default();
+    for dir in sigma_dirs {
+        match import_sigma_dir(data_dir, &dir) {
+            Ok(installed) => report.installed.push(installed),
+            Err(failure) => report.failed.push(failure),
+        }
+    }
     for (kind, path) in candidates {
         match copy_in(data_dir, kind, &path) {
             Ok(installed) => report.installed.push(installed),
@@ -54,6 +64,38 @@ pub fn import(data_dir: &Path, source: &Path) -> Result<ImportReport, RefdataErr
         }
     }
     Ok(report)
+}
+
+/// Sigma folders under `source` worth copying: rule folders holding at least one rule
+/// (SigmaHQ's `rules-dfir` is a placeholder README) and the regression data.
+fn sigma_candidates(source: &Path) -> Vec<PathBuf> {
+    if !source.is_dir() {
+        return Vec::new();
+    }
+    let Ok(found) = discover(source) else {
+        return Vec::new();
+    };
+    found
+        .sigma_rule_dirs
+        .into_iter()
+        .chain(found.sigma_regression_dir)
+        .filter(|dir| holds_yaml(dir))
+        .collect()
+}
+
+fn holds_yaml(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                holds_yaml(&path)
+            } else {
+                path.extension().is_some_and(|x| x == "yml" || x == "yaml")
+            }
+        })
 }
 
 fn candidates(source: &Path) -> Result<Vec<(DataKind, PathBuf)>, RefdataError> {

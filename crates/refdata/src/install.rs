@@ -21,6 +21,7 @@ pub(crate) fn folder_of(kind: DataKind) -> &'static str {
         DataKind::Attack(_) => "mitre-attack",
         DataKind::D3fendTurtle | DataKind::D3fendJsonLd => "mitre-d3fend",
         DataKind::EngageJson => "mitre-engage",
+        DataKind::SigmaFolder => "sigma",
     }
 }
 

@@ -18,6 +18,7 @@ mod error;
 mod import;
 mod install;
 mod open;
+mod sigma_import;
 mod status;
 mod update;
 mod verify;

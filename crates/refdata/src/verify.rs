@@ -23,6 +23,8 @@ pub enum DataKind {
     D3fendJsonLd,
     /// One of ENGAGE's JSON files.
     EngageJson,
+    /// A Sigma rule folder (or SigmaHQ's `regression_data`), imported as a whole.
+    SigmaFolder,
 }
 
 impl DataKind {
@@ -36,6 +38,7 @@ impl DataKind {
             DataKind::D3fendTurtle => "d3fend-turtle",
             DataKind::D3fendJsonLd => "d3fend-jsonld",
             DataKind::EngageJson => "engage-json",
+            DataKind::SigmaFolder => "sigma-folder",
         }
     }
 
@@ -48,6 +51,7 @@ impl DataKind {
             DataKind::D3fendTurtle => "D3FEND (Turtle)".to_owned(),
             DataKind::D3fendJsonLd => "D3FEND (JSON-LD)".to_owned(),
             DataKind::EngageJson => "ENGAGE".to_owned(),
+            DataKind::SigmaFolder => "Sigma".to_owned(),
         }
     }
 }
@@ -77,6 +81,10 @@ pub fn verify(kind: DataKind, path: &Path) -> Result<Summary, RefdataError> {
         DataKind::D3fendTurtle => verify_turtle(path),
         DataKind::D3fendJsonLd => verify_jsonld(path),
         DataKind::EngageJson => verify_engage_json(path),
+        DataKind::SigmaFolder => Err(RefdataError::invalid(
+            path,
+            "Sigma folders are checked as they are copied, not as single files",
+        )),
     }
 }
 

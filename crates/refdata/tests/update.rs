@@ -418,3 +418,60 @@ fn the_latest_release_is_named_after_the_version_it_declares() {
     assert!(files.enterprise.is_none() && files.mobile.is_none());
     assert_eq!(files.ics, Some(report.installed[0].path.clone()));
 }
+
+#[test]
+fn import_copies_sigma_rule_folders_whole_and_replaces_them_on_reimport() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let sigma = data("sigma");
+    for round in 0..2 {
+        let report = import(&data_dir, &sigma).unwrap();
+        assert!(
+            report.failed.is_empty(),
+            "round {round}: {:?}",
+            report.failed
+        );
+        let names: Vec<String> = report
+            .installed
+            .iter()
+            .map(|i| i.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        // rules-dfir holds only a README upstream: nothing to copy.
+        assert_eq!(
+            names,
+            [
+                "rules",
+                "rules-emerging-threats",
+                "rules-threat-hunting",
+                "regression_data"
+            ]
+        );
+    }
+    let theirs = status(&discover(&sigma).unwrap());
+    let ours = status(&discover(&data_dir).unwrap());
+    let count = |s: &rampart_refdata::Status, name: &str| {
+        s.sigma_rule_dirs
+            .iter()
+            .find(|d| d.path.ends_with(name))
+            .map(|d| (d.yaml_files, d.bytes))
+            .unwrap()
+    };
+    for name in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
+        assert_eq!(count(&ours, name), count(&theirs, name), "{name}");
+    }
+    assert_eq!(
+        ours.sigma_regression_dir.as_ref().unwrap().yaml_files,
+        theirs.sigma_regression_dir.as_ref().unwrap().yaml_files
+    );
+    assert!(
+        hidden_leftovers(&data_dir).is_empty(),
+        "{:?}",
+        hidden_leftovers(&data_dir)
+    );
+    let staging: Vec<_> = std::fs::read_dir(data_dir.join("sigma"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(staging.is_empty(), "staging folders left behind");
+}

@@ -50,10 +50,11 @@ enum DataCommand {
         only: Vec<Source>,
     },
     /// Copy local files (one file, or a folder searched by file name) into the data
-    /// directory, checking each.
+    /// directory, checking each. Sigma rule folders (rules, rules-emerging-threats, …)
+    /// and SigmaHQ's regression_data found in a folder are copied whole under sigma/.
     Import {
         /// A file (enterprise-attack-18.1.json, d3fend.ttl, attack_mapping.json, …) or a
-        /// folder holding such files.
+        /// folder holding such files (for instance a SigmaHQ checkout).
         path: PathBuf,
     },
 }
