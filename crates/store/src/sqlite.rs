@@ -124,6 +124,14 @@ impl SqliteStore {
                 },
             ));
         }
+        if version == 0 && self.has_foreign_tables()? {
+            return Err(StoreError::new(
+                &self.path,
+                StoreErrorKind::Corrupt(
+                    "an SQLite database, but not a Rampart store (it has other tables)".into(),
+                ),
+            ));
+        }
         if read_only {
             return Ok(());
         }
@@ -146,6 +154,22 @@ impl SqliteStore {
                 .map_err(|e| StoreError::sqlite(path, e, busy))?;
         }
         Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// Whether an unversioned file already holds tables: someone else's database, which
+    /// migrating would silently mix into ours.
+    fn has_foreign_tables(&self) -> Result<bool> {
+        let tables: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(tables > 0)
     }
 }
 

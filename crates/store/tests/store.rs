@@ -162,8 +162,12 @@ fn rules_and_incidents_round_trip() {
         level: Level::High,
         techniques: vec!["T1003.001".into()],
     };
-    store.record_rules(run_id, std::slice::from_ref(&rule)).unwrap();
-    store.record_rules(run_id, std::slice::from_ref(&rule)).unwrap();
+    store
+        .record_rules(run_id, std::slice::from_ref(&rule))
+        .unwrap();
+    store
+        .record_rules(run_id, std::slice::from_ref(&rule))
+        .unwrap();
     assert_eq!(store.rules().unwrap(), [rule]);
 
     store.insert_alerts(run_id, &sample()).unwrap();
@@ -291,4 +295,17 @@ fn a_store_from_a_newer_build_is_refused() {
         matches!(error.kind, StoreErrorKind::TooNew { found: 999, .. }),
         "{error}"
     );
+}
+
+#[test]
+fn another_programs_database_is_not_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (text TEXT)")
+        .unwrap();
+    let error = SqliteStore::open(&path).unwrap_err();
+    assert!(matches!(error.kind, StoreErrorKind::Corrupt(_)), "{error}");
+    assert!(error.to_string().contains("not a Rampart store"));
 }
