@@ -56,6 +56,9 @@ tr:nth-child(even) td{background:#f8f9fa}
 .kind.blind{background:#6c757d;color:#fff}.kind.undetected{background:#dc3545;color:#fff}.kind.weak{background:#ffc107}.kind.unvalidated{background:#fd7e14;color:#fff}
 ul.reasons{margin:0;padding-left:16px}
 .muted{color:#6c757d}
+details{background:#fff;border:1px solid #dee2e6;border-radius:6px;margin:6px 0;padding:6px 10px}
+summary{cursor:pointer}
+i.swatch{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:middle;border:1px solid #adb5bd}
 "#;
 
 /// Renders the report as one HTML document.
@@ -79,6 +82,7 @@ pub fn html_report(input: &ReportInput<'_>) -> String {
         heatmap_svg(input.matrix, input.claimed, input.validated, input.platform)
     );
     tactic_table(&mut html, input);
+    technique_lists(&mut html, input);
     gaps_table(&mut html, input.gaps);
     tag_issues(&mut html, input.claimed);
     if let Some(lint) = input.lint {
@@ -180,7 +184,7 @@ fn bar(fraction: f64, color: &str) -> String {
 fn tactic_table(html: &mut String, input: &ReportInput<'_>) {
     html.push_str("<h2>Claimed vs validated, per tactic</h2><table><tr><th>Tactic</th><th>Claimed techniques</th><th></th><th>Incl. sub-techniques</th>");
     if input.validated.is_some() {
-        html.push_str("<th>Validated</th><th>Claimed, never validated</th>");
+        html.push_str("<th>Validated (incl. sub-techniques)</th><th>Claimed, never validated</th>");
     }
     html.push_str("</tr>");
     for row in &input.claimed.by_tactic {
@@ -204,7 +208,7 @@ fn tactic_table(html: &mut String, input: &ReportInput<'_>) {
                 input
                     .matrix
                     .technique(id)
-                    .is_some_and(|t| t.tactics.contains(&row.tactic))
+                    .is_some_and(|t| t.tactics.contains(&row.tactic) && t.is_on(input.platform))
             };
             let validated = v
                 .techniques
@@ -222,6 +226,71 @@ fn tactic_table(html: &mut String, input: &ReportInput<'_>) {
         html.push_str("</tr>");
     }
     html.push_str("</table>");
+}
+
+/// Per tactic, an expandable list of techniques with their sub-techniques.
+fn technique_lists(html: &mut String, input: &ReportInput<'_>) {
+    html.push_str("<h2>Techniques and sub-techniques</h2>");
+    for row in &input.claimed.by_tactic {
+        let _ = write!(
+            html,
+            "<details><summary><b>{}</b> — {}/{} techniques and sub-techniques claimed</summary><table><tr><th>Technique</th><th>Claimed score</th><th>Rules</th>{}</tr>",
+            escape(&row.name),
+            row.covered_with_subtechniques,
+            row.with_subtechniques,
+            if input.validated.is_some() { "<th>Validation</th>" } else { "" }
+        );
+        let mut parents: Vec<_> = input
+            .matrix
+            .parents_in_tactic(&row.tactic)
+            .filter(|t| t.is_on(input.platform))
+            .collect();
+        parents.sort_by(|a, b| a.name.cmp(&b.name));
+        for parent in parents {
+            technique_row(html, input, &parent.id, &parent.name, false);
+            for sub in &parent.subtechniques {
+                if let Some(s) = input
+                    .matrix
+                    .technique(sub)
+                    .filter(|s| s.is_on(input.platform))
+                {
+                    technique_row(html, input, &s.id, &s.name, true);
+                }
+            }
+        }
+        html.push_str("</table></details>");
+    }
+}
+
+fn technique_row(html: &mut String, input: &ReportInput<'_>, id: &str, name: &str, sub: bool) {
+    let score = input.claimed.score(id);
+    let rules = input
+        .claimed
+        .techniques
+        .get(id)
+        .map_or(0, |c| c.rules.len());
+    let indent = if sub {
+        "padding-left:28px"
+    } else {
+        "font-weight:600"
+    };
+    let _ = write!(
+        html,
+        "<tr><td style=\"{indent}\">{} {}</td><td><i class=\"swatch\" style=\"background:{}\"></i> {score:.2}</td><td>{rules}</td>",
+        escape(id),
+        escape(name),
+        score_color(score)
+    );
+    if let Some(v) = input.validated {
+        let text = match v.confidence(id) {
+            Some(Confidence::Validated) => "validated",
+            Some(Confidence::Corroborated) => "corroborated",
+            None if rules > 0 => "never validated",
+            None => "",
+        };
+        let _ = write!(html, "<td>{text}</td>");
+    }
+    html.push_str("</tr>");
 }
 
 fn gaps_table(html: &mut String, gaps: &[Gap]) {
