@@ -188,3 +188,51 @@ fn lint_flags_the_bad_rules_and_exits_nonzero() {
     let clean = rampart(&["sigma", "lint", "--rules", good.to_str().unwrap()]);
     assert_eq!(clean.status.code(), Some(0));
 }
+
+#[test]
+fn collected_log_sources_decide_visibility() {
+    let dir = tempfile::tempdir().unwrap();
+    let none = dir.path().join("none.txt");
+    let sysmon = dir.path().join("sysmon.txt");
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&none, "# we collect nothing yet\n").unwrap();
+    std::fs::write(&sysmon, "WinEventLog:Sysmon EventCode=1\n").unwrap();
+    std::fs::write(
+        &bad,
+        "WinEventLog:Security\nWinEventLog:Sysmon EventCode=x\n",
+    )
+    .unwrap();
+    let visibility = |file: &Path| {
+        let report = json(&[
+            "coverage",
+            "--json",
+            "--platform",
+            "Windows",
+            "--collected",
+            file.to_str().unwrap(),
+        ]);
+        report["visibility"].clone()
+    };
+    let blind = visibility(&none);
+    let kinds = |v: &Value, kind: &str| {
+        v.as_object()
+            .unwrap()
+            .values()
+            .filter(|t| t["visibility"] == kind)
+            .count()
+    };
+    assert_eq!(kinds(&blind, "visible"), 0);
+    assert!(kinds(&blind, "blind") > 400);
+    let seen = visibility(&sysmon);
+    assert_eq!(seen["T1059.001"]["visibility"], "visible");
+    assert!(kinds(&seen, "visible") > 100 && kinds(&seen, "blind") > 100);
+    // What is still missing never includes the one source collected.
+    for technique in seen.as_object().unwrap().values() {
+        for need in technique["missing"].as_array().unwrap() {
+            assert!(!(need["name"] == "WinEventLog:Sysmon" && need["channel"] == "EventCode=1"));
+        }
+    }
+    let error = rampart(&["coverage", "--collected", bad.to_str().unwrap()]);
+    assert!(!error.status.success());
+    assert!(String::from_utf8_lossy(&error.stderr).contains("line 2"));
+}
