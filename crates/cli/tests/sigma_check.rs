@@ -75,3 +75,30 @@ fn a_broken_rule_is_reported_with_file_and_line_and_fails_the_run() {
     assert_eq!(diagnostic["kind"], "unknown-modifier");
     assert!(diagnostic["path"].as_str().unwrap().ends_with("broken.yml"));
 }
+
+#[test]
+fn placeholders_given_on_the_command_line_are_expanded() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("placeholder.yml"),
+        "title: admins\nlogsource:\n    product: windows\ndetection:\n    sel:\n        User|expand: '%Administrators%'\n    condition: sel\n",
+    )
+    .unwrap();
+    let without = rampart(&["sigma", "check", path_arg(dir.path())]);
+    assert_eq!(without.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&without.stdout).contains("placeholder: 1"));
+    let with = rampart(&[
+        "sigma",
+        "check",
+        path_arg(dir.path()),
+        "--placeholder",
+        "Administrators=adm_*",
+        "--placeholder",
+        "%Administrators%=root",
+    ]);
+    assert!(
+        with.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with.stdout)
+    );
+}
