@@ -336,3 +336,50 @@ fn a_fired_correlation_becomes_an_alert_on_its_host() {
     assert_eq!(alert.techniques, ["T1033"]);
     assert_eq!(alert.event.timestamp, Some(t(1)));
 }
+
+#[test]
+fn alert_correlator_groups_by_the_event_header_and_returns_alerts() {
+    use rampart_correlate::sigma::AlertCorrelator;
+    use rampart_event::{Alert, EventMeta, Level};
+    let yaml = "title: Many whoami\nlevel: high\ncorrelation:\n  type: event_count\n  rules: [recon_a]\n  group-by: [Computer]\n  timespan: 1m\n  condition: {gte: 2}\n";
+    let set = with_base(yaml);
+    let (correlator, warnings) = AlertCorrelator::new(&set).unwrap();
+    assert!(warnings.is_empty());
+    let hit = |seconds: i64, host: &str| {
+        let meta = EventMeta {
+            timestamp: Some(t(seconds)),
+            computer: Some(host.into()),
+            ..EventMeta::default()
+        };
+        let alert = Alert {
+            rule_id: A.into(),
+            rule_title: "Recon A".into(),
+            level: Level::Low,
+            status: None,
+            techniques: vec![],
+            tactics: vec![],
+            tags: vec![],
+            event: meta.clone(),
+            matched: vec![],
+        };
+        (
+            alert,
+            Event {
+                meta,
+                fields: vec![],
+            },
+        )
+    };
+    let (a1, e1) = hit(0, "ws1");
+    let (a2, e2) = hit(5, "ws2");
+    let (a3, e3) = hit(10, "ws1");
+    assert!(correlator.suppressed(&a1));
+    assert!(correlator.observe(&a1, &e1).is_empty());
+    assert!(correlator.observe(&a2, &e2).is_empty());
+    let fired = correlator.observe(&a3, &e3);
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].event.computer.as_deref(), Some("ws1"));
+    assert_eq!(fired[0].level, Level::High);
+    assert!(correlator.finish().is_empty());
+    assert!(AlertCorrelator::new(&load(BASE)).is_none());
+}

@@ -23,7 +23,10 @@
 //! - A correlation result feeds the correlations that reference it (chains); its fields
 //!   are its group-by values, reachable through the parent's aliases by its `name`.
 
+mod alerts;
 mod window;
+
+pub use alerts::AlertCorrelator;
 
 use crate::sigma::window::{Entry, Window};
 use chrono::{DateTime, TimeDelta, Utc};
