@@ -169,6 +169,69 @@ fn countermeasures_agree_with_the_derived_cross_check_table() {
 }
 
 #[test]
+fn the_reverse_lookup_agrees_with_the_forward_one() {
+    let countered = ontology().countered_techniques("d3-psa");
+    assert!(countered
+        .iter()
+        .any(|c| c.attack_id == "T1003.001" && c.attack_name == "LSASS Memory"));
+    // Every reverse entry is a forward entry, and the reverse covers every forward one.
+    for entry in &countered {
+        assert!(ontology()
+            .countermeasures(&entry.attack_id)
+            .contains(&entry.via));
+    }
+    let forward: usize = ontology()
+        .attack_techniques()
+        .iter()
+        .map(|t| {
+            ontology()
+                .countermeasures(&t.id)
+                .iter()
+                .filter(|c| c.id == "D3-PSA")
+                .count()
+        })
+        .sum();
+    assert_eq!(countered.len(), forward);
+    assert!(ontology().countered_techniques("D3-NOPE").is_empty());
+}
+
+#[test]
+fn all_inferred_pairs_agree_with_the_derived_cross_check_table() {
+    // The README's table was derived independently (rdflib); its same-artifact and
+    // attacked-artifact-is-subclass rows are the joins D3FEND's query makes.
+    let csv = std::fs::read_to_string(rampart_testkit::data_path(
+        "mitre-d3fend/derived/d3fend-attack-inferred.csv",
+    ))
+    .unwrap();
+    let expected: std::collections::BTreeSet<(String, String)> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| !l.contains(",def-artifact-is-subclass,"))
+        .map(|l| {
+            let fields: Vec<&str> = l.split(',').collect();
+            (fields[0].to_owned(), fields[8].to_owned())
+        })
+        .collect();
+    let ours: std::collections::BTreeSet<(String, String)> = ontology()
+        .attack_techniques()
+        .iter()
+        .flat_map(|t| {
+            ontology()
+                .countermeasures(&t.id)
+                .into_iter()
+                .map(move |c| (c.id, t.id.clone()))
+        })
+        .collect();
+    let missing: Vec<_> = expected.difference(&ours).take(5).collect();
+    let extra: Vec<_> = ours.difference(&expected).take(5).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
+    assert!(ours.len() > 5_000, "{}", ours.len());
+}
+
+#[test]
 fn unknown_attack_ids_have_no_countermeasures() {
     assert!(ontology().countermeasures("T9999").is_empty());
 }

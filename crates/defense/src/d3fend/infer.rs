@@ -11,7 +11,7 @@
 //! Relations are taken with OWL inheritance (a restriction on a superclass holds for its
 //! subclasses), so a sub-technique inherits its parent's artifacts.
 
-use super::Ontology;
+use super::{AttackTechnique, D3fendTechnique, Ontology};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -50,10 +50,48 @@ pub struct Countermeasure {
     pub artifact_match: ArtifactMatch,
 }
 
+/// An ATT&CK technique a D3FEND technique counters, and the artifact path between them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounteredTechnique {
+    /// The ATT&CK id, e.g. `T1003.001`.
+    pub attack_id: String,
+    /// The ATT&CK technique's name as the ontology records it.
+    pub attack_name: String,
+    /// The link, seen from the ATT&CK technique (as [`Ontology::countermeasures`] gives it).
+    pub via: Countermeasure,
+}
+
 pub(super) fn countermeasures(ontology: &Ontology, attack_id: &str) -> Vec<Countermeasure> {
     let Some(attack) = ontology.attack_technique(attack_id) else {
         return Vec::new();
     };
+    join(ontology, attack, &ontology.techniques)
+}
+
+pub(super) fn countered_by(ontology: &Ontology, d3fend_id: &str) -> Vec<CounteredTechnique> {
+    let Some(technique) = ontology.technique(d3fend_id) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for attack in ontology.attack_techniques() {
+        for via in join(ontology, attack, std::slice::from_ref(technique)) {
+            out.push(CounteredTechnique {
+                attack_id: attack.id.clone(),
+                attack_name: attack.name.clone(),
+                via,
+            });
+        }
+    }
+    out
+}
+
+/// Every (attacked artifact, defended artifact) join between one ATT&CK technique and
+/// the given defensive techniques, sorted and without duplicates.
+fn join(
+    ontology: &Ontology,
+    attack: &AttackTechnique,
+    techniques: &[D3fendTechnique],
+) -> Vec<Countermeasure> {
     let label = |class: &str| {
         ontology
             .artifact(class)
@@ -71,7 +109,7 @@ pub(super) fn countermeasures(ontology: &Ontology, attack_id: &str) -> Vec<Count
                     .map(|a| a.class.as_str()),
             )
             .collect();
-        for technique in ontology.techniques() {
+        for technique in techniques {
             for defended in &technique.artifacts {
                 if GENERIC_ARTIFACTS.contains(&defended.artifact.as_str())
                     || !covering.contains(defended.artifact.as_str())

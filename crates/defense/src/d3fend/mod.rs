@@ -10,7 +10,7 @@ mod infer;
 mod model;
 mod parse;
 
-pub use infer::{ArtifactMatch, Countermeasure};
+pub use infer::{ArtifactMatch, CounteredTechnique, Countermeasure};
 pub use model::{
     ArtifactRelation, AttackTechnique, D3fendTactic, D3fendTechnique, DigitalArtifact,
 };
@@ -164,5 +164,12 @@ impl Ontology {
     /// (technique, relation, artifact) path.
     pub fn countermeasures(&self, attack_id: &str) -> Vec<Countermeasure> {
         infer::countermeasures(self, attack_id)
+    }
+
+    /// The reverse of [`Ontology::countermeasures`]: the ATT&CK techniques a D3FEND
+    /// technique (`D3-PSA`, any case) counters, sorted by ATT&CK id; one entry per
+    /// artifact path. Empty for an unknown id.
+    pub fn countered_techniques(&self, d3fend_id: &str) -> Vec<CounteredTechnique> {
+        infer::countered_by(self, d3fend_id)
     }
 }
