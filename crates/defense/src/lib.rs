@@ -2,8 +2,8 @@
 //!
 //! Both are read from MITRE's own published files and turned into small, serialisable
 //! models that the knowledge graph embeds and caches. D3FEND is an OWL ontology, so
-//! [`d3fend`] reads the Turtle with a real RDF parser and interprets the OWL class
-//! restrictions itself (there is no reasoner in the loop); the ATT&CK → D3FEND
+//! [`d3fend`] reads its Turtle (or JSON-LD) with a real RDF parser and interprets the
+//! OWL class restrictions itself (there is no reasoner in the loop); the ATT&CK → D3FEND
 //! countermeasures are inferred through the digital artifacts both sides touch, the way
 //! D3FEND's own inferred-relationships query does. ENGAGE ([`engage`]) is plain JSON.
 //!
