@@ -236,3 +236,87 @@ fn collected_log_sources_decide_visibility() {
     assert!(!error.status.success());
     assert!(String::from_utf8_lossy(&error.stderr).contains("line 2"));
 }
+
+#[test]
+fn csv_labelled_samples_validate_and_write_a_validated_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let regression =
+        rampart_testkit::data_path("sigma/regression_data/rules/windows/file/file_event");
+    // A Task Manager LSASS dump, labelled correctly first and then as something else.
+    let sample = regression
+        .join("file_event_win_taskmgr_lsass_dump/69ca12af-119d-44ed-b50f-a47af0ebc364.evtx");
+    let labels = dir.path().join("labels.csv");
+    std::fs::write(
+        &labels,
+        format!("path,technique\n{0},T1003.001\n", sample.display()),
+    )
+    .unwrap();
+    let layer = dir.path().join("cov.json");
+    let report = json(&[
+        "coverage",
+        "--json",
+        "--samples",
+        labels.to_str().unwrap(),
+        "--layer",
+        layer.to_str().unwrap(),
+    ]);
+    assert_eq!(report["validated"]["samples"], 1);
+    let lsass = &report["validated"]["techniques"]["T1003.001"];
+    assert_eq!(lsass["confidence"], "validated", "{}", report["validated"]);
+    assert_eq!(
+        report["validated"]["techniques"]["T1003"]["confidence"],
+        "validated"
+    );
+    // Everything else claimed is called out as never validated.
+    let never = report["claimed_never_validated"].as_array().unwrap();
+    assert!(never.len() > 300 && !never.iter().any(|t| t == "T1003.001"));
+    let validated: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("cov.validated.json")).unwrap())
+            .unwrap();
+    assert_eq!(check_layer(&validated), Vec::<String>::new());
+
+    // The same sample labelled as Scheduled Task validates nothing.
+    std::fs::write(&labels, format!("{},T1053.005\n", sample.display())).unwrap();
+    let wrong = json(&["coverage", "--json", "--samples", labels.to_str().unwrap()]);
+    assert_eq!(
+        wrong["validated"]["techniques"].as_object().unwrap().len(),
+        0
+    );
+    assert_eq!(wrong["validated"]["misses"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn weights_tactic_order_and_groups_file_steer_the_ranking() {
+    let dir = tempfile::tempdir().unwrap();
+    let groups = dir.path().join("groups.txt");
+    std::fs::write(&groups, "# our threat model\nFIN7\n").unwrap();
+    let from_file = json(&[
+        "coverage",
+        "--json",
+        "--groups-file",
+        groups.to_str().unwrap(),
+    ]);
+    let from_flag = json(&["coverage", "--json", "--groups", "fin7"]);
+    assert_eq!(gap_order(&from_file), gap_order(&from_flag));
+    // Tactic order alone (threat weight 0): the first tactic's techniques lead.
+    let exfil = json(&[
+        "coverage",
+        "--json",
+        "--weights",
+        "threat=0,coverage=0,countermeasures=0",
+        "--tactic-order",
+        "Exfiltration",
+    ]);
+    let top = &exfil["gaps"][0];
+    assert!(
+        top["tactics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "exfiltration"),
+        "{top}"
+    );
+    let bad = rampart(&["coverage", "--weights", "speed=9"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("speed"));
+}
