@@ -430,7 +430,7 @@ fn expand(
             Problem::new(
                 DiagnosticKind::Placeholder,
                 line,
-                format!("placeholder `%{name}%` has no values to expand to (give them in the load options)"),
+                format!("placeholder `%{name}%` has no values to expand to; give it some when loading (`rampart sigma check --placeholder NAME=VALUE`)"),
             )
         })?;
         variants = variants
