@@ -5,7 +5,6 @@
 //! batch. Memory is bounded by the wave, never the file.
 
 use crate::diagnostic::{error_chain, Reporter};
-use crate::flatten::flatten_json;
 use crate::{EventBatch, IngestError, Place, ReadOptions, ReadStats, Sink};
 use chrono::DateTime;
 use evtx::err::EvtxError;
@@ -171,8 +170,7 @@ fn record_event<S: Sink + ?Sized>(
     record: &evtx::SerializedEvtxRecord<Vec<u8>>,
     read: &FileRead<'_, S>,
 ) -> Result<Event, serde_json::Error> {
-    let json: serde_json::Value = serde_json::from_slice(&record.data)?;
-    let mut event = flatten_json(&json, &read.options.aliases);
+    let mut event = crate::stream::flatten_slice(&record.data, &read.options.aliases)?;
     event.meta.source = Arc::clone(read.name);
     // The record's own `EventRecordID` when it has one (as JSON readers see it), the
     // record header's id otherwise: both readers then agree on what a record is called.

@@ -97,7 +97,7 @@ fn flatten_event_data(value: &Json, event: &mut Event) {
 /// Sigma field names have no spaces, while some providers' data names do (Defender's
 /// `Source Name`, `Threat Name`): rules write them without (`SourceName`), as the
 /// THOR logsource mapping SigmaHQ tests with does.
-fn sigma_name(name: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn sigma_name(name: &str) -> std::borrow::Cow<'_, str> {
     if name.contains(' ') {
         std::borrow::Cow::Owned(name.replace(' ', ""))
     } else {
@@ -106,7 +106,7 @@ fn sigma_name(name: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Unnamed `Data` elements, in order, under the one field `Data`.
-fn push_unnamed_data(value: &Json, event: &mut Event) {
+pub(crate) fn push_unnamed_data(value: &Json, event: &mut Event) {
     let value = match value {
         Json::Object(element) => element.get("#text").unwrap_or(&Json::Null),
         other => other,
@@ -126,7 +126,7 @@ fn push_unnamed_data(value: &Json, event: &mut Event) {
 }
 
 /// A data element's value: its text; an empty element is an empty string.
-fn element_value(value: &Json) -> Value {
+pub(crate) fn element_value(value: &Json) -> Value {
     match value {
         Json::Null => Value::Str("".into()),
         Json::Object(element) => match element.get("#text") {
@@ -139,7 +139,7 @@ fn element_value(value: &Json) -> Value {
 }
 
 /// `UserData` and other sections: every leaf under its own element name.
-fn flatten_leaves(name: &str, value: &Json, event: &mut Event) {
+pub(crate) fn flatten_leaves(name: &str, value: &Json, event: &mut Event) {
     match value {
         Json::Object(element) => {
             for (child, value) in element {
@@ -202,7 +202,7 @@ fn walk(
 
 /// Sets a field unless a rule of higher priority (lower number) already set it.
 /// `priorities[i]` is the priority that set `event.fields[i]`.
-fn set_by_priority(
+pub(crate) fn set_by_priority(
     event: &mut Event,
     priorities: &mut Vec<u32>,
     name: &str,
@@ -225,7 +225,7 @@ fn set_by_priority(
 
 /// Header data from the Sigma-named fields; `EventID` and `EventRecordID` given as
 /// digits (ECS `event.code`) become numbers so that every reader agrees on their type.
-fn fill_meta(event: &mut Event) {
+pub(crate) fn fill_meta(event: &mut Event) {
     for numeric in ["EventID", "EventRecordID"] {
         if let Some(Value::Str(text)) = event.get(numeric) {
             if let Ok(number) = text.trim().parse::<i64>() {

@@ -221,6 +221,22 @@ fn parse_block<S: Sink + ?Sized>(block: Block, read: &JsonRead<'_, S>) {
         if bytes.is_empty() {
             continue;
         }
+        // Objects, the common case, take the streaming path; arrays and odd lines
+        // go through a `Value`.
+        if bytes.first() == Some(&b'{') {
+            match crate::stream::flatten_slice(bytes, &read.options.aliases) {
+                Ok(mut event) => {
+                    event.meta.source = Arc::clone(read.name);
+                    event.meta.record_id = event.meta.record_id.or(Some(line));
+                    events.push(event);
+                }
+                Err(error) => read.reporter.report(
+                    Place::Line(line),
+                    format!("line skipped: malformed JSON: {error}"),
+                ),
+            }
+            continue;
+        }
         match serde_json::from_slice::<Json>(bytes) {
             Ok(json) => push_document(json, line, &mut events, read),
             Err(error) => read.reporter.report(

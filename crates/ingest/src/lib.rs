@@ -21,6 +21,7 @@ mod flatten;
 mod input;
 mod json_reader;
 mod sink;
+mod stream;
 mod value;
 
 pub use alias::{AliasFileError, FieldAliases};

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Benchmark `rampart hunt` against the EVTX parse floor (`evtx_dump`) and peer Sigma
+# engines, in one run on this machine. See bench/README.md.
+#
+#   bench/hunt.sh              # install missing tools, build, measure, print tables
+#   BENCH_RUNS=10 BENCH_THREADS=4 BENCH_JSONL_MB="1000 4000" bench/hunt.sh
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+data=${RAMPART_DATA:-$root/../shared/data}
+corpus=$data/evtx-attack-samples
+rules=$data/sigma/rules
+tools=${BENCH_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/rampart-bench}
+work=${BENCH_WORK:-$(mktemp -d -t rampart-bench.XXXXXX)}
+threads=${BENCH_THREADS:-2}
+runs=${BENCH_RUNS:-5}
+sizes_mb=${BENCH_JSONL_MB:-"500 2000"}
+rampart=$root/target/release/rampart
+export PATH="$tools/bin:$PATH"
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+[ -d "$corpus" ] || { echo "corpus not found: $corpus (set RAMPART_DATA)" >&2; exit 1; }
+[ -d "$rules" ] || { echo "rules not found: $rules (set RAMPART_DATA)" >&2; exit 1; }
+mkdir -p "$work" "$tools"
+
+step "tools (installed under $tools)"
+if ! command -v hyperfine >/dev/null; then
+    apt-get install -y hyperfine >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y hyperfine >/dev/null; }
+fi
+[ -x /usr/bin/time ] || apt-get install -y time >/dev/null
+# The published crates' binaries: the evtx crate's `evtx_dump`, and rsigma with EVTX input.
+command -v evtx_dump >/dev/null || cargo install evtx --root "$tools"
+command -v rsigma >/dev/null || cargo install rsigma --no-default-features --features evtx --root "$tools"
+
+step "building rampart (release)"
+(cd "$root" && cargo build --release -p rampart)
+
+evtx_files=$(find "$corpus" -name '*.evtx' | wc -l)
+step "inputs: $evtx_files EVTX files in $corpus; rules: $(find "$rules" -name '*.yml' | wc -l) files in $rules"
+
+# The corpus as evtx_dump JSON lines: rsigma's and rampart's JSON input, and the seed
+# of the large JSON-lines files below.
+corpus_jsonl=$work/corpus.jsonl
+find "$corpus" -name '*.evtx' -print0 | sort -z \
+    | xargs -0 -n1 evtx_dump -t 1 -o jsonl 2>/dev/null > "$corpus_jsonl" || true
+: > "$work/empty.jsonl"
+
+# name|command pairs, measured with hyperfine (wall) and GNU time (peak RSS).
+declare -a names commands
+add() { names+=("$1"); commands+=("$2"); }
+q() { printf '%q' "$1"; }
+add "evtx_dump (parse floor)" \
+    "find $(q "$corpus") -name '*.evtx' -print0 | xargs -0 -n1 -P$threads evtx_dump -t 1 -o jsonl > /dev/null"
+add "rampart hunt EVTX" \
+    "$(q "$rampart") hunt $(q "$corpus") --rules $(q "$rules") --threads $threads --format jsonl -q > $(q "$work/rampart.jsonl")"
+add "rampart load+compile only" \
+    "$(q "$rampart") hunt $(q "$work/empty.jsonl") --rules $(q "$rules") --threads $threads -q > /dev/null"
+add "rampart hunt JSONL" \
+    "$(q "$rampart") hunt $(q "$corpus_jsonl") --rules $(q "$rules") --threads $threads --format jsonl -q > $(q "$work/rampart_json.jsonl")"
+add "rsigma JSONL (1 process)" \
+    "rsigma engine eval -r $(q "$rules") -e @$(q "$corpus_jsonl") --output-format ndjson > $(q "$work/rsigma.jsonl") 2>/dev/null"
+if [ "${BENCH_RSIGMA_EVTX:-0}" = 1 ]; then
+    add "rsigma EVTX (1 process per file)" \
+        "find $(q "$corpus") -name '*.evtx' -print0 | xargs -0 -P$threads -I{} rsigma engine eval -r $(q "$rules") -e @{} --output-format ndjson > $(q "$work/rsigma_evtx.jsonl") 2>/dev/null"
+fi
+if command -v hayabusa >/dev/null; then
+    add "hayabusa $(hayabusa --version 2>/dev/null | head -1 | tr -d '\n')" \
+        "hayabusa csv-timeline -d $(q "$corpus") -o $(q "$work/hayabusa.csv") -w -q -C > /dev/null 2>&1"
+fi
+if command -v chainsaw >/dev/null && [ -n "${CHAINSAW_MAPPING:-}" ]; then
+    add "chainsaw $(chainsaw --version 2>/dev/null | tr -d '\n')" \
+        "chainsaw hunt $(q "$corpus") -s $(q "$rules") --mapping $(q "$CHAINSAW_MAPPING") -q --json > $(q "$work/chainsaw.json") 2>/dev/null"
+fi
+
+step "wall time: hyperfine, $runs runs each (1 warm-up), $threads threads"
+hyperfine_args=(--warmup 1 --runs "$runs" --ignore-failure --export-json "$work/hyperfine.json" --style basic)
+for i in "${!names[@]}"; do hyperfine_args+=(-n "${names[$i]}" "${commands[$i]}"); done
+hyperfine "${hyperfine_args[@]}" >&2
+
+step "peak memory: /usr/bin/time -v, one run each"
+: > "$work/rss.tsv"
+for i in "${!names[@]}"; do
+    /usr/bin/time -v bash -c "${commands[$i]}" 2> "$work/time.txt" || true
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+    printf '%s\t%s\n' "${names[$i]}" "${rss:-0}" >> "$work/rss.tsv"
+done
+
+count() { [ -f "$1" ] && wc -l < "$1" | tr -d ' ' || echo "-"; }
+printf 'rampart hunt EVTX\t%s\nrampart hunt JSONL\t%s\nrsigma JSONL (1 process)\t%s\nrsigma EVTX (1 process per file)\t%s\n' \
+    "$(count "$work/rampart.jsonl")" "$(count "$work/rampart_json.jsonl")" \
+    "$(count "$work/rsigma.jsonl")" "$(count "$work/rsigma_evtx.jsonl")" > "$work/alerts.tsv"
+
+python3 "$here/report.py" "$work/hyperfine.json" "$work/rss.tsv" "$work/alerts.tsv"
+
+step "large JSON lines: events/s and peak memory at ${sizes_mb// / and } MB"
+printf '\n| input | events | wall s | events/s | peak RSS MiB |\n|---|---:|---:|---:|---:|\n'
+for mb in $sizes_mb; do
+    big=$work/big_${mb}.jsonl
+    python3 "$here/gen_jsonl.py" "$corpus_jsonl" "$big" "$mb" >&2
+    /usr/bin/time -v "$rampart" hunt "$big" --rules "$rules" --threads "$threads" --format jsonl -o /dev/null \
+        2> "$work/big.txt" || true
+    events=$(sed -n 's/^hunt: [0-9,]* files, \([0-9,]*\) events.*/\1/p' "$work/big.txt" | tr -d ',')
+    rate=$(sed -n 's/.*(\([0-9,]*\) events\/s).*/\1/p' "$work/big.txt")
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/big.txt")
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/big.txt")
+    printf '| %s MB | %s | %s | %s | %.0f |\n' "$(du -m "$big" | cut -f1)" "${events:-?}" "${wall:-?}" "${rate:-?}" "$(( ${rss:-0} / 1024 ))"
+    rm -f "$big"
+done
+printf '\nwork files in %s\n' "$work" >&2

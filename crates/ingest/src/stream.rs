@@ -1,0 +1,553 @@
+//! The fast path from JSON bytes to a flat event: one streaming pass with serde
+//! visitors, no intermediate `serde_json::Value` tree.
+//!
+//! Building a `Value` for each record and then walking it costs an allocation per
+//! node and a hash per object key; profiling showed that (with `free`) to be most of
+//! the ingest time. This module produces exactly what [`crate::flatten_json`] produces
+//! (a differential test over the real samples keeps them equal), which stays the
+//! simple, obviously-correct reference and the fuzzing entry point.
+
+use crate::flatten::{fill_meta, set_by_priority, sigma_name};
+use crate::FieldAliases;
+use rampart_event::{Event, Value};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize as _;
+use serde_json::Value as Json;
+use std::borrow::Cow;
+use std::fmt;
+
+/// Parses one JSON object (an evtx_dump-style record, or nested/flat JSON) into an event.
+pub(crate) fn flatten_slice(
+    bytes: &[u8],
+    aliases: &FieldAliases,
+) -> Result<Event, serde_json::Error> {
+    let mut builder = Builder {
+        event: Event::default(),
+        aliases,
+        priorities: Vec::new(),
+        path: String::new(),
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    Root(&mut builder).deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    let mut event = builder.event;
+    fill_meta(&mut event);
+    Ok(event)
+}
+
+struct Builder<'a> {
+    event: Event,
+    aliases: &'a FieldAliases,
+    /// For nested JSON: the alias priority that set each field (see `set_by_priority`).
+    priorities: Vec<u32>,
+    /// For nested JSON: the dotted path of the value being read.
+    path: String,
+}
+
+impl Builder<'_> {
+    /// A `System` field: never replaces a data field of the same name.
+    fn set_if_absent(&mut self, name: &str, value: Value) {
+        if self.event.get(name).is_none() {
+            self.event.fields.push((name.into(), value));
+        }
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Implements the scalar visits of a visitor whose result is an optional event value
+/// (`None` for null), as `value::from_json` converts them.
+macro_rules! scalar_visits {
+    ($null:expr) => {
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($null)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok($null)
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(Value::Bool(v)))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(Value::Int(v)))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(match i64::try_from(v) {
+                Ok(i) => Value::Int(i),
+                Err(_) => Value::Str(v.to_string().into()),
+            }))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(Value::Float(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Value::Str(v.into())))
+        }
+    };
+}
+
+/// The top level: an evtx_dump record (`Event`, or bare `System`/`EventData`) or
+/// nested JSON.
+struct Root<'b, 'a>(&'b mut Builder<'a>);
+
+impl<'de> DeserializeSeed<'de> for Root<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Root<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key()? {
+            match &*key {
+                "Event" => map.next_value_seed(EvtxEvent(self.0))?,
+                "System" => map.next_value_seed(System(self.0))?,
+                "EventData" => map.next_value_seed(EventData(self.0))?,
+                "UserData" => map.next_value_seed(Leaves(self.0, "UserData"))?,
+                _ => {
+                    self.0.path.clear();
+                    self.0.path.push_str(&key);
+                    map.next_value_seed(Nested(self.0))?
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `Event`: its sections.
+struct EvtxEvent<'b, 'a>(&'b mut Builder<'a>);
+
+impl<'de> DeserializeSeed<'de> for EvtxEvent<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EvtxEvent<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an EVTX event object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key()? {
+            match &*key {
+                "System" => map.next_value_seed(System(self.0))?,
+                "EventData" => map.next_value_seed(EventData(self.0))?,
+                "#attributes" => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                section => map.next_value_seed(Leaves(self.0, section))?,
+            }
+        }
+        Ok(())
+    }
+    // A non-object `Event` carries nothing to flatten.
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}
+
+/// `System`: each element under its name, its attributes as `Element_Attribute`.
+struct System<'b, 'a>(&'b mut Builder<'a>);
+
+impl<'de> DeserializeSeed<'de> for System<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for System<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the System object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(name)) = map.next_key()? {
+            if let Some(element) = map.next_value_seed(Element)? {
+                if let Some(text) = element.text {
+                    self.0.set_if_absent(&name, text);
+                }
+                for (attribute, value) in element.attributes {
+                    self.0.set_if_absent(&format!("{name}_{attribute}"), value);
+                }
+            }
+        }
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// One XML element rendered as JSON: its text and attributes.
+struct ElementParts {
+    text: Option<Value>,
+    attributes: Vec<(String, Value)>,
+}
+
+/// Reads an element: a scalar is its text; an object has `#text` and `#attributes`.
+struct Element;
+
+impl<'de> DeserializeSeed<'de> for Element {
+    type Value = Option<ElementParts>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Element {
+    type Value = Option<ElementParts>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an element")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut parts = ElementParts {
+            text: None,
+            attributes: Vec::new(),
+        };
+        while let Some(Key(key)) = map.next_key()? {
+            match &*key {
+                "#text" => parts.text = map.next_value_seed(Scalar)?,
+                "#attributes" => parts.attributes = map.next_value_seed(Attributes)?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(parts))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let text = Scalar.visit_seq(seq)?;
+        Ok(Some(ElementParts {
+            text,
+            attributes: Vec::new(),
+        }))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(ElementParts::text(Value::Bool(v))))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar.visit_i64::<E>(v)?.map(ElementParts::text))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar.visit_u64::<E>(v)?.map(ElementParts::text))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(ElementParts::text(Value::Float(v))))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(ElementParts::text(Value::Str(v.into()))))
+    }
+}
+
+impl ElementParts {
+    fn text(value: Value) -> Self {
+        ElementParts {
+            text: Some(value),
+            attributes: Vec::new(),
+        }
+    }
+}
+
+/// `#attributes`: name → scalar.
+struct Attributes;
+
+impl<'de> DeserializeSeed<'de> for Attributes {
+    type Value = Vec<(String, Value)>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Attributes {
+    type Value = Vec<(String, Value)>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("attributes")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut attributes = Vec::new();
+        while let Some(Key(name)) = map.next_key()? {
+            let value = map.next_value_seed(Scalar)?.unwrap_or(Value::Null);
+            attributes.push((name.into_owned(), value));
+        }
+        Ok(attributes)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+}
+
+/// A leaf value as `value::from_json` converts it (`None` for null).
+struct Scalar;
+
+impl<'de> DeserializeSeed<'de> for Scalar {
+    type Value = Option<Value>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Scalar {
+    type Value = Option<Value>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a value")
+    }
+    scalar_visits!(None);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Scalar)? {
+            items.push(item.unwrap_or(Value::Null));
+        }
+        Ok(Some(Value::List(items)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        // A nested object where a leaf was expected keeps its JSON text.
+        let json: Json =
+            serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(Some(Value::Str(json.to_string().into())))
+    }
+}
+
+/// A data element's value: its text; an empty element (null, `{}`) is an empty string.
+struct DataValue;
+
+impl<'de> DeserializeSeed<'de> for DataValue {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataValue {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a data value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Str("".into()))
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Str("".into()))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Scalar.visit_u64::<E>(v)?.unwrap_or(Value::Null))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.into()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Scalar)? {
+            items.push(item.unwrap_or(Value::Null));
+        }
+        Ok(Value::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        let json: Json =
+            serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(crate::flatten::element_value(&json))
+    }
+}
+
+/// `EventData`: named data as fields, unnamed `Data` as one field.
+struct EventData<'b, 'a>(&'b mut Builder<'a>);
+
+impl<'de> DeserializeSeed<'de> for EventData<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventData<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the EventData object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(name)) = map.next_key()? {
+            match &*name {
+                "#attributes" => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                "Data" | "#text" => {
+                    let json: Json = map.next_value()?;
+                    crate::flatten::push_unnamed_data(&json, &mut self.0.event);
+                }
+                _ => {
+                    let value = map.next_value_seed(DataValue)?;
+                    self.0.event.set(&sigma_name(&name), value);
+                }
+            }
+        }
+        Ok(())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.0.event.set("Data", Value::Str(v.into()));
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}
+
+/// `UserData` and other sections: every leaf under its own element name. Rare
+/// enough that it goes through a `Value` and the reference code.
+struct Leaves<'b, 'a, 'n>(&'b mut Builder<'a>, &'n str);
+
+impl<'de> DeserializeSeed<'de> for Leaves<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        let json = Json::deserialize(deserializer)?;
+        crate::flatten::flatten_leaves(self.1, &json, &mut self.0.event);
+        Ok(())
+    }
+}
+
+/// Nested JSON: every leaf under its dotted path, renamed by the aliases.
+struct Nested<'b, 'a>(&'b mut Builder<'a>);
+
+impl<'de> DeserializeSeed<'de> for Nested<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl Nested<'_, '_> {
+    fn leaf(self, value: Value) {
+        let builder = self.0;
+        let (name, priority) = builder.aliases.resolve(&builder.path);
+        set_by_priority(
+            &mut builder.event,
+            &mut builder.priorities,
+            name,
+            priority,
+            value,
+        );
+    }
+}
+
+impl<'de> Visitor<'de> for Nested<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut empty = true;
+        while let Some(Key(key)) = map.next_key()? {
+            empty = false;
+            let length = self.0.path.len();
+            self.0.path.push('.');
+            self.0.path.push_str(&key);
+            map.next_value_seed(Nested(&mut *self.0))?;
+            self.0.path.truncate(length);
+        }
+        if empty {
+            self.leaf(Value::Str("{}".into()));
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let value = Scalar.visit_seq(seq)?.unwrap_or(Value::Null);
+        self.leaf(value);
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.leaf(Value::Null);
+        Ok(())
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.leaf(Value::Bool(v));
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        self.leaf(Value::Int(v));
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        let value = Scalar.visit_u64::<E>(v)?.unwrap_or(Value::Null);
+        self.leaf(value);
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        self.leaf(Value::Float(v));
+        Ok(())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.leaf(Value::Str(v.into()));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
