@@ -265,24 +265,86 @@ fn compare(op: StringOp, value: &str, text: &str, case_sensitive: bool) -> bool 
     }
 }
 
-/// Glob matching by backtracking over the last `*`, linear in practice.
-fn glob_matches(parts: &[GlobPart], value: &str) -> bool {
-    let chars: Vec<char> = value.chars().collect();
-    match_from(parts, &chars)
+/// One position of a glob, for matching.
+#[derive(Clone, Copy, PartialEq)]
+enum GlobToken {
+    Char(char),
+    AnyRun,
+    AnyChar,
 }
 
-fn match_from(parts: &[GlobPart], value: &[char]) -> bool {
-    let Some((first, rest)) = parts.split_first() else {
-        return value.is_empty();
-    };
-    match first {
-        GlobPart::Literal(text) => {
-            let len = text.chars().count();
-            value.len() >= len
-                && value[..len].iter().copied().eq(text.chars())
-                && match_from(rest, &value[len..])
+/// Glob matching that backtracks only to the last `*`: O(pattern × value) at worst,
+/// whatever the input.
+fn glob_matches(parts: &[GlobPart], value: &str) -> bool {
+    let tokens: Vec<GlobToken> = parts
+        .iter()
+        .flat_map(|part| match part {
+            GlobPart::Literal(text) => text.chars().map(GlobToken::Char).collect(),
+            GlobPart::AnyRun => vec![GlobToken::AnyRun],
+            GlobPart::AnyChar => vec![GlobToken::AnyChar],
+        })
+        .collect();
+    let value: Vec<char> = value.chars().collect();
+    let (mut t, mut v) = (0, 0);
+    // The last `*` seen, and where in the value its run currently ends.
+    let mut star: Option<(usize, usize)> = None;
+    while v < value.len() {
+        match tokens.get(t) {
+            Some(GlobToken::AnyChar) => (t, v) = (t + 1, v + 1),
+            Some(GlobToken::Char(c)) if *c == value[v] => (t, v) = (t + 1, v + 1),
+            Some(GlobToken::AnyRun) => {
+                star = Some((t, v));
+                t += 1;
+            }
+            _ => match star {
+                Some((star_at, run_end)) => {
+                    star = Some((star_at, run_end + 1));
+                    (t, v) = (star_at + 1, run_end + 1);
+                }
+                None => return false,
+            },
         }
-        GlobPart::AnyChar => !value.is_empty() && match_from(rest, &value[1..]),
-        GlobPart::AnyRun => (0..=value.len()).any(|skip| match_from(rest, &value[skip..])),
+    }
+    tokens[t..].iter().all(|token| *token == GlobToken::AnyRun)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn glob(text: &str) -> ValuePattern {
+        ValuePattern {
+            op: StringOp::Wildcard,
+            text: text.into(),
+            regex: None,
+            case_sensitive: true,
+        }
+    }
+
+    #[test]
+    fn globs() {
+        let cases = [
+            ("a*b?c", "aXXbYc", true),
+            ("a*b?c", "abc", false),
+            (
+                "*a*a*a*a*a*b",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                false,
+            ),
+            ("*a*a*b", "xxaxxaxxb", true),
+            ("\\*x*", "*xyz", true),
+            ("\\*x*", "axyz", false),
+            ("a\\\\*", "a\\bc", true),
+            ("*", "", true),
+            ("?", "", false),
+            ("a*", "b", false),
+        ];
+        for (pattern, value, expected) in cases {
+            assert_eq!(
+                glob(pattern).matches(value),
+                expected,
+                "{pattern} ~ {value}"
+            );
+        }
     }
 }
