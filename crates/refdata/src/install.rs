@@ -105,6 +105,9 @@ pub(crate) fn install(
     let bytes = temp.as_file().metadata().map(|m| m.len()).unwrap_or(0);
     temp.persist(&path)
         .map_err(|e| RefdataError::io(&path, e.error))?;
+    if let DataKind::Attack(domain) = kind {
+        remove_other_versions(domain, &path);
+    }
     Ok(Installed {
         kind,
         path,
@@ -112,6 +115,34 @@ pub(crate) fn install(
         bytes,
         summary,
     })
+}
+
+/// Removes the other bundles of `domain` from the folder `installed` went into.
+///
+/// That folder is Rampart's own (`mitre-attack/`), and [`crate::discover`] prefers the
+/// highest version: without this, pinning an older release (`--attack-version 17.0`)
+/// would install it and go on using the newer one. Bundles elsewhere in the data
+/// directory are the user's and stay. Best effort: a file that cannot be removed only
+/// means the choice falls back to the highest version.
+fn remove_other_versions(domain: AttackDomain, installed: &Path) {
+    let Some(folder) = installed.parent() else {
+        return;
+    };
+    for entry in fs::read_dir(folder).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path != installed
+            && !name.starts_with('.')
+            && AttackDomain::of_file_name(&name) == Some(domain)
+        {
+            if let Err(e) = fs::remove_file(&path) {
+                tracing::warn!(
+                    "could not remove the replaced bundle {}: {e}",
+                    path.display()
+                );
+            }
+        }
+    }
 }
 
 /// `enterprise-attack-18.1.json[.gz]`, or `enterprise-attack.json` without a version.

@@ -475,3 +475,50 @@ fn import_copies_sigma_rule_folders_whole_and_replaces_them_on_reimport() {
         .collect();
     assert!(staging.is_empty(), "staging folders left behind");
 }
+
+#[test]
+fn pinning_an_older_release_replaces_the_newer_one() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    server.serve_file(
+        "/mitre-attack/ics-attack-18.1.json",
+        &data("mitre-attack/ics-attack-18.1.json"),
+    );
+    let report = update(
+        dir.path(),
+        &server.options(&[SourceGroup::Attack], Some("18.1")),
+        &mut |_| {},
+    );
+    assert_eq!(report.installed.len(), 1);
+
+    // A 17.0 bundle: the ICS file with its collection version rewritten.
+    let text = std::fs::read_to_string(data("mitre-attack/ics-attack-18.1.json")).unwrap();
+    let older = text.replacen(
+        "\"x_mitre_version\": \"18.1\"",
+        "\"x_mitre_version\": \"17.0\"",
+        1,
+    );
+    assert_ne!(older, text);
+    server.serve(
+        "/mitre-attack/ics-attack-17.0.json",
+        Reply::Body(older.into_bytes()),
+    );
+    let report = update(
+        dir.path(),
+        &server.options(&[SourceGroup::Attack], Some("17.0")),
+        &mut |_| {},
+    );
+    assert_eq!(report.installed.len(), 1, "{:?}", report.failed);
+
+    let files = discover(dir.path()).unwrap();
+    assert!(files
+        .ics
+        .as_ref()
+        .unwrap()
+        .ends_with("mitre-attack/ics-attack-17.0.json"));
+    assert!(!dir
+        .path()
+        .join("mitre-attack/ics-attack-18.1.json")
+        .exists());
+    assert_eq!(status(&files).files[0].version.as_deref(), Some("17.0"));
+}
