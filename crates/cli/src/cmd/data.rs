@@ -37,7 +37,8 @@ enum DataCommand {
     /// Download MITRE's published ATT&CK, D3FEND and ENGAGE files into the data
     /// directory. Each file is checked before it replaces the old one.
     Update {
-        /// ATT&CK version to fetch, e.g. 18.1 (default: the latest release).
+        /// ATT&CK version to fetch, e.g. 18.1 (default: the latest release). It
+        /// replaces the other versions Rampart installed before, so it is the one used.
         #[arg(long, value_name = "VERSION")]
         attack_version: Option<String>,
         /// A mirror to fetch from instead of MITRE, laid out like a data directory
