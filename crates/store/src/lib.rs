@@ -31,9 +31,34 @@ pub use sqlite::{OpenOptions, SqliteStore};
 
 use rampart_correlate::Incident;
 use rampart_event::Alert;
+use std::path::Path;
+
+/// Opens the store a location names, read-write: today an SQLite file path. A
+/// `postgres://` or `postgresql://` URL is reserved for the PostgreSQL backend and is
+/// refused with a clear error until it exists. Callers hold a `Box<dyn Store>`, so
+/// adding a backend here changes none of them.
+pub fn open(location: &Path) -> Result<Box<dyn Store>> {
+    open_with(location, &OpenOptions::default())
+}
+
+/// [`open`] with options (busy timeout, read-only).
+pub fn open_with(location: &Path, options: &OpenOptions) -> Result<Box<dyn Store>> {
+    let text = location.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        return Err(StoreError::new(
+            location,
+            StoreErrorKind::Database(
+                "PostgreSQL stores are not supported by this build; use an SQLite file path".into(),
+            ),
+        ));
+    }
+    Ok(Box::new(SqliteStore::open_with(location, options)?))
+}
 
 /// What Rampart needs from an alert store, whatever the database behind it.
 pub trait Store {
+    /// Where the store lives (file path or URL), for messages.
+    fn location(&self) -> &Path;
     /// Records the start of a hunt run and returns its id.
     fn begin_run(&mut self, info: &RunInfo) -> Result<RunId>;
     /// Records the rules a run loaded (id, title, level, techniques), upserting.

@@ -189,6 +189,10 @@ fn level_rank(level: Level) -> i64 {
 }
 
 impl Store for SqliteStore {
+    fn location(&self) -> &Path {
+        &self.path
+    }
+
     fn begin_run(&mut self, info: &RunInfo) -> Result<RunId> {
         let info_json = serde_json::to_string(info).map_err(|e| self.bad("run", e))?;
         self.conn

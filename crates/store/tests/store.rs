@@ -309,3 +309,21 @@ fn another_programs_database_is_not_taken_over() {
     assert!(matches!(error.kind, StoreErrorKind::Corrupt(_)), "{error}");
     assert!(error.to_string().contains("not a Rampart store"));
 }
+
+#[test]
+fn callers_open_a_store_by_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("any.db");
+    let mut store = rampart_store::open(&path).unwrap();
+    assert_eq!(store.location(), path);
+    assert_eq!(run_dyn(store.as_mut()), 4);
+    let error = rampart_store::open(Path::new("postgres://db.invalid/rampart"))
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("PostgreSQL"), "{error}");
+}
+
+fn run_dyn(store: &mut dyn Store) -> u64 {
+    let id = store.begin_run(&RunInfo::default()).unwrap();
+    store.insert_alerts(id, &sample()).unwrap().inserted
+}

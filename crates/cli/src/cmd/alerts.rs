@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use rampart_correlate::IncidentConfig;
 use rampart_enrich::{ocsf, Enricher};
 use rampart_event::{Alert, Level};
-use rampart_store::{AlertQuery, OpenOptions, RunInfo, RunSummary, SqliteStore, Store};
+use rampart_store::{AlertQuery, OpenOptions, RunInfo, RunSummary, Store};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -49,12 +49,12 @@ impl StoreArg {
     }
 
     /// Opens the store for reading.
-    pub fn open_read(&self, global: &GlobalOpts) -> anyhow::Result<SqliteStore> {
+    pub fn open_read(&self, global: &GlobalOpts) -> anyhow::Result<Box<dyn Store>> {
         let options = OpenOptions {
             read_only: true,
             ..OpenOptions::default()
         };
-        Ok(SqliteStore::open_with(&self.path(global), &options)?)
+        Ok(rampart_store::open_with(&self.path(global), &options)?)
     }
 }
 

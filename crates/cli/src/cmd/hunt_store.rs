@@ -20,7 +20,7 @@ use anyhow::Context;
 use rampart_correlate::{group_incidents, kill_chain_from, IncidentConfig, KillChain};
 use rampart_event::Alert;
 use rampart_knowledge::Knowledge;
-use rampart_store::{AlertQuery, RuleInfo, RunId, RunInfo, RunSummary, SqliteStore, Store};
+use rampart_store::{AlertQuery, RuleInfo, RunId, RunInfo, RunSummary, Store};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -37,7 +37,7 @@ pub fn default_store_path(global: &GlobalOpts) -> PathBuf {
 
 /// Writes a hunt's alerts into the store.
 pub struct StoreSink {
-    store: SqliteStore,
+    store: Box<dyn Store>,
     run: RunId,
     buffer: Vec<Alert>,
     committed: u64,
@@ -81,7 +81,7 @@ impl fmt::Display for StoreReport {
 impl StoreSink {
     /// Opens (creating if needed) the store at `db` and records the start of a run.
     pub fn open(db: &Path, info: RunInfo) -> anyhow::Result<Self> {
-        let mut store = SqliteStore::open(db)?;
+        let mut store = rampart_store::open(db)?;
         let run = store.begin_run(&info)?;
         Ok(StoreSink {
             store,
@@ -147,9 +147,9 @@ impl StoreSink {
         self.store.finish_run(self.run, &summary)?;
         let kill_chain = knowledge.map(kill_chain_from).unwrap_or_default();
         let (total_alerts, incidents) =
-            rebuild_incidents(&mut self.store, &kill_chain, &self.config)?;
+            rebuild_incidents(self.store.as_mut(), &kill_chain, &self.config)?;
         Ok(StoreReport {
-            path: self.store.path().to_path_buf(),
+            path: self.store.location().to_path_buf(),
             run: self.run,
             added: self.committed,
             duplicates: self.duplicates,
@@ -176,7 +176,7 @@ impl StoreSink {
 /// Regroups every alert in the store into incidents and replaces the stored ones.
 /// Returns (alerts, incidents).
 pub fn rebuild_incidents(
-    store: &mut SqliteStore,
+    store: &mut dyn Store,
     kill_chain: &KillChain,
     config: &IncidentConfig,
 ) -> anyhow::Result<(usize, usize)> {

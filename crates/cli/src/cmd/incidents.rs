@@ -15,7 +15,7 @@ use rampart_correlate::{
 };
 use rampart_enrich::{Enricher, TechniqueContext};
 use rampart_knowledge::Knowledge;
-use rampart_store::{SqliteStore, Store};
+use rampart_store::Store;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -175,7 +175,7 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         );
     };
     let knowledge = load_knowledge(global);
-    let (covered, coverage_source) = covered_techniques(&store, global);
+    let (covered, coverage_source) = covered_techniques(store.as_ref(), global);
     let detail = detail(&incident, knowledge.as_ref(), &covered, coverage_source);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&detail)?);
@@ -228,7 +228,7 @@ fn detail<'a>(
 
 /// Techniques the rules cover: those recorded in the store by hunt runs, else those of
 /// the Sigma rules in the data directory.
-fn covered_techniques(store: &SqliteStore, global: &GlobalOpts) -> (HashSet<String>, &'static str) {
+fn covered_techniques(store: &dyn Store, global: &GlobalOpts) -> (HashSet<String>, &'static str) {
     let mut rules = store.rules().unwrap_or_default();
     let mut source = "rules recorded in the store";
     if rules.is_empty() {
@@ -321,14 +321,14 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
 
 fn rebuild(args: RebuildArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let path = args.store.path(global);
-    let mut store = SqliteStore::open(&path)?;
+    let mut store = rampart_store::open(&path)?;
     let knowledge = load_knowledge(global);
     let chain = knowledge.as_ref().map(kill_chain_from).unwrap_or_default();
     let config = IncidentConfig {
         inactivity: args.window,
         by_user: args.by_user,
     };
-    let (alerts, incidents) = rebuild_incidents(&mut store, &chain, &config)?;
+    let (alerts, incidents) = rebuild_incidents(store.as_mut(), &chain, &config)?;
     eprintln!(
         "store {}: {alerts} alert(s) grouped into {incidents} incident(s)",
         path.display()
