@@ -19,6 +19,7 @@ mod gaps;
 mod heatmap;
 mod labels;
 mod layer;
+mod layer_check;
 mod lint;
 mod model;
 mod report;
@@ -45,9 +46,9 @@ pub use gaps::{
 pub use heatmap::{heatmap_svg, score_color};
 pub use labels::{load_labels, technique_ids_in, LabelSource, Labels, SampleLabel};
 pub use layer::{
-    check_layer, claimed_layer, gaps_layer, validated_layer, Layer, LAYER_VERSION,
-    NAVIGATOR_VERSION,
+    claimed_layer, gaps_layer, validated_layer, Layer, LAYER_VERSION, NAVIGATOR_VERSION,
 };
+pub use layer_check::check_layer;
 pub use lint::{lint_rules, LintFinding, LintKind, LintOptions, LintReport};
 pub use model::{
     Analytic, AttackMatrix, Countermeasure, Group, IdStatus, LogSourceKey, LogSourceNeed, RuleInfo,

@@ -82,6 +82,7 @@ pub fn html_report(input: &ReportInput<'_>) -> String {
         heatmap_svg(input.matrix, input.claimed, input.validated, input.platform)
     );
     tactic_table(&mut html, input);
+    platform_table(&mut html, input.claimed);
     technique_lists(&mut html, input);
     gaps_table(&mut html, input.gaps);
     tag_issues(&mut html, input.claimed);
@@ -224,6 +225,26 @@ fn tactic_table(html: &mut String, input: &ReportInput<'_>) {
             let _ = write!(html, "<td>{validated}</td><td>{never}</td>");
         }
         html.push_str("</tr>");
+    }
+    html.push_str("</table>");
+}
+
+fn platform_table(html: &mut String, claimed: &ClaimedCoverage) {
+    html.push_str("<h2>Claimed per platform</h2><table><tr><th>Platform</th><th>Techniques and sub-techniques claimed</th><th></th></tr>");
+    for row in &claimed.by_platform {
+        let fraction = if row.techniques > 0 {
+            row.covered as f64 / row.techniques as f64
+        } else {
+            0.0
+        };
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}/{}</td><td>{}</td></tr>",
+            escape(&row.platform),
+            row.covered,
+            row.techniques,
+            bar(fraction, "#31a354")
+        );
     }
     html.push_str("</table>");
 }
