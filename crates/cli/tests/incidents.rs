@@ -380,3 +380,18 @@ fn a_killed_import_keeps_every_committed_batch() {
     );
     assert!(stderr.contains(&expected), "{stderr}");
 }
+
+#[test]
+fn rebuilding_with_a_shorter_window_splits_incidents() {
+    let (_dir, db) = store();
+    let count = |db: &str| json_lines(&ok(&["incidents", "list", "--json", "--store", db])).len();
+    let hourly = count(&db);
+    ok(&["incidents", "rebuild", "--window", "1m", "--store", &db]);
+    let minutely = count(&db);
+    assert!(minutely > hourly, "{minutely} <= {hourly}");
+    ok(&["incidents", "rebuild", "--window", "1h", "--store", &db]);
+    assert_eq!(count(&db), hourly);
+    let bad = rampart(&["incidents", "rebuild", "--window", "soon", "--store", &db]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("soon"));
+}
