@@ -161,6 +161,7 @@ fn codec() -> impl Options {
 
 /// Reads and checks a cache file; the error is the reason it is not usable.
 fn read_cache(path: &Path, key: &[u8; 32]) -> Result<Knowledge, String> {
+    let started = std::time::Instant::now();
     let bytes = std::fs::read(path).map_err(|_| "missing".to_owned())?;
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
         return Err("corrupt (bad header)".to_owned());
@@ -180,11 +181,18 @@ fn read_cache(path: &Path, key: &[u8; 32]) -> Result<Knowledge, String> {
     if header[52..84] != Sha256::digest(payload)[..] {
         return Err("corrupt (checksum mismatch)".to_owned());
     }
+    let checked = started.elapsed();
     let mut knowledge: Knowledge = codec()
         .with_limit(payload.len() as u64 * 4)
         .deserialize(payload)
         .map_err(|e| format!("corrupt ({e})"))?;
+    let decoded = started.elapsed();
     knowledge.reindex();
+    tracing::debug!(
+        "knowledge cache {}: read and checked in {checked:?}, decoded by {decoded:?}, indexed by {:?}",
+        path.display(),
+        started.elapsed()
+    );
     Ok(knowledge)
 }
 

@@ -1,8 +1,8 @@
 //! One ATT&CK domain as a graph: object tables, relationships and lookup indices.
 //!
 //! The tables and edges are the data (and what the cache stores); the indices are
-//! derived from them by [`Matrix::reindex`] after a build or a cache load, so a cache
-//! can never carry an index that disagrees with its data.
+//! derived from them after a build or a cache load, so a cache can never carry an
+//! index that disagrees with its data.
 
 use crate::model::{
     Analytic, Asset, Campaign, DataComponent, DataSource, DetectionStrategy, Domain, Edge, Group,
@@ -10,6 +10,7 @@ use crate::model::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 /// How many objects of one STIX type a bundle holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,18 +104,38 @@ pub fn kind_of_id(id: &str) -> Option<Kind> {
     })
 }
 
-/// Lookup tables derived from the data.
+/// Lookup tables derived from the data. Adjacency is built eagerly (every traversal
+/// needs it); the string-keyed tables are built on first use, so a command that looks
+/// up one id does not pay for hashing every name and STIX id.
 #[derive(Debug, Clone, Default)]
 struct Index {
-    by_stix: HashMap<String, NodeRef>,
+    /// Where each kind's nodes start in the flat node numbering (kind order of
+    /// [`ALL_KINDS`]).
+    offsets: Vec<usize>,
+    outgoing: Vec<Vec<(RelationKind, NodeRef)>>,
+    incoming: Vec<Vec<(RelationKind, NodeRef)>>,
+    by_stix: OnceLock<HashMap<String, NodeRef>>,
     /// Upper-cased ATT&CK id → objects (an id is occasionally reused across kinds, e.g.
     /// deprecated mitigations named after their technique).
-    by_attack_id: HashMap<String, Vec<NodeRef>>,
+    by_attack_id: OnceLock<HashMap<String, Vec<NodeRef>>>,
     /// Lower-cased name or alias → objects.
-    by_name: HashMap<String, Vec<NodeRef>>,
-    outgoing: HashMap<NodeRef, Vec<(RelationKind, NodeRef)>>,
-    incoming: HashMap<NodeRef, Vec<(RelationKind, NodeRef)>>,
+    by_name: OnceLock<HashMap<String, Vec<NodeRef>>>,
 }
+
+/// Every kind, in the order of the flat node numbering.
+const ALL_KINDS: [Kind; 11] = [
+    Kind::Tactic,
+    Kind::Technique,
+    Kind::Group,
+    Kind::Campaign,
+    Kind::Software,
+    Kind::Mitigation,
+    Kind::DataSource,
+    Kind::DataComponent,
+    Kind::DetectionStrategy,
+    Kind::Analytic,
+    Kind::Asset,
+];
 
 impl Matrix {
     /// A matrix with no objects.
@@ -143,59 +164,77 @@ impl Matrix {
 
     /// Rebuilds the lookup indices from the tables and edges.
     pub(crate) fn reindex(&mut self) {
-        let mut index = Index::default();
-        for node in self.nodes() {
-            let Some(meta) = self.meta(node) else {
+        let mut offsets = Vec::with_capacity(ALL_KINDS.len());
+        let mut total = 0;
+        for kind in ALL_KINDS {
+            offsets.push(total);
+            total += self.len_of(kind);
+        }
+        let mut index = Index {
+            offsets,
+            outgoing: vec![Vec::new(); total],
+            incoming: vec![Vec::new(); total],
+            ..Index::default()
+        };
+        for edge in &self.edges {
+            let (Some(source), Some(target)) = (
+                flat(&index.offsets, self, edge.source),
+                flat(&index.offsets, self, edge.target),
+            ) else {
                 continue;
             };
-            index.by_stix.insert(meta.stix_id.clone(), node);
-            if !meta.attack_id.is_empty() {
-                index
-                    .by_attack_id
-                    .entry(meta.attack_id.to_ascii_uppercase())
-                    .or_default()
-                    .push(node);
-            }
-            let mut names = vec![meta.name.to_lowercase()];
-            names.extend(self.aliases(node).iter().map(|a| a.to_lowercase()));
-            for name in names {
-                let entry = index.by_name.entry(name).or_default();
-                if !entry.contains(&node) {
-                    entry.push(node);
-                }
-            }
-        }
-        for edge in &self.edges {
-            index
-                .outgoing
-                .entry(edge.source)
-                .or_default()
-                .push((edge.kind, edge.target));
-            index
-                .incoming
-                .entry(edge.target)
-                .or_default()
-                .push((edge.kind, edge.source));
+            index.outgoing[source].push((edge.kind, edge.target));
+            index.incoming[target].push((edge.kind, edge.source));
         }
         self.index = index;
     }
 
+    fn stix_index(&self) -> &HashMap<String, NodeRef> {
+        self.index.by_stix.get_or_init(|| {
+            self.nodes()
+                .filter_map(|node| Some((self.meta(node)?.stix_id.clone(), node)))
+                .collect()
+        })
+    }
+
+    fn attack_id_index(&self) -> &HashMap<String, Vec<NodeRef>> {
+        self.index.by_attack_id.get_or_init(|| {
+            let mut map: HashMap<String, Vec<NodeRef>> = HashMap::new();
+            for node in self.nodes() {
+                match self.meta(node) {
+                    Some(meta) if !meta.attack_id.is_empty() => map
+                        .entry(meta.attack_id.to_ascii_uppercase())
+                        .or_default()
+                        .push(node),
+                    _ => {}
+                }
+            }
+            map
+        })
+    }
+
+    fn name_index(&self) -> &HashMap<String, Vec<NodeRef>> {
+        self.index.by_name.get_or_init(|| {
+            let mut map: HashMap<String, Vec<NodeRef>> = HashMap::new();
+            for node in self.nodes() {
+                let Some(meta) = self.meta(node) else {
+                    continue;
+                };
+                let names = std::iter::once(&meta.name).chain(self.aliases(node));
+                for name in names {
+                    let entry = map.entry(name.to_lowercase()).or_default();
+                    if !entry.contains(&node) {
+                        entry.push(node);
+                    }
+                }
+            }
+            map
+        })
+    }
+
     /// Every object of the matrix, kind by kind.
     pub fn nodes(&self) -> impl Iterator<Item = NodeRef> + '_ {
-        const KINDS: [Kind; 11] = [
-            Kind::Tactic,
-            Kind::Technique,
-            Kind::Group,
-            Kind::Campaign,
-            Kind::Software,
-            Kind::Mitigation,
-            Kind::DataSource,
-            Kind::DataComponent,
-            Kind::DetectionStrategy,
-            Kind::Analytic,
-            Kind::Asset,
-        ];
-        KINDS.into_iter().flat_map(move |kind| {
+        ALL_KINDS.into_iter().flat_map(move |kind| {
             (0..self.len_of(kind) as u32).map(move |index| NodeRef { kind, index })
         })
     }
@@ -249,7 +288,7 @@ impl Matrix {
 
     /// The object with this STIX id.
     pub fn by_stix_id(&self, stix_id: &str) -> Option<NodeRef> {
-        self.index.by_stix.get(stix_id).copied()
+        self.stix_index().get(stix_id).copied()
     }
 
     /// The objects with this ATT&CK id (any case), best first: the kind the id's
@@ -258,8 +297,7 @@ impl Matrix {
     pub fn by_attack_id(&self, attack_id: &str) -> Vec<NodeRef> {
         let key = attack_id.trim().to_ascii_uppercase();
         let mut found = self
-            .index
-            .by_attack_id
+            .attack_id_index()
             .get(&key)
             .cloned()
             .unwrap_or_default();
@@ -277,35 +315,33 @@ impl Matrix {
     /// The objects whose name or alias is this text (any case), best first.
     pub fn by_name(&self, name: &str) -> Vec<NodeRef> {
         let key = name.trim().to_lowercase();
-        let mut found = self.index.by_name.get(&key).cloned().unwrap_or_default();
+        let mut found = self.name_index().get(&key).cloned().unwrap_or_default();
         found.sort_by_key(|node| (self.status_rank(*node), node.kind));
         found
     }
 
     /// Every ATT&CK id in the matrix (upper case), for nearest-match suggestions.
     pub fn attack_ids(&self) -> impl Iterator<Item = &str> {
-        self.index.by_attack_id.keys().map(String::as_str)
+        self.attack_id_index().keys().map(String::as_str)
     }
 
     /// Every lower-cased name and alias in the matrix.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.index.by_name.keys().map(String::as_str)
+        self.name_index().keys().map(String::as_str)
     }
 
     /// Relationships leaving an object: (type, target).
     pub fn outgoing(&self, node: NodeRef) -> &[(RelationKind, NodeRef)] {
-        self.index
-            .outgoing
-            .get(&node)
+        flat(&self.index.offsets, self, node)
+            .and_then(|i| self.index.outgoing.get(i))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
 
     /// Relationships arriving at an object: (type, source).
     pub fn incoming(&self, node: NodeRef) -> &[(RelationKind, NodeRef)] {
-        self.index
-            .incoming
-            .get(&node)
+        flat(&self.index.offsets, self, node)
+            .and_then(|i| self.index.incoming.get(i))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
@@ -346,6 +382,13 @@ impl Matrix {
         }
         (current != node).then_some(current)
     }
+}
+
+/// The flat number of a node (None when out of range or before indexing).
+fn flat(offsets: &[usize], matrix: &Matrix, node: NodeRef) -> Option<usize> {
+    let position = ALL_KINDS.iter().position(|k| *k == node.kind)?;
+    let index = node.index as usize;
+    (index < matrix.len_of(node.kind)).then(|| offsets.get(position).map(|o| o + index))?
 }
 
 #[cfg(test)]
