@@ -10,7 +10,7 @@
 
 use crate::claimed::resolved_techniques;
 use crate::labels::SampleLabel;
-use crate::model::{AttackMatrix, RuleInfo};
+use crate::model::{AttackMatrix, IdStatus, RuleInfo};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -128,7 +128,18 @@ pub fn validated_coverage(
     let mut misses = Vec::new();
     let mut labelled_techniques = BTreeSet::new();
     for run in runs {
-        let mut labelled: BTreeSet<String> = run.label.techniques.iter().cloned().collect();
+        // Labels may use retired ids (file names written years ago): use the replacement.
+        let mut labelled: BTreeSet<String> = run
+            .label
+            .techniques
+            .iter()
+            .map(|id| match matrix.resolve(id) {
+                IdStatus::Revoked {
+                    replacement: Some(replacement),
+                } => replacement,
+                _ => id.to_ascii_uppercase(),
+            })
+            .collect();
         for rule_id in &run.label.rule_ids {
             labelled.extend(rule_techniques(rule_id));
         }
@@ -238,6 +249,8 @@ mod tests {
             // The LSASS rule fires on a persistence sample: no evidence for T1003.
             run("b.evtx", &["T1547"], &["persistence"], &["lsass"]),
             run("c.evtx", &[], &["credential-access"], &["lsass"]),
+            // T1086 is revoked in favour of T1059.001: the label follows it.
+            run("d.evtx", &["t1086"], &[], &["ps"]),
         ];
         let validated = validated_coverage(&matrix, &rules, &runs);
         assert_eq!(
@@ -245,7 +258,8 @@ mod tests {
             Some(Confidence::Validated)
         );
         assert_eq!(validated.confidence("T1059"), Some(Confidence::Validated));
-        assert_eq!(validated.techniques["T1059"].evidence_count, 2);
+        assert_eq!(validated.techniques["T1059"].evidence_count, 3);
+        assert_eq!(validated.techniques["T1059.001"].evidence_count, 2);
         assert_eq!(
             validated.confidence("T1003.001"),
             Some(Confidence::Corroborated)

@@ -47,6 +47,20 @@ impl Results<'_> {
                 .collect(),
             None => Vec::new(),
         };
+        // Claimed and validated side by side, one row per claimed technique.
+        let side_by_side: Vec<serde_json::Value> = self
+            .claimed
+            .techniques
+            .values()
+            .map(|claim| {
+                json!({
+                    "technique": claim.technique,
+                    "claimed_score": claim.score,
+                    "rules": claim.rules.len(),
+                    "validation": self.validated.map(|v| v.confidence(&claim.technique)),
+                })
+            })
+            .collect();
         json!({
             "domain": self.matrix.domain,
             "attack_version": self.matrix.attack_version,
@@ -63,6 +77,7 @@ impl Results<'_> {
                 "gaps": self.gaps.len(),
                 "lint_findings": self.lint.findings.len(),
             },
+            "techniques": side_by_side,
             "claimed": self.claimed,
             "validated": self.validated,
             "claimed_never_validated": self.validated.map(|_| &never_validated),
