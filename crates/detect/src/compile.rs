@@ -117,6 +117,9 @@ impl Leaf {
     }
 }
 
+/// The longest literal the automata look for, in bytes.
+const MAX_LITERAL: usize = 20;
+
 /// A lower-case literal that must occur in a value for `pattern` to match it.
 ///
 /// The scan looks for literals ASCII-case-insensitively in an ASCII value, and in the
@@ -136,7 +139,16 @@ fn required_literal(pattern: &ValuePattern) -> Option<String> {
             .max_by_key(String::len)?,
         _ => pattern.text.to_lowercase(),
     };
-    (!literal.is_empty() && (literal.is_ascii() || !pattern.case_sensitive)).then_some(literal)
+    if literal.is_empty() || (!literal.is_ascii() && pattern.case_sensitive) {
+        return None;
+    }
+    // A prefix is as necessary as the whole literal, and long literals (PowerShell
+    // script fragments) would make automata slow to build for little selectivity.
+    let mut end = literal.len().min(MAX_LITERAL);
+    while !literal.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(literal[..end].to_owned())
 }
 
 /// A leaf of a field item, with the literal the scan looks for on its behalf.

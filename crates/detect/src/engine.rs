@@ -2,12 +2,12 @@
 
 use crate::compile::{compile_rule, CompiledRule, FieldNames};
 use crate::eval::{matched_fields, rule_matches};
-use crate::group::{FnvMap, Group};
+use crate::group::{FnvMap, Group, Unit};
 use crate::logsource::{LogsourceKey, LogsourceMap};
 use crate::scratch::Scratch;
 use rampart_event::{Alert, Event, Value};
 use rampart_sigma::{Filter, Rule, RuleSet};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 /// Something worth telling about one rule while compiling.
@@ -36,7 +36,7 @@ pub enum CompileDiagnosticKind {
     UnknownLogsource,
 }
 
-/// A group's identity: its rules and renames (equal keys share one group).
+/// A group's identity: its units and renames (equal keys share one group).
 type GroupKey = (Vec<u32>, Vec<(String, String)>);
 
 /// Which group an event goes to.
@@ -95,6 +95,7 @@ pub struct Engine {
     /// For each compiled rule, its index in the [`RuleSet`] it was compiled from.
     origin: Vec<usize>,
     fields: FieldNames,
+    units: Vec<Unit>,
     groups: Vec<Group>,
     router: Router,
 }
@@ -124,14 +125,9 @@ impl Engine {
             }
         }
 
-        // Route every rule: (lower-case channel, event id or any) → rules and renames.
-        let channels: Vec<String> = map
-            .channels()
-            .iter()
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        type Bucket = (Vec<u32>, BTreeSet<(String, String)>);
-        let mut buckets: BTreeMap<(String, Option<u32>), Bucket> = BTreeMap::new();
+        // Route every rule to the sources its logsource selects.
+        let sources = map.sources();
+        let mut source_rules: Vec<Vec<u32>> = vec![Vec::new(); sources.len()];
         let mut unmapped = Vec::new();
         for (index, compiled) in rules.iter().enumerate() {
             let rule = &set.rules[origin[index]];
@@ -140,8 +136,8 @@ impl Engine {
                 rule.logsource.category.as_deref(),
                 rule.logsource.service.as_deref(),
             );
-            let sources = map.sources_for(&key);
-            if sources.is_empty() {
+            let picked = map.sources_for(&key);
+            if picked.is_empty() {
                 unmapped.push(index as u32);
                 diagnostics.push(CompileDiagnostic {
                     rule: compiled.alert.rule_id.clone(),
@@ -153,58 +149,96 @@ impl Engine {
                         describe(&key)
                     ),
                 });
-                continue;
             }
-            for source in sources.iter().map(|&s| &map.sources()[s]) {
-                let source_channels: Vec<String> = match &source.channels {
-                    Some(list) => list.iter().map(|c| c.to_ascii_lowercase()).collect(),
-                    None => channels.clone(),
-                };
-                let ids: Vec<Option<u32>> = match &source.event_ids {
-                    Some(ids) => ids.iter().copied().map(Some).collect(),
-                    None => vec![None],
-                };
-                for channel in source_channels {
-                    for &id in &ids {
-                        let bucket = buckets.entry((channel.clone(), id)).or_default();
-                        bucket.0.push(index as u32);
-                        bucket.1.extend(source.rename.iter().cloned());
-                    }
-                }
+            for source in picked {
+                source_rules[source].push(index as u32);
             }
         }
 
-        let mut groups = vec![Group::build(unmapped, Vec::new(), &rules, &fields)];
+        // One unit per distinct rule list (unit 0: the unmapped rules).
+        let mut units = vec![Unit::new(unmapped)];
+        let mut unit_ids: HashMap<Vec<u32>, u32> = HashMap::new();
+        let unit_of: Vec<Option<u32>> = source_rules
+            .into_iter()
+            .map(|list| {
+                if list.is_empty() {
+                    return None;
+                }
+                let next = units.len() as u32;
+                let id = *unit_ids.entry(list.clone()).or_insert(next);
+                if id == next {
+                    units.push(Unit::new(list));
+                }
+                Some(id)
+            })
+            .collect();
+
+        // Each channel: a group for every event id some source names, and one for the
+        // rest; equal (units, renames) share a group.
+        let channels: Vec<String> = map
+            .channels()
+            .iter()
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        let serves = |source: &crate::Source, channel: &str| {
+            source
+                .channels
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|c| c.eq_ignore_ascii_case(channel)))
+        };
+        let mut groups = vec![Group::build(vec![0], Vec::new(), &units, &rules, &fields)];
         let mut seen: HashMap<GroupKey, u32> = HashMap::new();
-        let mut group_of = |members: Vec<u32>, renames: &BTreeSet<(String, String)>| -> u32 {
-            let mut members = members;
+        let mut group_of = |picked: &[usize]| -> u32 {
+            let mut members: Vec<u32> = picked.iter().filter_map(|&s| unit_of[s]).collect();
             members.sort_unstable();
             members.dedup();
-            let renames: Vec<(String, String)> = renames.iter().cloned().collect();
-            let key = (members, renames);
+            let renames: BTreeSet<(String, String)> = picked
+                .iter()
+                .filter(|&&s| unit_of[s].is_some())
+                .flat_map(|&s| sources[s].rename.iter().cloned())
+                .collect();
+            let key = (members, renames.into_iter().collect());
             if let Some(&id) = seen.get(&key) {
                 return id;
             }
             let id = groups.len() as u32;
-            groups.push(Group::build(key.0.clone(), key.1.clone(), &rules, &fields));
+            groups.push(Group::build(
+                key.0.clone(),
+                key.1.clone(),
+                &units,
+                &rules,
+                &fields,
+            ));
             seen.insert(key, id);
             id
         };
         let mut router = Router::default();
         for channel in &channels {
-            let empty: Bucket = Default::default();
-            let any = buckets.get(&(channel.clone(), None)).unwrap_or(&empty);
+            let here: Vec<usize> = (0..sources.len())
+                .filter(|&s| serves(&sources[s], channel))
+                .collect();
+            let any: Vec<usize> = here
+                .iter()
+                .copied()
+                .filter(|&s| sources[s].event_ids.is_none())
+                .collect();
             let mut route = ChannelRoute {
-                other: group_of(any.0.clone(), &any.1),
+                other: group_of(&any),
                 ..ChannelRoute::default()
             };
-            let specific =
-                buckets.range((channel.clone(), Some(0))..=(channel.clone(), Some(u32::MAX)));
-            for ((_, id), bucket) in specific {
-                let Some(id) = id else { continue };
-                let members = bucket.0.iter().chain(&any.0).copied().collect();
-                let renames = bucket.1.union(&any.1).cloned().collect();
-                route.by_event_id.insert(*id, group_of(members, &renames));
+            let ids: BTreeSet<u32> = here
+                .iter()
+                .flat_map(|&s| sources[s].event_ids.iter().flatten().copied())
+                .collect();
+            for id in ids {
+                let mut picked = any.clone();
+                picked.extend(here.iter().copied().filter(|&s| {
+                    sources[s]
+                        .event_ids
+                        .as_ref()
+                        .is_some_and(|list| list.contains(&id))
+                }));
+                route.by_event_id.insert(id, group_of(&picked));
             }
             router.channels.insert(channel.clone(), route);
         }
@@ -212,6 +246,7 @@ impl Engine {
             rules,
             origin,
             fields,
+            units,
             groups,
             router,
         };
@@ -251,7 +286,7 @@ impl Engine {
             self.rules.len(),
             self.fields.literal_count(),
         );
-        group.candidates(event, scratch, &self.rules);
+        group.candidates(event, scratch, &self.rules, &self.units);
         let mut next = 0;
         while let Some(&index) = scratch.marks.candidates.get(next) {
             next += 1;
@@ -313,7 +348,7 @@ impl Engine {
             self.rules.len(),
             self.fields.literal_count(),
         );
-        group.candidates(event, scratch, &self.rules);
+        group.candidates(event, scratch, &self.rules, &self.units);
         scratch
             .marks
             .candidates
@@ -331,7 +366,7 @@ impl Engine {
             self.rules.len(),
             self.fields.literal_count(),
         );
-        group.candidates(event, scratch, &self.rules);
+        group.candidates(event, scratch, &self.rules, &self.units);
         let evaluated = scratch.marks.candidates.len();
         (evaluated, group.rules.len() - evaluated)
     }

@@ -1,5 +1,5 @@
-//! A rule group: the rules that apply to one kind of event (one channel and event id),
-//! with everything needed to find its candidates in one pass over the event.
+//! Rule units and groups: the rules that apply to one kind of event (one channel and
+//! event id), with everything needed to find its candidates in one pass over the event.
 
 use crate::compile::{Anchor, CompiledRule, FieldNames, Target};
 use crate::scratch::{any_scalar, lower_into, write_text, Scratch};
@@ -51,8 +51,8 @@ struct LiteralScan {
 }
 
 impl LiteralScan {
-    /// Marks the rules whose literal occurs in `text` (already lower-cased when not
-    /// ASCII, see `compile::required_literal`).
+    /// Marks the rules whose literal occurs in `text`, the Unicode lower-case of a
+    /// value (see `compile::required_literal`).
     fn scan_text(&self, text: &str, marks: &mut crate::scratch::Marks) {
         for hit in self.automaton.find_overlapping_iter(text) {
             let pattern = hit.pattern().as_usize();
@@ -64,27 +64,60 @@ impl LiteralScan {
     }
 }
 
-/// The rules of one route, and how to find which of them an event can match.
+/// The rules routed through one logsource source (deduplicated: Sysmon event 1 and
+/// Security 4688 share the process_creation unit), with their automata.
+///
+/// Automata belong to units rather than to routes so that a rule set is put into an
+/// automaton once, however many routes share it; automata are built on first use, so a
+/// hunt over Sysmon logs never pays for the sixty channels it does not contain.
+#[derive(Debug, Default)]
+pub(crate) struct Unit {
+    pub(crate) rules: Vec<u32>,
+    scans: OnceLock<Scans>,
+}
+
+impl Unit {
+    pub(crate) fn new(mut rules: Vec<u32>) -> Self {
+        rules.sort_unstable();
+        rules.dedup();
+        Self {
+            rules,
+            scans: OnceLock::new(),
+        }
+    }
+
+    fn scans(&self, rules: &[CompiledRule]) -> &Scans {
+        self.scans.get_or_init(|| Scans::build(&self.rules, rules))
+    }
+}
+
+/// The rules of one route (a channel and event id), and how to find which of them an
+/// event can match.
 #[derive(Debug, Default)]
 pub(crate) struct Group {
     /// Every rule of the group, ascending.
     pub(crate) rules: Vec<u32>,
+    /// The units whose rules make up the group.
+    units: Vec<u32>,
     /// Event field name → (slot, filled through a rename).
     plan: FnvMap<Box<str>, Vec<(u32, bool)>>,
     /// Rule field ← event field renames in force.
     pub(crate) renames: Vec<(String, String)>,
-    scans: OnceLock<Scans>,
 }
 
 impl Group {
-    /// Builds the group of `members` (rule indices), with the renames of the sources
-    /// that routed them here.
+    /// Builds the group of `units`, with the renames of the sources that routed them.
     pub(crate) fn build(
-        mut members: Vec<u32>,
+        units: Vec<u32>,
         renames: Vec<(String, String)>,
+        all_units: &[Unit],
         rules: &[CompiledRule],
         fields: &FieldNames,
     ) -> Self {
+        let mut members: Vec<u32> = units
+            .iter()
+            .flat_map(|&u| all_units[u as usize].rules.iter().copied())
+            .collect();
         members.sort_unstable();
         members.dedup();
         let mut plan: FnvMap<Box<str>, Vec<(u32, bool)>> = FnvMap::default();
@@ -107,22 +140,21 @@ impl Group {
         }
         Self {
             rules: members,
+            units,
             plan,
             renames,
-            scans: OnceLock::new(),
         }
-    }
-
-    /// The group's automata, built on first use: a hunt over Sysmon logs never pays
-    /// for the automata of the sixty channels it does not contain.
-    fn scans(&self, rules: &[CompiledRule]) -> &Scans {
-        self.scans.get_or_init(|| Scans::build(&self.rules, rules))
     }
 
     /// Locates the event's fields, then leaves in `scratch.marks.candidates` the rules
     /// that can match it, ascending.
-    pub(crate) fn candidates(&self, event: &Event, scratch: &mut Scratch, rules: &[CompiledRule]) {
-        let scans = self.scans(rules);
+    pub(crate) fn candidates(
+        &self,
+        event: &Event,
+        scratch: &mut Scratch,
+        rules: &[CompiledRule],
+        units: &[Unit],
+    ) {
         for (position, (name, _)) in event.fields.iter().enumerate() {
             if let Some(targets) = self.plan.get(&**name) {
                 for &(slot, alias) in targets {
@@ -130,29 +162,30 @@ impl Group {
                 }
             }
         }
-        for &rule in &scans.always {
-            scratch.marks.mark(rule);
-        }
-        for &literal in &scans.forced {
-            scratch.marks.saw(literal);
-        }
-        for scan in &scans.scans {
-            match scan.slot {
-                Some(slot) => match scratch.slots.value(event, slot) {
-                    None => {}
-                    Some(Value::Str(text)) if text.is_ascii() => {
-                        scan.scan_text(text, &mut scratch.marks);
-                    }
-                    Some(value @ Value::List(_)) => scan_value(scan, value, scratch),
-                    Some(_) => {
-                        if let Some((_, lower)) = scratch.slots.texts(event, slot) {
-                            scan.scan_text(lower, &mut scratch.marks);
+        for &unit in &self.units {
+            let scans = units[unit as usize].scans(rules);
+            for &rule in &scans.always {
+                scratch.marks.mark(rule);
+            }
+            for &literal in &scans.forced {
+                scratch.marks.saw(literal);
+            }
+            for scan in &scans.scans {
+                match scan.slot {
+                    Some(slot) => match scratch.slots.value(event, slot) {
+                        None => {}
+                        Some(value @ Value::List(_)) => scan_value(scan, value, scratch),
+                        Some(_) => {
+                            let Scratch { slots, marks, .. } = &mut *scratch;
+                            if let Some((_, lower)) = slots.texts(event, slot) {
+                                scan.scan_text(lower, marks);
+                            }
                         }
-                    }
-                },
-                None => {
-                    for (_, value) in &event.fields {
-                        scan_value(scan, value, scratch);
+                    },
+                    None => {
+                        for (_, value) in &event.fields {
+                            scan_value(scan, value, scratch);
+                        }
                     }
                 }
             }
@@ -197,9 +230,9 @@ impl Scans {
         });
         let mut forced = Vec::new();
         for (target, (_, patterns, ids, owners)) in targets {
-            let built = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&patterns);
+            // Literals are lower-case and the scan runs on lower-case text, so the
+            // automaton needs no case folding (which would double its transitions).
+            let built = AhoCorasick::builder().build(&patterns);
             match built {
                 Ok(automaton) => scans.push(LiteralScan {
                     slot: match target {
@@ -243,22 +276,16 @@ fn add_literal(literals: &mut FnvMap<Target, Literals>, anchor: &Anchor, rule: O
     }
 }
 
-/// Scans every scalar of a value (lower-cased, so non-ASCII text is seen as the
-/// reference's `to_lowercase` sees it).
+/// Scans the lower-case text of every scalar of a value.
 fn scan_value(scan: &LiteralScan, value: &Value, scratch: &mut Scratch) {
     let Scratch {
         text, lower, marks, ..
     } = scratch;
     any_scalar(value, &mut |scalar| {
-        match scalar {
-            Value::Str(s) if s.is_ascii() => scan.scan_text(s, marks),
-            _ => {
-                text.clear();
-                write_text(scalar, text);
-                lower_into(text, lower);
-                scan.scan_text(lower, marks);
-            }
-        }
+        text.clear();
+        write_text(scalar, text);
+        lower_into(text, lower);
+        scan.scan_text(lower, marks);
         false
     });
 }
