@@ -365,6 +365,13 @@ fn a_killed_import_keeps_every_committed_batch() {
     drop(stdin);
     // The committed batch survived the kill; the buffered tail was never reported.
     assert_eq!(count(), BATCH);
+    let runs = json_lines(&ok(&["alerts", "runs", "--json", "--store", &db]));
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["alerts_added"], BATCH as u64);
+    assert!(
+        runs[0]["finished_at"].is_null(),
+        "the killed run never finished"
+    );
     // The store is healthy: a complete import adds exactly the rest.
     let output = ok(&[
         "alerts",

@@ -30,6 +30,18 @@ enum AlertsCommand {
     /// Add alerts from `rampart hunt --format jsonl` output (files or `-`) to the store,
     /// then regroup incidents.
     Import(ImportArgs),
+    /// List the hunt runs and imports recorded in the store; an unfinished run that is
+    /// not still going was interrupted (its committed alerts are kept).
+    Runs(RunsArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunsArgs {
+    /// One JSON object per run per line.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    store: StoreArg,
 }
 
 /// The store option shared by the `alerts` and `incidents` subcommands.
@@ -117,7 +129,36 @@ pub fn run(args: AlertsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     match args.command {
         AlertsCommand::List(args) => list(args, global),
         AlertsCommand::Import(args) => import(args, global),
+        AlertsCommand::Runs(args) => runs(args, global),
     }
+}
+
+fn runs(args: RunsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    let store = args.store.open_read(global)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for run in store.runs()? {
+        if args.json {
+            serde_json::to_writer(&mut out, &run)?;
+            writeln!(out)?;
+            continue;
+        }
+        let end = run
+            .finished_at
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| "unfinished".into());
+        writeln!(
+            out,
+            "{:>4}  {}  {:<19}  {:>6} added  {} {}",
+            run.id,
+            run.started_at.format("%Y-%m-%d %H:%M:%S"),
+            end,
+            run.alerts_added,
+            run.info.command,
+            run.info.inputs.join(" ")
+        )?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
