@@ -125,7 +125,6 @@ fn merge_collection(
     report: &mut dyn FnMut(Problem),
 ) -> Vec<(Node, usize)> {
     let mut global: Option<Node> = None;
-    let mut previous: Option<Node> = None;
     let mut merged = Vec::new();
     for document in documents {
         if document.root.is_null() {
@@ -152,7 +151,8 @@ fn merge_collection(
                 continue;
             }
             Some((action, line)) if action == "repeat" => {
-                let Some(base) = previous.clone() else {
+                // `repeat` builds on the document before it, as merged.
+                let Some(base) = merged.last().map(|(node, _): &(Node, usize)| node.clone()) else {
                     report(Problem::new(
                         DiagnosticKind::InvalidAttribute,
                         line,
@@ -160,9 +160,7 @@ fn merge_collection(
                     ));
                     continue;
                 };
-                let document_root = merge(base, root);
-                previous = Some(document_root.clone());
-                merged.push((document_root, line_of_root));
+                merged.push((merge(base, root), line_of_root));
                 continue;
             }
             Some((action, line)) => {
@@ -178,7 +176,6 @@ fn merge_collection(
             Some(global) => merge(global.clone(), root),
             None => root,
         };
-        previous = Some(full.clone());
         merged.push((full, line_of_root));
     }
     merged
