@@ -18,7 +18,7 @@ use std::cell::Cell;
 use std::io::{BufRead, BufReader, Read};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const BLOCK_LINES: usize = 2048;
@@ -166,6 +166,7 @@ fn read_lines<S: Sink + ?Sized>(
             .map_or(first.bytes.len() - end, |at| at + 1);
         first.ends.push(end);
     }
+    let pool: Mutex<Vec<(Vec<u8>, Vec<usize>)>> = Mutex::new(Vec::new());
     let mut pending = Some(first);
     let mut next_line = prelude_lines + 1;
     let mut seq = 1;
@@ -173,11 +174,23 @@ fn read_lines<S: Sink + ?Sized>(
     while !done {
         let mut wave: Vec<Block> = pending.take().into_iter().collect();
         while wave.len() < wave_size && !done {
+            // Buffers are reused: allocating and freeing megabytes per block made
+            // glibc's malloc consolidate its free lists over and over.
+            let (bytes, ends) = pool
+                .lock()
+                .ok()
+                .and_then(|mut pool| pool.pop())
+                .unwrap_or_else(|| {
+                    (
+                        Vec::with_capacity(BLOCK_BYTES / 4),
+                        Vec::with_capacity(BLOCK_LINES),
+                    )
+                });
             let mut block = Block {
                 seq,
                 first_line: next_line,
-                bytes: Vec::with_capacity(BLOCK_BYTES / 4),
-                ends: Vec::with_capacity(BLOCK_LINES),
+                bytes,
+                ends,
             };
             seq += 1;
             while block.ends.len() < BLOCK_LINES && block.bytes.len() < BLOCK_BYTES {
@@ -203,16 +216,27 @@ fn read_lines<S: Sink + ?Sized>(
         }
         if read.options.parallel && wave.len() > 1 {
             wave.into_par_iter()
-                .for_each(|block| parse_block(block, read));
+                .for_each(|block| recycle(&pool, parse_block(block, read)));
         } else {
             for block in wave {
-                parse_block(block, read);
+                recycle(&pool, parse_block(block, read));
             }
         }
     }
 }
 
-fn parse_block<S: Sink + ?Sized>(block: Block, read: &JsonRead<'_, S>) {
+/// Returns a parsed block's buffers to the pool.
+fn recycle(pool: &Mutex<Vec<(Vec<u8>, Vec<usize>)>>, block: Block) {
+    let (mut bytes, mut ends) = (block.bytes, block.ends);
+    bytes.clear();
+    ends.clear();
+    if let Ok(mut pool) = pool.lock() {
+        pool.push((bytes, ends));
+    }
+}
+
+/// Parses a block's lines and delivers its batch; gives the block back for reuse.
+fn parse_block<S: Sink + ?Sized>(block: Block, read: &JsonRead<'_, S>) -> Block {
     let mut events = Vec::with_capacity(block.ends.len());
     let mut start = 0;
     for (line, &end) in (block.first_line..).zip(&block.ends) {
@@ -245,14 +269,13 @@ fn parse_block<S: Sink + ?Sized>(block: Block, read: &JsonRead<'_, S>) {
             ),
         }
     }
-    if !events.is_empty() {
-        read.events
-            .fetch_add(events.len() as u64, Ordering::Relaxed);
-        read.sink.events(EventBatch {
-            seq: block.seq,
-            events,
-        });
-    }
+    read.events
+        .fetch_add(events.len() as u64, Ordering::Relaxed);
+    read.sink.events(EventBatch {
+        seq: block.seq,
+        events,
+    });
+    block
 }
 
 /// One parsed document: an object is an event, an array a list of them.
@@ -296,9 +319,7 @@ fn read_documents<S: Sink + ?Sized>(text: impl Read, read: &JsonRead<'_, S>) {
             }
         }
     }
-    if !events.is_empty() {
-        read.events
-            .fetch_add(events.len() as u64, Ordering::Relaxed);
-        read.sink.events(EventBatch { seq: 0, events });
-    }
+    read.events
+        .fetch_add(events.len() as u64, Ordering::Relaxed);
+    read.sink.events(EventBatch { seq: 0, events });
 }

@@ -162,3 +162,35 @@ fn text_garbage_is_reported_per_line_up_to_a_cap() {
         .iter()
         .any(|d| d.message.contains("490 more problems")));
 }
+
+/// Consumers release results in input order by counting batches, so a block of
+/// garbage lines must still deliver its (empty) batch.
+#[test]
+fn every_batch_sequence_number_is_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.jsonl");
+    let good: String = (0..2048)
+        .map(|i| format!("{{\"EventID\": {i}}}\n"))
+        .collect();
+    let bad: String = (0..3 * 2048).map(|i| format!("garbage {i}\n")).collect();
+    std::fs::write(&path, format!("{good}{bad}{good}")).unwrap();
+    let sink = BatchSizes::default();
+    let options = ReadOptions {
+        max_diagnostics: 5,
+        ..ReadOptions::default()
+    };
+    Input::file(&path).unwrap().read(&options, &sink).unwrap();
+    let mut sizes = sink.0.into_inner().unwrap();
+    sizes.sort();
+    let seqs: Vec<u64> = sizes.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(
+        seqs,
+        (0..sizes.len() as u64).collect::<Vec<_>>(),
+        "no gaps, no repeats"
+    );
+    assert!(
+        sizes.iter().filter(|(_, n)| *n == 0).count() >= 1,
+        "{sizes:?}"
+    );
+    assert_eq!(sizes.iter().map(|(_, n)| n).sum::<usize>(), 4096);
+}
