@@ -12,8 +12,8 @@ use crate::model::{AttackMatrix, Technique};
 use crate::validated::{Confidence, ValidatedCoverage};
 use std::fmt::Write;
 
-const COLUMN_WIDTH: u32 = 128;
-const GAP: u32 = 6;
+const COLUMN_WIDTH: u32 = 126;
+const GAP: u32 = 5;
 const HEADER_HEIGHT: u32 = 46;
 const CELL_HEIGHT: u32 = 30;
 const CELL_GAP: u32 = 3;
@@ -50,6 +50,16 @@ fn fit(name: &str, max_chars: usize) -> String {
     } else {
         let cut: String = name.chars().take(max_chars.saturating_sub(1)).collect();
         format!("{}…", cut.trim_end())
+    }
+}
+
+/// Long labels are squeezed to the cell width (SVG text neither wraps nor clips): an
+/// attribute pair for texts longer than `chars` characters, empty otherwise.
+fn squeeze(text: &str, chars: usize, width: u32) -> String {
+    if text.chars().count() > chars {
+        format!(r#" textLength="{width}" lengthAdjust="spacingAndGlyphs""#)
+    } else {
+        String::new()
     }
 }
 
@@ -91,10 +101,11 @@ pub fn heatmap_svg(
             .count();
         let _ = write!(
             svg,
-            r##"<g class="tactic"><rect x="{x}" y="0" width="{COLUMN_WIDTH}" height="{h}" rx="3" fill="#343a40"/><text x="{tx}" y="18" fill="#ffffff" font-size="10.5" font-weight="600" text-anchor="middle">{name}</text><text x="{tx}" y="34" fill="#ced4da" font-size="11" text-anchor="middle">{covered}/{total} covered</text></g>"##,
+            r##"<g class="tactic"><rect x="{x}" y="0" width="{COLUMN_WIDTH}" height="{h}" rx="3" fill="#343a40"/><text x="{tx}" y="18" fill="#ffffff" font-size="10.5" font-weight="600" text-anchor="middle"{squeeze}>{name}</text><text x="{tx}" y="34" fill="#ced4da" font-size="11" text-anchor="middle">{covered}/{total} covered</text></g>"##,
             h = HEADER_HEIGHT - 6,
             tx = x + COLUMN_WIDTH / 2,
-            name = escape(&fit(&tactic.name, 20)),
+            name = escape(&fit(&tactic.name, 24)),
+            squeeze = squeeze(&tactic.name, 17, COLUMN_WIDTH - 8),
             total = techniques.len(),
         );
         for (row, technique) in techniques.iter().enumerate() {
@@ -150,14 +161,15 @@ fn cell(
     }
     let _ = write!(
         svg,
-        r##"<g class="technique" data-id="{id}"><title>{tip}</title><rect x="{x}" y="{y}" width="{COLUMN_WIDTH}" height="{CELL_HEIGHT}" rx="2" fill="{fill}" stroke="#adb5bd" stroke-width="0.5"/><text x="{tx}" y="{ty}" font-size="9.5" fill="{ink}">{name}</text>"##,
+        r##"<g class="technique" data-id="{id}"><title>{tip}</title><rect x="{x}" y="{y}" width="{COLUMN_WIDTH}" height="{CELL_HEIGHT}" rx="2" fill="{fill}" stroke="#adb5bd" stroke-width="0.5"/><text x="{tx}" y="{ty}" font-size="9.5" fill="{ink}"{squeeze}>{name}</text>"##,
         id = escape(&technique.id),
         tip = escape(&tooltip),
         fill = score_color(score),
         tx = x + 4,
         ty = y + 12,
         ink = text_color(score),
-        name = escape(&fit(&technique.name, 24)),
+        name = escape(&fit(&technique.name, 26)),
+        squeeze = squeeze(&fit(&technique.name, 26), 22, COLUMN_WIDTH - 8),
     );
     // One small square per sub-technique, on the cell's second line.
     for (i, sub) in technique.subtechniques.iter().take(15).enumerate() {
