@@ -5,9 +5,9 @@
 //! It runs over **event time** as a stream: the caller feeds every (rule, event) match
 //! in roughly time order ([`CorrelationEngine::observe`]) and calls
 //! [`CorrelationEngine::finish`] at the end. State is one window per (correlation,
-//! group) and windows expire (see the `window` module for the exact windowing); a sweep
-//! every [`SWEEP_EVERY`] observations drops groups whose window has passed, so memory
-//! stays bounded by the events of one timespan.
+//! group) and windows expire (see the `window` module for the exact windowing); once
+//! more than [`GROUP_SOFT_LIMIT`] groups are open, a sweep every [`SWEEP_EVERY`]
+//! observations drops groups whose window has passed, so memory stays bounded.
 //!
 //! Choices the spec leaves open, documented:
 //! - An event lacking a `group-by` field (after aliasing) does not take part: grouping
@@ -35,8 +35,14 @@ use rampart_sigma::{CmpOp, Correlation, CorrelationType, Rule};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
-/// Observations between two sweeps of expired groups.
+/// Observations between two checks for a sweep of expired groups.
 pub const SWEEP_EVERY: u64 = 1024;
+
+/// Open groups above which a check sweeps. Below it nothing is swept early: a sweep
+/// judges windows against the newest time seen over *all* input, which runs ahead of a
+/// group whose events come from a slower file of a parallel hunt; each group still
+/// expires its own events as they arrive, and `finish` judges what is left.
+pub const GROUP_SOFT_LIMIT: usize = 4096;
 
 /// Chains deeper than this stop feeding (guards against reference cycles).
 const MAX_CHAIN_DEPTH: usize = 16;
@@ -281,7 +287,7 @@ impl CorrelationEngine {
         if self.watermark.is_none_or(|w| time > w) {
             self.watermark = Some(time);
         }
-        if self.observed.is_multiple_of(SWEEP_EVERY) {
+        if self.observed.is_multiple_of(SWEEP_EVERY) && self.open_groups() > GROUP_SOFT_LIMIT {
             fired.extend(self.sweep());
         }
         let name = self.names.get(rule_id).cloned();
