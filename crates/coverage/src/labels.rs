@@ -289,6 +289,28 @@ mod tests {
     }
 
     #[test]
+    fn a_broken_info_yml_is_a_diagnostic_and_the_rest_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("rules/a");
+        let bad = dir.path().join("rules/b");
+        std::fs::create_dir_all(&good).unwrap();
+        std::fs::create_dir_all(&bad).unwrap();
+        std::fs::write(
+            good.join("info.yml"),
+            "id: x\nrule_metadata:\n  - id: rule-1\nregression_tests_info:\n  - type: evtx\n    path: regression_data/rules/a/rule-1.evtx\n",
+        )
+        .unwrap();
+        std::fs::write(bad.join("info.yml"), "rule_metadata: [unclosed\n").unwrap();
+        let labels = load_labels(dir.path(), &AttackMatrix::default());
+        assert_eq!(labels.samples.len(), 1);
+        assert_eq!(labels.samples[0].path, good.join("rule-1.evtx"));
+        assert!(labels.samples[0].rule_ids.contains("rule-1"));
+        assert_eq!(labels.diagnostics.len(), 1);
+        let message = labels.diagnostics[0].to_string();
+        assert!(message.contains("info.yml"), "{message}");
+    }
+
+    #[test]
     fn csv_labels_group_rows_by_path_and_reject_bad_rows() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("labels.csv");
