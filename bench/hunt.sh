@@ -37,6 +37,9 @@ command -v rsigma >/dev/null || cargo install rsigma --no-default-features --fea
 step "building rampart (release)"
 (cd "$root" && cargo build --release -p rampart)
 
+# rsigma's evaluation subcommand moved under `engine` in later releases.
+if rsigma engine eval --help >/dev/null 2>&1; then rsigma_eval="rsigma engine eval"; else rsigma_eval="rsigma eval"; fi
+
 evtx_files=$(find "$corpus" -name '*.evtx' | wc -l)
 step "inputs: $evtx_files EVTX files in $corpus; rules: $(find "$rules" -name '*.yml' | wc -l) files in $rules"
 
@@ -60,10 +63,10 @@ add "rampart load+compile only" \
 add "rampart hunt JSONL" \
     "$(q "$rampart") hunt $(q "$corpus_jsonl") --rules $(q "$rules") --threads $threads --format jsonl -q > $(q "$work/rampart_json.jsonl")"
 add "rsigma JSONL (1 process)" \
-    "rsigma engine eval -r $(q "$rules") -e @$(q "$corpus_jsonl") --output-format ndjson > $(q "$work/rsigma.jsonl") 2>/dev/null"
+    "$rsigma_eval -r $(q "$rules") -e @$(q "$corpus_jsonl") > $(q "$work/rsigma.jsonl") 2>/dev/null"
 if [ "${BENCH_RSIGMA_EVTX:-0}" = 1 ]; then
     add "rsigma EVTX (1 process per file)" \
-        "find $(q "$corpus") -name '*.evtx' -print0 | xargs -0 -P$threads -I{} rsigma engine eval -r $(q "$rules") -e @{} --output-format ndjson > $(q "$work/rsigma_evtx.jsonl") 2>/dev/null"
+        "find $(q "$corpus") -name '*.evtx' -print0 | xargs -0 -P$threads -I{} $rsigma_eval -r $(q "$rules") -e @{} > $(q "$work/rsigma_evtx.jsonl") 2>/dev/null"
 fi
 if command -v hayabusa >/dev/null; then
     add "hayabusa $(hayabusa --version 2>/dev/null | head -1 | tr -d '\n')" \

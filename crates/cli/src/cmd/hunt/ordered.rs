@@ -98,3 +98,79 @@ impl Ordered {
         Ok(self.written)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_event::{EventMeta, Level};
+    use std::sync::{Arc, Mutex};
+
+    /// Records the (source, record id, rule id) of each alert written.
+    struct Recorder(Arc<Mutex<Vec<(String, u64, String)>>>);
+
+    impl AlertSink for Recorder {
+        fn write(&mut self, alert: &Alert) -> io::Result<()> {
+            let key = (
+                alert.event.source.to_string(),
+                alert.event.record_id.unwrap_or(0),
+                alert.rule_id.clone(),
+            );
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .push(key);
+            Ok(())
+        }
+        fn finish(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn alert(source: &str, record: u64, rule: &str) -> Alert {
+        Alert {
+            rule_id: rule.into(),
+            rule_title: String::new(),
+            level: Level::High,
+            status: None,
+            techniques: Vec::new(),
+            tactics: Vec::new(),
+            tags: Vec::new(),
+            event: EventMeta {
+                source: source.into(),
+                record_id: Some(record),
+                ..EventMeta::default()
+            },
+            matched: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn batches_and_files_finishing_out_of_order_are_written_in_input_order() {
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let mut ordered = Ordered::new(2, Box::new(Recorder(Arc::clone(&written))));
+        // File 1 finishes first; file 0's batch 1 arrives before its batch 0.
+        ordered.batch(1, 0, vec![alert("b", 1, "r1")]);
+        ordered.file_done(1);
+        ordered.batch(
+            0,
+            1,
+            vec![
+                alert("a", 9, "r2"),
+                alert("a", 5, "r9"),
+                alert("a", 5, "r1"),
+            ],
+        );
+        assert!(
+            written.lock().map(|w| w.is_empty()).unwrap_or(false),
+            "nothing before batch 0"
+        );
+        ordered.batch(0, 0, vec![alert("a", 1, "r1")]);
+        ordered.file_done(0);
+        assert_eq!(ordered.finish().ok(), Some(5));
+        let keys: Vec<String> = written
+            .lock()
+            .map(|w| w.iter().map(|(s, n, r)| format!("{s}{n}{r}")).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["a1r1", "a5r1", "a5r9", "a9r2", "b1r1"]);
+    }
+}
