@@ -154,14 +154,19 @@ struct Table {
 
 const TABLE_WIDTHS: [usize; 6] = [24, 13, 18, 6, 10, 12];
 
-fn cell(text: &str, width: usize) -> String {
-    let count = text.chars().count();
-    if count <= width {
-        format!("{text:<width$}")
+/// `text` cut to `width` characters (ending in `…` when cut).
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
     } else {
-        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
-        format!("{cut}…")
+        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{kept}…")
     }
+}
+
+/// `text` cut or padded to exactly `width` characters.
+fn cell(text: &str, width: usize) -> String {
+    format!("{:<width$}", cut(text, width))
 }
 
 impl Table {
@@ -204,7 +209,7 @@ impl AlertSink for Table {
         let rest = if matched.is_empty() {
             alert.rule_title.clone()
         } else {
-            format!("{}  [{}]", alert.rule_title, cell(&matched, 120))
+            format!("{}  [{}]", alert.rule_title, cut(&matched, 120))
         };
         self.row(
             [&time, &level, &computer, &event_id, &record, &technique],
