@@ -117,6 +117,9 @@ impl Leaf {
     }
 }
 
+/// The shortest literal worth looking for, in bytes.
+const MIN_LITERAL: usize = 3;
+
 /// The longest literal the automata look for, in bytes.
 const MAX_LITERAL: usize = 20;
 
@@ -139,7 +142,9 @@ fn required_literal(pattern: &ValuePattern) -> Option<String> {
             .max_by_key(String::len)?,
         _ => pattern.text.to_lowercase(),
     };
-    if literal.is_empty() || (!literal.is_ascii() && pattern.case_sensitive) {
+    // Literals shorter than three bytes (`\\`, `.`, `-`) occur in nearly every value:
+    // looking for them costs more than checking their leaves directly.
+    if literal.len() < MIN_LITERAL || (!literal.is_ascii() && pattern.case_sensitive) {
         return None;
     }
     // A prefix is as necessary as the whole literal, and long literals (PowerShell
