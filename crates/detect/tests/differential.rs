@@ -158,3 +158,32 @@ fn regression_suite_passes_with_routing() {
     assert!(passed > 190, "{passed} passed");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Threads share one engine, each with its own scratch (as `hunt` does with rayon):
+/// the alerts are those of a single-threaded scan, event for event.
+#[test]
+fn shared_engine_on_two_threads_gives_the_single_threaded_alerts() {
+    let set = sigma_rules();
+    let (engine, _) = Engine::compile(&set, &LogsourceMap::builtin());
+    let events: Vec<_> = common::evtx_files(&data_path("evtx-attack-samples"))
+        .iter()
+        .flat_map(|f| common::read_evtx(f))
+        .collect();
+    let scan_all = |events: &[rampart_event::Event]| {
+        let mut scratch = rampart_detect::Scratch::new();
+        let mut out = Vec::new();
+        for event in events {
+            engine.scan(event, &mut scratch, &mut |alert| out.push(alert));
+        }
+        out
+    };
+    let (first, second) = events.split_at(events.len() / 2);
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| scan_all(first));
+        let b = scope.spawn(|| scan_all(second));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let single = scan_all(&events);
+    assert!(single.len() > 1_000, "{} alerts", single.len());
+    assert_eq!([a, b].concat(), single);
+}
