@@ -27,7 +27,7 @@
 
 use crate::knowledge::{Hit, Knowledge};
 use crate::matrix::Matrix;
-use crate::model::{Kind, LogSource, Meta, NodeRef};
+use crate::model::{Kind, LogSource, Meta, NodeRef, Technique};
 use crate::queries::Provenance;
 use rampart_defense::d3fend::D3fendTechnique;
 use serde::Serialize;
@@ -276,13 +276,16 @@ pub enum Report {
 }
 
 impl Knowledge {
-    /// The view of an ATT&CK object.
-    pub fn report(&self, hit: Hit) -> Report {
-        match hit.node.kind {
-            Kind::Technique => Report::Technique(Box::new(self.technique_report(hit))),
-            Kind::Group => Report::Group(Box::new(self.group_report(hit))),
-            _ => Report::Object(Box::new(self.object_report(hit))),
-        }
+    /// The view of an ATT&CK object (None for a hit that is not in this graph).
+    pub fn report(&self, hit: Hit) -> Option<Report> {
+        Some(match hit.node.kind {
+            Kind::Technique => {
+                self.matrix_of(hit).meta(hit.node)?;
+                Report::Technique(Box::new(self.technique_report(hit)))
+            }
+            Kind::Group => Report::Group(Box::new(self.group_report(hit)?)),
+            _ => Report::Object(Box::new(self.object_report(hit)?)),
+        })
     }
 
     /// The view of a D3FEND technique (`D3-PSA`, any case), when D3FEND is loaded.
@@ -303,11 +306,23 @@ impl Knowledge {
         })
     }
 
-    /// The full view of a technique.
+    /// The full view of a technique. A hit that is not a technique of this graph gets
+    /// an empty view rather than a panic.
     pub fn technique_report(&self, hit: Hit) -> TechniqueReport {
         let m = self.matrix_of(hit);
         let i = hit.node.index;
-        let technique = &m.techniques[i as usize];
+        let unknown = Technique {
+            meta: empty_meta(),
+            tactics: Vec::new(),
+            platforms: Vec::new(),
+            is_subtechnique: false,
+            parent: None,
+            subtechniques: Vec::new(),
+        };
+        let technique = match hit.node.kind {
+            Kind::Technique => m.techniques.get(i as usize).unwrap_or(&unknown),
+            _ => &unknown,
+        };
         let refs = |kind: Kind, list: Vec<u32>| refs(m, kind, list);
         TechniqueReport {
             common: common(m, hit.node),
@@ -369,11 +384,14 @@ impl Knowledge {
         }
     }
 
-    /// The full view of a group.
-    pub fn group_report(&self, hit: Hit) -> GroupReport {
+    /// The full view of a group (None when the hit is not a group of this graph).
+    pub fn group_report(&self, hit: Hit) -> Option<GroupReport> {
         let m = self.matrix_of(hit);
         let i = hit.node.index;
-        GroupReport {
+        if hit.node.kind != Kind::Group || m.meta(hit.node).is_none() {
+            return None;
+        }
+        Some(GroupReport {
             common: common(m, hit.node),
             aliases: m.aliases(hit.node).to_vec(),
             techniques: m
@@ -394,13 +412,15 @@ impl Knowledge {
                 .collect(),
             software: refs(m, Kind::Software, m.software_of_group(i)),
             campaigns: refs(m, Kind::Campaign, m.campaigns_of_group(i)),
-        }
+        })
     }
 
-    /// The view of any other object.
-    pub fn object_report(&self, hit: Hit) -> ObjectReport {
+    /// The view of any other object (None when the hit is not in this graph).
+    pub fn object_report(&self, hit: Hit) -> Option<ObjectReport> {
         let m = self.matrix_of(hit);
         let i = hit.node.index;
+        // In range for its kind: the table lookups below rely on it.
+        m.meta(hit.node)?;
         let mut report = ObjectReport {
             common: common(m, hit.node),
             aliases: m.aliases(hit.node).to_vec(),
@@ -447,7 +467,7 @@ impl Knowledge {
             }
             _ => {}
         }
-        report
+        Some(report)
     }
 }
 
@@ -475,8 +495,8 @@ fn provenance_refs(m: &Matrix, provenance: &Provenance) -> (Vec<Ref>, Vec<Ref>) 
     )
 }
 
-fn common(m: &Matrix, node: NodeRef) -> Common {
-    let empty = Meta {
+fn empty_meta() -> Meta {
+    Meta {
         stix_id: String::new(),
         attack_id: String::new(),
         name: String::new(),
@@ -484,7 +504,11 @@ fn common(m: &Matrix, node: NodeRef) -> Common {
         url: None,
         status: crate::model::Status::Revoked,
         modified: String::new(),
-    };
+    }
+}
+
+fn common(m: &Matrix, node: NodeRef) -> Common {
+    let empty = empty_meta();
     let meta = m.meta(node).unwrap_or(&empty);
     Common {
         kind: node.kind.as_str(),

@@ -31,7 +31,7 @@ fn is_rebuilt(status: &CacheStatus, why: &str) -> bool {
 
 fn summary(k: &Knowledge) -> String {
     let hit = k.find("T1053.005").unwrap();
-    serde_json::to_string(&k.report(hit)).unwrap()
+    serde_json::to_string(&k.report(hit).unwrap()).unwrap()
 }
 
 #[test]

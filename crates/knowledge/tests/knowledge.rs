@@ -48,7 +48,7 @@ fn apt29_resolves_by_id_name_and_alias() {
 fn apt29_uses_techniques_directly_and_through_software() {
     let k = knowledge();
     let hit = k.find("APT29").unwrap();
-    let report = k.group_report(hit);
+    let report = k.group_report(hit).unwrap();
     assert!(report.techniques.iter().any(|t| t.direct));
     let via_software_only = report
         .techniques
@@ -156,7 +156,7 @@ fn engage_answers_data_obfuscation() {
 #[test]
 fn technique_report_has_every_documented_key() {
     let k = knowledge();
-    let report = k.report(k.find("T1053.005").unwrap());
+    let report = k.report(k.find("T1053.005").unwrap()).unwrap();
     let json = serde_json::to_value(&report).unwrap();
     for key in [
         "id",

@@ -147,7 +147,10 @@ fn show(knowledge: &Knowledge, query: &str, json: bool) -> anyhow::Result<ExitCo
             let Some(hit) = resolution.named() else {
                 return Ok(unknown("ATT&CK id or name", trimmed, &[]));
             };
-            print(&knowledge.report(hit), json)
+            match knowledge.report(hit) {
+                Some(report) => print(&report, json),
+                None => Ok(unknown("ATT&CK id or name", trimmed, &[])),
+            }
         }
     }
 }
@@ -226,13 +229,17 @@ fn list(
     };
     if let Some(wanted) = tactic {
         if matrix.tactic_shortname(wanted).is_none() {
-            let known: Vec<(String, String)> = matrix
+            let known: Vec<&str> = matrix
                 .tactics
                 .iter()
                 .filter(|t| t.meta.status == rampart_knowledge::Status::Active)
-                .map(|t| (t.shortname.clone(), t.meta.attack_id.clone()))
+                .map(|t| t.shortname.as_str())
                 .collect();
-            return Ok(unknown(&format!("{domain} tactic"), wanted, &known));
+            eprintln!(
+                "error: unknown {domain} tactic {wanted:?}; known tactics: {}",
+                known.join(", ")
+            );
+            return Ok(ExitCode::from(2));
         }
     }
     let techniques = matrix.techniques_filtered(tactic, platform);

@@ -55,7 +55,9 @@ pub fn run(args: GroupArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         }
         (_, None) => return Ok(unknown("group", &name, &[])),
     };
-    let report = knowledge.group_report(hit);
+    let Some(report) = knowledge.group_report(hit) else {
+        return Ok(unknown("group", &name, &[]));
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
