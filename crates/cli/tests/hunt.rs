@@ -182,6 +182,17 @@ fn csv_and_table_carry_the_same_alerts() {
         assert_eq!(&row[2], alert.rule_id);
         assert_eq!(row[9].parse::<u32>().ok(), alert.event.event_id);
     }
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("alerts.csv");
+    let mut to_file = args("csv");
+    to_file.extend(["--output", text(&file)]);
+    let written = rampart(&to_file, None);
+    assert!(written.status.success() && written.stdout.is_empty());
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        csv.stdout,
+        "--output writes what stdout would"
+    );
     let table = String::from_utf8(rampart(&args("table"), None).stdout).unwrap();
     assert!(table.starts_with("TIME (UTC)"));
     assert_eq!(table.lines().count(), jsonl.len() + 1);
