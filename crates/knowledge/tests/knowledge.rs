@@ -134,10 +134,11 @@ fn lsass_memory_has_a_detect_countermeasure() {
     assert!(k.d3fend().is_some(), "warnings: {:?}", k.warnings());
     let hit = k.find("T1003.001").unwrap();
     let countermeasures = k.countermeasures(hit);
+    // LSASS Memory is process-memory access: D3FEND should detect it over processes.
     assert!(
-        countermeasures
-            .iter()
-            .any(|c| c.tactic == "Detect" && c.id.starts_with("D3-")),
+        countermeasures.iter().any(|c| c.tactic == "Detect"
+            && c.id.starts_with("D3-")
+            && c.artifact.contains("Process")),
         "{countermeasures:?}"
     );
 }
