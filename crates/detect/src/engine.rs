@@ -2,7 +2,7 @@
 
 use crate::compile::{compile_rule, CompiledRule, FieldNames};
 use crate::eval::{matched_fields, rule_matches};
-use crate::group::{FnvMap, Group, Unit};
+use crate::group::{Group, NameMap, Unit};
 use crate::logsource::{LogsourceKey, LogsourceMap};
 use crate::scratch::Scratch;
 use rampart_event::{Alert, Event, Value};
@@ -43,12 +43,12 @@ type GroupKey = (Vec<u32>, Vec<(String, String)>);
 #[derive(Debug, Default)]
 struct Router {
     /// Lower-case channel → its groups.
-    channels: FnvMap<String, ChannelRoute>,
+    channels: NameMap<String, ChannelRoute>,
 }
 
 #[derive(Debug, Default)]
 struct ChannelRoute {
-    by_event_id: FnvMap<u32, u32>,
+    by_event_id: NameMap<u32, u32>,
     other: u32,
 }
 
