@@ -25,6 +25,13 @@ fn benches(c: &mut Criterion) {
     });
     let (set, _) = rampart_sigma::load_rules(&rules);
     group.bench_function("compile", |b| b.iter(|| Engine::compile(&set, &map)));
+    group.bench_function("compile_and_prepare_all", |b| {
+        b.iter(|| {
+            let (engine, _) = Engine::compile(&set, &map);
+            engine.prepare_all();
+            engine
+        })
+    });
     let (engine, _) = Engine::compile(&set, &map);
 
     let events: Vec<_> = common::evtx_files(&data_path("evtx-attack-samples"))

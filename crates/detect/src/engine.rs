@@ -253,6 +253,15 @@ impl Engine {
         (engine, diagnostics)
     }
 
+    /// Builds every route's automata now. They are otherwise built the first time an
+    /// event needs them, which keeps compiling cheap when the input uses few channels;
+    /// call this for a predictable first-event latency (a long-running service).
+    pub fn prepare_all(&self) {
+        for unit in &self.units {
+            unit.prepare(&self.rules);
+        }
+    }
+
     /// How many rules compiled.
     pub fn rule_count(&self) -> usize {
         self.rules.len()

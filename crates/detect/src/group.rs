@@ -111,6 +111,11 @@ impl Unit {
     fn scans(&self, rules: &[CompiledRule]) -> &Scans {
         self.scans.get_or_init(|| Scans::build(&self.rules, rules))
     }
+
+    /// Builds the unit's automata now rather than on first use.
+    pub(crate) fn prepare(&self, rules: &[CompiledRule]) {
+        self.scans(rules);
+    }
 }
 
 /// The rules of one route (a channel and event id), and how to find which of them an

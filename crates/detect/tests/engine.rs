@@ -427,6 +427,27 @@ fn non_ascii_values_and_lists() {
 }
 
 #[test]
+fn prepared_engine_scans_like_a_lazy_one() {
+    let yaml = [
+        proc_rule("a", "    sel:\n        CommandLine|contains: 'whoami'\n    condition: sel"),
+        "title: b\nlogsource:\n    product: windows\n    service: security\ndetection:\n    sel:\n        EventID: 4624\n    condition: sel\n".to_owned(),
+    ]
+    .concat();
+    let set = rules(&yaml);
+    let (lazy, _) = Engine::compile(&set, &LogsourceMap::builtin());
+    let (eager, _) = Engine::compile(&set, &LogsourceMap::builtin());
+    eager.prepare_all();
+    for event in [
+        proc_event(&[("CommandLine", s("cmd /c WHOAMI"))]),
+        event("Security", 4624, &[]),
+        event("Security", 4625, &[]),
+    ] {
+        assert_eq!(scan(&lazy, &event), scan(&eager, &event));
+    }
+    assert_eq!(scan(&eager, &event("Security", 4624, &[])).len(), 1);
+}
+
+#[test]
 fn engine_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Engine>();
