@@ -59,7 +59,8 @@ enum AttackCommand {
     },
 }
 
-fn parse_domain(text: &str) -> Result<Domain, String> {
+/// Parses a `--domain` argument (shared by every command that takes one).
+pub(crate) fn parse_domain(text: &str) -> Result<Domain, String> {
     Domain::parse(text)
         .ok_or_else(|| format!("unknown domain {text:?}: use enterprise, mobile or ics"))
 }

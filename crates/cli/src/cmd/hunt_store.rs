@@ -194,14 +194,10 @@ pub fn rebuild_incidents(
 
 /// Loads the knowledge graph from the data directory, or warns and goes on without it.
 pub fn load_knowledge(global: &GlobalOpts) -> Option<Knowledge> {
-    let dir = global.data_dir();
-    match Knowledge::load(&dir) {
-        Ok((knowledge, _)) => Some(knowledge),
+    match crate::cmd::attack::load_knowledge(global) {
+        Ok(knowledge) => Some(knowledge),
         Err(error) => {
-            eprintln!(
-                "warning: no ATT&CK knowledge from {} ({error}); showing alerts without context",
-                dir.display()
-            );
+            eprintln!("warning: {error:#}; showing alerts without ATT&CK context");
             None
         }
     }

@@ -4,19 +4,14 @@
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use rampart_coverage::{matrix_from_knowledge, rule_info, AttackMatrix, Countermeasure, RuleInfo};
-use rampart_knowledge::{Domain, Hit, Kind, Knowledge};
+use rampart_knowledge::{Domain, Hit, Kind};
 use rampart_sigma::RuleSet;
 use std::path::PathBuf;
 
 /// Loads one ATT&CK domain as coverage sees it.
 pub(crate) fn load_matrix(global: &GlobalOpts, domain: Domain) -> anyhow::Result<AttackMatrix> {
     let data_dir = global.data_dir();
-    let (knowledge, _status) = Knowledge::load(&data_dir).with_context(|| {
-        format!(
-            "cannot load the knowledge graph from {}",
-            data_dir.display()
-        )
-    })?;
+    let knowledge = crate::cmd::attack::load_knowledge(global)?;
     let graph = knowledge.matrix(domain).with_context(|| {
         format!(
             "no ATT&CK {} bundle in {} (try `rampart data status`)",

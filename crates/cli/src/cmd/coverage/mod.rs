@@ -4,6 +4,7 @@
 pub(crate) mod load;
 mod output;
 
+use crate::cmd::attack::parse_domain;
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -99,10 +100,6 @@ pub(crate) struct RunArgs {
     /// Gap rows in the summary on stdout.
     #[arg(long, default_value_t = 20)]
     top: usize,
-}
-
-fn parse_domain(text: &str) -> Result<Domain, String> {
-    Domain::parse(text).ok_or_else(|| format!("unknown domain `{text}` (enterprise, mobile, ics)"))
 }
 
 /// Runs `rampart coverage`.

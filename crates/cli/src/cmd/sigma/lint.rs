@@ -3,6 +3,7 @@
 //! Exit code 0 when there is nothing to report, 1 when there are findings (so CI can
 //! gate on it), errors as usual.
 
+use crate::cmd::attack::parse_domain;
 use crate::cmd::coverage::load;
 use crate::global::GlobalOpts;
 use clap::Args;
@@ -26,10 +27,6 @@ pub struct LintArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
-}
-
-fn parse_domain(text: &str) -> Result<Domain, String> {
-    Domain::parse(text).ok_or_else(|| format!("unknown domain `{text}` (enterprise, mobile, ics)"))
 }
 
 /// Runs `rampart sigma lint`.
