@@ -114,14 +114,32 @@ struct ImportArgs {
     /// JSON-lines files of alerts, or `-` for stdin.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    grouping: GroupingArgs,
+    #[command(flatten)]
+    store: StoreArg,
+}
+
+/// How alerts are grouped into incidents, shared by `alerts import` and
+/// `incidents rebuild` so the two always group alike.
+#[derive(Debug, Args)]
+pub struct GroupingArgs {
     /// A gap longer than this between two alerts of a host starts a new incident.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     window: TimeDelta,
     /// Also split incidents by the user the alerts name.
     #[arg(long)]
     by_user: bool,
-    #[command(flatten)]
-    store: StoreArg,
+}
+
+impl GroupingArgs {
+    /// The incident grouping these flags ask for.
+    pub fn config(&self) -> IncidentConfig {
+        IncidentConfig {
+            inactivity: self.window,
+            by_user: self.by_user,
+        }
+    }
 }
 
 /// Runs `rampart alerts`.
@@ -226,10 +244,7 @@ fn import(args: ImportArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         inputs: args.files.iter().map(|f| f.display().to_string()).collect(),
         rule_sources: Vec::new(),
     };
-    let mut sink = StoreSink::open(&path, info)?.with_incident_config(IncidentConfig {
-        inactivity: args.window,
-        by_user: args.by_user,
-    });
+    let mut sink = StoreSink::open(&path, info)?.with_incident_config(args.grouping.config());
     let mut summary = RunSummary::default();
     let mut bad_lines = 0u64;
     for file in &args.files {

@@ -4,14 +4,12 @@
 //! Incidents are grouped when alerts are stored (`rampart hunt --store`,
 //! `rampart alerts import`); `rampart incidents rebuild` regroups with another window.
 
-use crate::cmd::alerts::{parse_duration, StoreArg};
+use crate::cmd::alerts::{GroupingArgs, StoreArg};
 use crate::cmd::hunt_store::{load_knowledge, rebuild_incidents, rule_infos};
 use crate::global::GlobalOpts;
-use chrono::TimeDelta;
 use clap::{Args, Subcommand};
 use rampart_correlate::{
-    group_usage_from, kill_chain_from, likely_next, Incident, IncidentConfig, KillChain,
-    NextTechnique,
+    group_usage_from, kill_chain_from, likely_next, Incident, KillChain, NextTechnique,
 };
 use rampart_enrich::{Enricher, TechniqueContext};
 use rampart_knowledge::Knowledge;
@@ -69,12 +67,8 @@ struct ShowArgs {
 
 #[derive(Debug, Args)]
 struct RebuildArgs {
-    /// A gap longer than this between two alerts of a host starts a new incident.
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
-    window: TimeDelta,
-    /// Also split incidents by the user the alerts name.
-    #[arg(long)]
-    by_user: bool,
+    #[command(flatten)]
+    grouping: GroupingArgs,
     #[command(flatten)]
     store: StoreArg,
 }
@@ -324,10 +318,7 @@ fn rebuild(args: RebuildArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let mut store = rampart_store::open(&path)?;
     let knowledge = load_knowledge(global);
     let chain = knowledge.as_ref().map(kill_chain_from).unwrap_or_default();
-    let config = IncidentConfig {
-        inactivity: args.window,
-        by_user: args.by_user,
-    };
+    let config = args.grouping.config();
     let (alerts, incidents) = rebuild_incidents(store.as_mut(), &chain, &config)?;
     eprintln!(
         "store {}: {alerts} alert(s) grouped into {incidents} incident(s)",
