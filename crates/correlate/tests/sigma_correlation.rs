@@ -385,3 +385,13 @@ fn alert_correlator_groups_by_the_event_header_and_returns_alerts() {
     assert!(correlator.finish().is_empty());
     assert!(AlertCorrelator::new(&load(BASE)).is_none());
 }
+
+#[test]
+fn a_timespan_beyond_the_clock_range_is_an_unbounded_window_not_a_panic() {
+    // 10^17 seconds parses as a u64 but is past the largest TimeDelta.
+    let yaml = "title: Ever-open recon\ncorrelation:\n  type: temporal\n  rules: [recon_a, recon_b]\n  group-by: [ComputerName]\n  timespan: 100000000000000000s\n";
+    let host: &[(&str, &str)] = &[("ComputerName", "ws1")];
+    let mut e = engine(&with_base(yaml));
+    let ten_years = 10 * 365 * 86_400;
+    assert_eq!(run(&mut e, &[(A, 0, host), (B, ten_years, host)]).len(), 1);
+}

@@ -193,7 +193,12 @@ impl CorrelationEngine {
             for alias in [def.id.as_ref(), def.name.as_ref()].into_iter().flatten() {
                 correlation_keys.insert(alias.clone(), index);
             }
-            let span = TimeDelta::seconds(def.timespan_secs.min(i64::MAX as u64) as i64);
+            // Rule text may ask for more seconds than a TimeDelta holds: such a window
+            // never closes, which is what the author meant.
+            let span = i64::try_from(def.timespan_secs)
+                .ok()
+                .and_then(TimeDelta::try_seconds)
+                .unwrap_or(TimeDelta::MAX);
             let early = match def.kind {
                 CorrelationType::Temporal | CorrelationType::TemporalOrdered => true,
                 CorrelationType::EventCount
