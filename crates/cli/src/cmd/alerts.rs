@@ -303,15 +303,19 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     let number: i64 = number
         .parse()
         .map_err(|_| format!("`{text}` does not start with a number"))?;
-    match unit {
-        "s" => Ok(TimeDelta::seconds(number)),
-        "m" => Ok(TimeDelta::minutes(number)),
-        "h" => Ok(TimeDelta::hours(number)),
-        "d" => Ok(TimeDelta::days(number)),
-        _ => Err(format!(
-            "unknown unit `{unit}` in `{text}` (use s, m, h or d)"
-        )),
-    }
+    // The `try_` constructors: the infallible ones panic on a number too large.
+    let duration = match unit {
+        "s" => TimeDelta::try_seconds(number),
+        "m" => TimeDelta::try_minutes(number),
+        "h" => TimeDelta::try_hours(number),
+        "d" => TimeDelta::try_days(number),
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}` (use s, m, h or d)"
+            ))
+        }
+    };
+    duration.ok_or_else(|| format!("`{text}` is too long a duration"))
 }
 
 fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
@@ -322,8 +326,23 @@ fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
         return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
     parse_duration(text)
-        .map(|age| Utc::now() - age)
-        .map_err(|_| {
+        .ok()
+        .and_then(|age| Utc::now().checked_sub_signed(age))
+        .ok_or_else(|| {
             format!("`{text}` is not a time (RFC 3339), a date (YYYY-MM-DD) or an age (24h)")
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_overlong_ones_are_errors_not_panics() {
+        assert_eq!(parse_duration("90s"), Ok(TimeDelta::seconds(90)));
+        assert_eq!(parse_duration("7d"), Ok(TimeDelta::days(7)));
+        assert!(parse_duration("9223372036854775807d").is_err_and(|e| e.contains("too long")));
+        assert!(parse_since("9223372036854775807s").is_err());
+        assert!(parse_duration("5x").is_err_and(|e| e.contains("unknown unit")));
+    }
 }
