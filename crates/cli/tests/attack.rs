@@ -1,39 +1,10 @@
 //! `rampart attack` and `rampart group`, run as a user would, on the real data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{json, rampart};
 use serde_json::Value;
-use std::path::Path;
-use std::process::Output;
-use std::sync::OnceLock;
-
-/// A cache directory private to this test run, shared by its commands (the shared data
-/// is read-only, so the cache goes to the platform cache dir: point that elsewhere).
-fn cache_home() -> &'static Path {
-    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
-    CACHE.get_or_init(|| tempfile::tempdir().unwrap()).path()
-}
-
-/// Runs the binary with the reference data.
-fn rampart(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .arg("--data-dir")
-        .arg(rampart_testkit::data_dir())
-        .args(args)
-        .env("XDG_CACHE_HOME", cache_home())
-        .env_remove("RAMPART_LOG")
-        .output()
-        .unwrap()
-}
-
-fn json(args: &[&str]) -> Value {
-    let output = rampart(args);
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 fn ids(list: &Value) -> Vec<&str> {
     list.as_array()

@@ -1,38 +1,12 @@
 //! `rampart coverage` and `rampart sigma lint`, run as a user would, on the real data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{json, rampart};
 use rampart_coverage::check_layer;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::sync::OnceLock;
-
-/// A cache directory private to this test run (the knowledge graph cache goes there).
-fn cache_home() -> &'static Path {
-    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
-    CACHE.get_or_init(|| tempfile::tempdir().unwrap()).path()
-}
-
-fn rampart(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .arg("--data-dir")
-        .arg(rampart_testkit::data_dir())
-        .args(args)
-        .env("XDG_CACHE_HOME", cache_home())
-        .env_remove("RAMPART_LOG")
-        .output()
-        .unwrap()
-}
-
-fn json(args: &[&str]) -> Value {
-    let output = rampart(args);
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 fn gap_order(report: &Value) -> Vec<String> {
     report["gaps"]

@@ -2,37 +2,13 @@
 //! the alerts, group them into incidents and query them, as a user would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{cache_home, ok, rampart};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
-
-/// A cache directory private to this test run (the shared data may be read-only).
-fn cache_home() -> &'static Path {
-    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
-    CACHE.get_or_init(|| tempfile::tempdir().unwrap()).path()
-}
-
-fn rampart(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .arg("--data-dir")
-        .arg(rampart_testkit::data_dir())
-        .args(args)
-        .env("XDG_CACHE_HOME", cache_home())
-        .env_remove("RAMPART_LOG")
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> Output {
-    let output = rampart(args);
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 fn json_lines(output: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&output.stdout)
