@@ -55,8 +55,9 @@ pub fn open_with(location: &Path, options: &OpenOptions) -> Result<Box<dyn Store
     Ok(Box::new(SqliteStore::open_with(location, options)?))
 }
 
-/// What Rampart needs from an alert store, whatever the database behind it.
-pub trait Store {
+/// What Rampart needs from an alert store, whatever the database behind it. `Send` so
+/// that a hunt can hand it to the thread that writes its output.
+pub trait Store: Send {
     /// Where the store lives (file path or URL), for messages.
     fn location(&self) -> &Path;
     /// Records the start of a hunt run and returns its id.

@@ -101,7 +101,6 @@ impl StoreSink {
     }
 
     /// Records the rules the run loaded (for coverage in `incidents show`).
-    #[allow(dead_code)] // Called by `rampart hunt --store` once it is wired in.
     pub fn record_rules(&mut self, rules: &[RuleInfo]) -> anyhow::Result<()> {
         Ok(self.store.record_rules(self.run, rules)?)
     }
@@ -127,12 +126,6 @@ impl StoreSink {
         self.committed += outcome.inserted;
         self.duplicates += outcome.duplicates;
         Ok(())
-    }
-
-    /// New alerts committed so far (never counts buffered ones).
-    #[allow(dead_code)] // For hunt's progress line once `--store` is wired in.
-    pub fn committed(&self) -> u64 {
-        self.committed
     }
 
     /// Commits the rest, records the run's end, and regroups every stored alert into

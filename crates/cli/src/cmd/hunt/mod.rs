@@ -6,20 +6,25 @@
 //! its alerts go through a reorder buffer so the output order is the same on every run
 //! whatever the thread count (see [`ordered`]).
 
+mod enriched;
 mod ordered;
 pub mod output;
 pub mod rules;
 mod summary;
 
+use crate::cmd::hunt_store::{self, StoreSink};
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ordered::Ordered;
 use output::Format;
+use rampart_correlate::sigma::AlertCorrelator;
 use rampart_detect::Engine;
-use rampart_event::Level;
+use rampart_event::{Alert, Event, Level};
 use rampart_ingest::{Diagnostic, EventBatch, FieldAliases, Input, ReadOptions, Sink};
+use rampart_knowledge::Knowledge;
+use rampart_store::{RunInfo, RunSummary};
 use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -57,6 +62,11 @@ pub struct HuntArgs {
     /// Extra logsource mappings (YAML, the format of the built-in map).
     #[arg(long, value_name = "FILE")]
     logsource: Option<PathBuf>,
+    /// Also keep the alerts in this store (SQLite, created if missing), then regroup
+    /// the store's alerts into incidents. Re-running over the same files adds no
+    /// duplicates.
+    #[arg(long, value_name = "DB")]
+    store: Option<PathBuf>,
     /// No closing summary on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -97,10 +107,49 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
+    // The graph lives as long as the process: the enriched sinks borrow it from
+    // threads that the output buffer hands them to.
+    let knowledge: Option<&'static Knowledge> = if format.needs_knowledge() || args.store.is_some()
+    {
+        hunt_store::load_knowledge(global).map(|k| &*Box::leak(Box::new(k)))
+    } else {
+        None
+    };
+    let mut sink = output::sink(format, out, knowledge)?;
+    let store = match &args.store {
+        Some(db) => {
+            let info = RunInfo {
+                command: "hunt".into(),
+                inputs: args.paths.iter().map(|p| p.display().to_string()).collect(),
+                rule_sources: rule_paths.iter().map(|p| p.display().to_string()).collect(),
+            };
+            let mut store_sink = StoreSink::open(db, info)?;
+            store_sink.record_rules(&hunt_store::rule_infos(&rules.set))?;
+            let shared = Arc::new(Mutex::new(store_sink));
+            sink = Box::new(enriched::StoreTee::new(sink, shared.clone()));
+            Some(shared)
+        }
+        None => None,
+    };
+    let correlator = match AlertCorrelator::new(&rules.set) {
+        Some((correlator, warnings)) => {
+            for warning in warnings {
+                eprintln!(
+                    "warning: correlation {}: {}",
+                    warning.correlation, warning.message
+                );
+            }
+            Some(correlator)
+        }
+        None => None,
+    };
+
     let progress = progress_bar(&inputs);
     let scan = Scan {
         engine: &rules.engine,
-        ordered: Mutex::new(Ordered::new(inputs.len(), output::sink(format, out))),
+        correlator: correlator.as_ref(),
+        correlated: Mutex::new(Vec::new()),
+        ordered: Mutex::new(Ordered::new(inputs.len(), sink)),
         tally: Mutex::new(Tally::default()),
         progress: progress.as_ref(),
         events: AtomicU64::new(0),
@@ -117,6 +166,7 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         .for_each(|(index, input)| scan.input(index, input, &options));
     let Scan {
         ordered,
+        correlated,
         tally,
         events,
         bytes,
@@ -124,12 +174,23 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         unreadable,
         ..
     } = scan;
-    let alerts = ordered
+    let mut ordered = ordered
         .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .finish()
-        .context("writing alerts")?;
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut tally = tally
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(correlator) = &correlator {
+        let observed = correlated
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let fired = correlate(correlator, observed);
+        fired.iter().for_each(|alert| tally.add(alert));
+        ordered.trailing(fired);
+    }
+    let alerts = ordered.finish().context("writing alerts")?;
     let scan_time = started.elapsed();
+    let events_read = events.into_inner();
     if let Some(progress) = &progress {
         progress.finish_and_clear();
     }
@@ -138,7 +199,7 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         Summary {
             files: inputs.len(),
             unreadable: unreadable.into_inner(),
-            events: events.into_inner(),
+            events: events_read,
             bytes: bytes.into_inner(),
             input_problems: problems.into_inner(),
             rules: rules.engine.rule_count(),
@@ -148,13 +209,42 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             rules_time: rules.elapsed,
             scan_time,
             alerts,
-            tally: tally
-                .into_inner()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            tally,
         }
         .print();
     }
+    if let Some(store) = store {
+        let store_sink = match Arc::try_unwrap(store) {
+            Ok(mutex) => mutex
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            Err(_) => anyhow::bail!("internal error: the store is still shared after the hunt"),
+        };
+        let summary = RunSummary {
+            files: inputs.len() as u64,
+            events: events_read,
+            rules_loaded: rules.engine.rule_count() as u64,
+            alerts,
+        };
+        let report = store_sink.finish(summary, knowledge)?;
+        if !args.quiet {
+            eprintln!("{report}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the correlation rules over the alerts of the rules they reference, in event
+/// time order: files are scanned in parallel, so alerts arrive out of time order and
+/// are sorted once here rather than fed to windows that would judge them late.
+fn correlate(correlator: &AlertCorrelator, mut observed: Vec<(Alert, Event)>) -> Vec<Alert> {
+    observed.sort_by_key(|(alert, event)| alert.event.timestamp.or(event.meta.timestamp));
+    let mut fired: Vec<Alert> = observed
+        .iter()
+        .flat_map(|(alert, event)| correlator.observe(alert, event))
+        .collect();
+    fired.extend(correlator.finish());
+    fired
 }
 
 /// A byte-counting bar, only when a person watches stderr.
@@ -175,6 +265,10 @@ fn progress_bar(inputs: &[Input]) -> Option<ProgressBar> {
 /// State shared by the threads of one hunt.
 struct Scan<'a> {
     engine: &'a Engine,
+    /// The correlation rules, when the rule set has any.
+    correlator: Option<&'a AlertCorrelator>,
+    /// (alert, event) pairs kept for correlation after the scan.
+    correlated: Mutex<Vec<(Alert, Event)>>,
     ordered: Mutex<Ordered>,
     tally: Mutex<Tally>,
     progress: Option<&'a ProgressBar>,
@@ -230,8 +324,31 @@ impl Sink for InputSink<'_> {
         let engine = self.scan.engine;
         let mut scratch = engine.scratch();
         let mut alerts = Vec::new();
+        let mut correlated = Vec::new();
         for event in &batch.events {
+            let first = alerts.len();
             engine.scan(event, &mut scratch, &mut |alert| alerts.push(alert));
+            if let Some(correlator) = self.scan.correlator {
+                for alert in &alerts[first..] {
+                    correlated.push((alert.clone(), event.clone()));
+                }
+                // `generate: false` withholds the base rules' own alerts.
+                let mut index = first;
+                while index < alerts.len() {
+                    if correlator.suppressed(&alerts[index]) {
+                        alerts.remove(index);
+                    } else {
+                        index += 1;
+                    }
+                }
+            }
+        }
+        if !correlated.is_empty() {
+            self.scan
+                .correlated
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .extend(correlated);
         }
         if !alerts.is_empty() {
             let mut tally = Tally::default();

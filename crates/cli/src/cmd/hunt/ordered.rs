@@ -88,6 +88,20 @@ impl Ordered {
         }
     }
 
+    /// Writes alerts that follow every input's (correlation results), after all the
+    /// inputs' own alerts. Call once every input is done.
+    pub fn trailing(&mut self, alerts: Vec<Alert>) {
+        self.flush();
+        for alert in &alerts {
+            if self.error.is_none() {
+                if let Err(error) = self.sink.write(alert) {
+                    self.error = Some(error);
+                }
+            }
+            self.written += 1;
+        }
+    }
+
     /// Flushes the sink; the number of alerts written, or the first write error.
     pub fn finish(mut self) -> io::Result<u64> {
         self.flush();

@@ -18,8 +18,11 @@
 //! header values are `null`; `record_id` is the EVTX record id, or for JSON input the
 //! event's `EventRecordID` else its line number.
 
+use super::enriched::{EnrichedKind, EnrichedLines};
 use clap::ValueEnum;
+use rampart_enrich::Enricher;
 use rampart_event::Alert;
+use rampart_knowledge::Knowledge;
 use std::io::{self, Write};
 
 /// The output formats of `rampart hunt`.
@@ -31,6 +34,18 @@ pub enum Format {
     Csv,
     /// Aligned columns for people.
     Table,
+    /// Enriched JSON lines: the alert with its ATT&CK, D3FEND and ENGAGE context and
+    /// ECS `threat.*` fields (schema in the `rampart-enrich` crate).
+    Native,
+    /// OCSF Detection Finding (class 2004) JSON lines, ATT&CK and D3FEND filled.
+    Ocsf,
+}
+
+impl Format {
+    /// Whether writing this format needs the knowledge graph.
+    pub fn needs_knowledge(self) -> bool {
+        matches!(self, Format::Native | Format::Ocsf)
+    }
 }
 
 /// Where alerts go, one at a time, in output order.
@@ -41,9 +56,15 @@ pub trait AlertSink {
     fn finish(&mut self) -> io::Result<()>;
 }
 
-/// A sink for `format` over `out`.
-pub fn sink(format: Format, out: Box<dyn Write + Send>) -> Box<dyn AlertSink + Send> {
-    match format {
+/// A sink for `format` over `out`; the enriched formats need `knowledge`.
+pub fn sink(
+    format: Format,
+    out: Box<dyn Write + Send>,
+    knowledge: Option<&'static Knowledge>,
+) -> anyhow::Result<Box<dyn AlertSink + Send>> {
+    Ok(match format {
+        Format::Native => enriched_sink(out, knowledge, EnrichedKind::Native)?,
+        Format::Ocsf => enriched_sink(out, knowledge, EnrichedKind::Ocsf)?,
         Format::Jsonl => Box::new(JsonLines(out)),
         Format::Csv => Box::new(Csv {
             writer: csv::Writer::from_writer(out),
@@ -53,7 +74,22 @@ pub fn sink(format: Format, out: Box<dyn Write + Send>) -> Box<dyn AlertSink + S
             out,
             header_written: false,
         }),
-    }
+    })
+}
+
+fn enriched_sink(
+    out: Box<dyn Write + Send>,
+    knowledge: Option<&'static Knowledge>,
+    kind: EnrichedKind,
+) -> anyhow::Result<Box<dyn AlertSink + Send>> {
+    let Some(knowledge) = knowledge else {
+        anyhow::bail!("enriched output ({kind:?}) needs the ATT&CK data (see --data-dir)");
+    };
+    Ok(Box::new(EnrichedLines::new(
+        out,
+        Enricher::new(knowledge),
+        kind,
+    )))
 }
 
 struct JsonLines(Box<dyn Write + Send>);

@@ -4,7 +4,7 @@ use crate::global::GlobalOpts;
 use anyhow::Context;
 use rampart_detect::{CompileDiagnosticKind, Engine, LogsourceMap};
 use rampart_event::Level;
-use rampart_sigma::Severity;
+use rampart_sigma::{RuleSet, Severity};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 pub struct LoadedRules {
     /// The compiled rules.
     pub engine: Engine,
+    /// The rules kept (at `min_level` or above), with correlations and filters: the
+    /// store records them and the correlation engine runs the correlations.
+    pub set: RuleSet,
     /// Alert ids of the rules that loaded (before `min_level` and compilation).
     pub loaded_ids: HashSet<String>,
     /// Alert ids the compiler rejected, with its reason.
@@ -72,6 +75,7 @@ pub fn load_engine(
         .collect();
     Ok(LoadedRules {
         engine,
+        set,
         loaded_ids,
         rejected,
         failed,

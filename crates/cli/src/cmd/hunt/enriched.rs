@@ -1,0 +1,101 @@
+//! The sinks that need the knowledge graph or the store: enriched output formats
+//! (native JSON with ECS `threat.*`, OCSF Detection Finding) and the `--store` tee.
+
+use super::output::AlertSink;
+use crate::cmd::hunt_store::StoreSink;
+use rampart_enrich::{ocsf, Enricher};
+use rampart_event::Alert;
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+
+/// Which enriched record to write per alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrichedKind {
+    /// Native enriched JSON lines (schema in `rampart-enrich`).
+    Native,
+    /// OCSF Detection Finding (class 2004) JSON lines.
+    Ocsf,
+}
+
+/// Writes one enriched JSON object per alert.
+pub struct EnrichedLines {
+    out: Box<dyn Write + Send>,
+    enricher: Enricher<'static>,
+    attack_version: String,
+    kind: EnrichedKind,
+}
+
+impl EnrichedLines {
+    /// A sink writing `kind` records to `out`, enriched by `enricher`.
+    pub fn new(
+        out: Box<dyn Write + Send>,
+        enricher: Enricher<'static>,
+        kind: EnrichedKind,
+    ) -> Self {
+        let attack_version = enricher.attack_version();
+        EnrichedLines {
+            out,
+            enricher,
+            attack_version,
+            kind,
+        }
+    }
+}
+
+impl AlertSink for EnrichedLines {
+    fn write(&mut self, alert: &Alert) -> io::Result<()> {
+        let enriched = self.enricher.enrich(alert);
+        match self.kind {
+            EnrichedKind::Native => serde_json::to_writer(&mut self.out, &enriched)?,
+            EnrichedKind::Ocsf => {
+                // The store's dedup key is stable across runs, so the same finding keeps
+                // the same uid whether it comes from a hunt or from the store.
+                let uid = rampart_store::dedup_key(alert);
+                let finding = ocsf::detection_finding(&enriched, &uid, &self.attack_version);
+                serde_json::to_writer(&mut self.out, &finding)?
+            }
+        }
+        self.out.write_all(b"\n")
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Writes every alert to an output sink and to the store. The store sink stays shared
+/// so the hunt can finish the run (and regroup incidents) after the output is flushed.
+pub struct StoreTee {
+    output: Box<dyn AlertSink + Send>,
+    store: Arc<Mutex<StoreSink>>,
+}
+
+impl StoreTee {
+    /// A tee in front of `output` and `store`.
+    pub fn new(output: Box<dyn AlertSink + Send>, store: Arc<Mutex<StoreSink>>) -> Self {
+        StoreTee { output, store }
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, StoreSink> {
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Store errors travel through the sink's `io::Result` with their full cause chain.
+fn store_error(error: anyhow::Error) -> io::Error {
+    io::Error::other(format!("{error:#}"))
+}
+
+impl AlertSink for StoreTee {
+    fn write(&mut self, alert: &Alert) -> io::Result<()> {
+        self.store().write(alert).map_err(store_error)?;
+        self.output.write(alert)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.store().flush().map_err(store_error)?;
+        self.output.finish()
+    }
+}
