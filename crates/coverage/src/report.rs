@@ -175,7 +175,13 @@ fn legend(html: &mut String, validated: bool) {
     html.push_str("</div>");
 }
 
-fn bar(fraction: f64, color: &str) -> String {
+/// A bar filled `part` of `whole` (empty when there is nothing to cover).
+fn bar(part: usize, whole: usize, color: &str) -> String {
+    let fraction = if whole > 0 {
+        part as f64 / whole as f64
+    } else {
+        0.0
+    };
     format!(
         "<span class=\"bar\"><span style=\"width:{:.0}%;background:{color}\"></span></span>",
         (fraction * 100.0).clamp(0.0, 100.0)
@@ -189,18 +195,13 @@ fn tactic_table(html: &mut String, input: &ReportInput<'_>) {
     }
     html.push_str("</tr>");
     for row in &input.claimed.by_tactic {
-        let fraction = if row.techniques > 0 {
-            row.covered as f64 / row.techniques as f64
-        } else {
-            0.0
-        };
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{}/{}</td><td>{}</td><td>{}/{}</td>",
             escape(&row.name),
             row.covered,
             row.techniques,
-            bar(fraction, "#31a354"),
+            bar(row.covered, row.techniques, "#31a354"),
             row.covered_with_subtechniques,
             row.with_subtechniques
         );
@@ -232,18 +233,13 @@ fn tactic_table(html: &mut String, input: &ReportInput<'_>) {
 fn platform_table(html: &mut String, claimed: &ClaimedCoverage) {
     html.push_str("<h2>Claimed per platform</h2><table><tr><th>Platform</th><th>Techniques and sub-techniques claimed</th><th></th></tr>");
     for row in &claimed.by_platform {
-        let fraction = if row.techniques > 0 {
-            row.covered as f64 / row.techniques as f64
-        } else {
-            0.0
-        };
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{}/{}</td><td>{}</td></tr>",
             escape(&row.platform),
             row.covered,
             row.techniques,
-            bar(fraction, "#31a354")
+            bar(row.covered, row.techniques, "#31a354")
         );
     }
     html.push_str("</table>");
