@@ -1,6 +1,7 @@
 //! `rampart sigma check`: load rules, print every diagnostic and a summary.
 
 use crate::global::GlobalOpts;
+use anyhow::Context;
 use clap::Args;
 use rampart_sigma::{load_rules_with, Diagnostic, LoadOptions, RuleSet, Severity};
 use std::collections::BTreeMap;
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Rule files or folders (searched recursively for .yml/.yaml). Default: the
-    /// SigmaHQ rule folders (`sigma/rules*`) under the data directory.
+    /// SigmaHQ rule folders (`rules`, `rules-*`) found under the data directory.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Print the diagnostics and the summary as one JSON object.
@@ -62,18 +63,18 @@ pub fn run(args: CheckArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `<data>/sigma/rules`, `rules-emerging-threats`, `rules-threat-hunting`, those present.
+/// The Sigma rule folders reference-data discovery finds (the same set `hunt` and
+/// `coverage` run by default: SigmaHQ's release package, no placeholder or compliance
+/// rules).
 fn default_rule_folders(global: &GlobalOpts) -> anyhow::Result<Vec<PathBuf>> {
-    let sigma = global.data_dir().join("sigma");
-    let folders: Vec<PathBuf> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
-        .iter()
-        .map(|name| sigma.join(name))
-        .filter(|path| path.is_dir())
-        .collect();
+    let data_dir = global.data_dir();
+    let folders = rampart_refdata::discover(&data_dir)
+        .with_context(|| format!("cannot search {} for rules", data_dir.display()))?
+        .sigma_rule_dirs;
     if folders.is_empty() {
         anyhow::bail!(
             "no rule folders given and none found under {} (pass PATH or --data-dir)",
-            sigma.display()
+            data_dir.display()
         );
     }
     Ok(folders)
