@@ -41,6 +41,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix filters, end quietly when the reader of stdout goes away
+    // (`rampart … | head`) instead of panicking in `println!`.
+    sigpipe::reset();
     let cli = Cli::parse();
     global::init_logging(&cli.global);
     let result = match cli.command {
@@ -55,19 +58,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        // A reader that stops early (`| head`) is not an error worth a message.
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
-}
-
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
