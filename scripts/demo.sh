@@ -16,10 +16,11 @@ rampart=target/release/rampart
 echo "== data" >&2
 "$rampart" data status
 echo "== hunt $samples" >&2
-"$rampart" hunt "$samples" --store "$db" --format jsonl --output "$out/alerts.jsonl"
+"$rampart" hunt "$samples" --store "$db" --format native --output "$out/alerts.jsonl"
+echo "enriched alerts (JSON lines): $out/alerts.jsonl" >&2
 echo "== incidents (top 5)" >&2
 "$rampart" incidents list --store "$db" --limit 5
-top=$("$rampart" incidents list --store "$db" --json --limit 1 | sed -n 's/.*"id": *"\{0,1\}\([^",]*\).*/\1/p' | head -n 1)
+top=$("$rampart" incidents list --store "$db" --json --limit 1 | grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4)
 if [ -n "$top" ]; then
   echo "== incident $top" >&2
   "$rampart" incidents show "$top" --store "$db"
