@@ -48,12 +48,8 @@ pub(crate) fn rule_dirs(global: &GlobalOpts, given: &[PathBuf]) -> anyhow::Resul
     let data_dir = global.data_dir();
     let files = rampart_refdata::discover(&data_dir)
         .with_context(|| format!("cannot search {} for rules", data_dir.display()))?;
-    // Placeholder rules need a pipeline to fill them in; they are not coverage.
-    let dirs: Vec<PathBuf> = files
-        .sigma_rule_dirs
-        .into_iter()
-        .filter(|d| !d.ends_with("rules-placeholder"))
-        .collect();
+    // Discovery already leaves out placeholder and compliance rules: not coverage.
+    let dirs = files.sigma_rule_dirs;
     anyhow::ensure!(
         !dirs.is_empty(),
         "no Sigma rule folders in {} (give --rules DIR)",
