@@ -115,6 +115,14 @@ impl SqliteStore {
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(|e| self.err(e))?;
         let supported = MIGRATIONS.len() as i64;
+        // No Rampart writes a negative version; taken as a count of migrations it
+        // would skip them all and leave a store without tables.
+        if version < 0 {
+            return Err(StoreError::new(
+                &self.path,
+                StoreErrorKind::Corrupt(format!("negative schema version {version}")),
+            ));
+        }
         if version > supported {
             return Err(StoreError::new(
                 &self.path,

@@ -298,6 +298,19 @@ fn a_store_from_a_newer_build_is_refused() {
 }
 
 #[test]
+fn a_negative_schema_version_is_refused_as_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("negative.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = -1")
+        .unwrap();
+    let error = SqliteStore::open(&path).unwrap_err();
+    assert!(matches!(error.kind, StoreErrorKind::Corrupt(_)), "{error}");
+    assert_names_file(&error, &path);
+}
+
+#[test]
 fn another_programs_database_is_not_taken_over() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("other.db");
