@@ -351,13 +351,7 @@ impl Engine {
     /// The rules (indices into the compiled [`RuleSet`]'s `rules`) that pass the
     /// literal prefilter for `event` and so are evaluated in full.
     pub fn candidate_rules(&self, event: &Event, scratch: &mut Scratch) -> Vec<usize> {
-        let group = &self.groups[self.router.route(event, &mut scratch.channel) as usize];
-        scratch.begin(
-            self.fields.len(),
-            self.rules.len(),
-            self.fields.literal_count(),
-        );
-        group.candidates(event, scratch, &self.rules, &self.units);
+        self.prefilter(event, scratch);
         scratch
             .marks
             .candidates
@@ -369,6 +363,14 @@ impl Engine {
     /// How many routed rules were evaluated and how many skipped by the literal
     /// prefilter for `event` (for measuring the prefilter).
     pub fn candidate_stats(&self, event: &Event, scratch: &mut Scratch) -> (usize, usize) {
+        let group = self.prefilter(event, scratch);
+        let evaluated = scratch.marks.candidates.len();
+        (evaluated, group.rules.len() - evaluated)
+    }
+
+    /// Routes `event` and runs the literal prefilter, leaving the candidate rules in
+    /// `scratch`; returns the group the event was routed to.
+    fn prefilter(&self, event: &Event, scratch: &mut Scratch) -> &Group {
         let group = &self.groups[self.router.route(event, &mut scratch.channel) as usize];
         scratch.begin(
             self.fields.len(),
@@ -376,8 +378,7 @@ impl Engine {
             self.fields.literal_count(),
         );
         group.candidates(event, scratch, &self.rules, &self.units);
-        let evaluated = scratch.marks.candidates.len();
-        (evaluated, group.rules.len() - evaluated)
+        group
     }
 }
 
