@@ -87,6 +87,9 @@ fn spec_example_brute_force_then_success_fires() {
     assert_eq!(last.kind, "temporal_ordered");
     // Base rules referenced with the default `generate: false` do not alert alone.
     assert!(engine.is_suppressed(FAILED) && engine.is_suppressed(SUCCESS));
+    // Both base rules feed a correlation; an unrelated rule id does not.
+    assert!(engine.listens_to(FAILED) && engine.listens_to(SUCCESS));
+    assert!(!engine.listens_to("00000000-0000-0000-0000-000000000000"));
 }
 
 #[test]

@@ -73,6 +73,15 @@ impl AlertCorrelator {
             .collect()
     }
 
+    /// Whether any correlation takes this detection alert as input; a caller that must
+    /// buffer alerts before [`AlertCorrelator::observe`] keeps only these.
+    pub fn listens_to(&self, alert: &Alert) -> bool {
+        match self.engine.lock() {
+            Ok(engine) => engine.listens_to(&alert.rule_id),
+            Err(poisoned) => poisoned.into_inner().listens_to(&alert.rule_id),
+        }
+    }
+
     /// Whether this detection alert is withheld by `generate: false`.
     pub fn suppressed(&self, alert: &Alert) -> bool {
         match self.engine.lock() {

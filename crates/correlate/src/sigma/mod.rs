@@ -264,6 +264,12 @@ impl CorrelationEngine {
         self.suppressed.contains(rule_id)
     }
 
+    /// Whether any correlation listens to this detection rule's alerts; only those
+    /// need to be fed to [`CorrelationEngine::observe`].
+    pub fn listens_to(&self, rule_id: &str) -> bool {
+        self.listeners.contains_key(rule_id)
+    }
+
     /// Number of correlations.
     pub fn len(&self) -> usize {
         self.correlations.len()

@@ -329,18 +329,19 @@ impl Sink for InputSink<'_> {
             let first = alerts.len();
             engine.scan(event, &mut scratch, &mut |alert| alerts.push(alert));
             if let Some(correlator) = self.scan.correlator {
+                // Only alerts a correlation listens to are kept, with their event, for
+                // the replay in time order after the scan.
                 for alert in &alerts[first..] {
-                    correlated.push((alert.clone(), event.clone()));
-                }
-                // `generate: false` withholds the base rules' own alerts.
-                let mut index = first;
-                while index < alerts.len() {
-                    if correlator.suppressed(&alerts[index]) {
-                        alerts.remove(index);
-                    } else {
-                        index += 1;
+                    if correlator.listens_to(alert) {
+                        correlated.push((alert.clone(), event.clone()));
                     }
                 }
+                // `generate: false` withholds the base rules' own alerts.
+                let mut index = 0;
+                alerts.retain(|alert| {
+                    index += 1;
+                    index <= first || !correlator.suppressed(alert)
+                });
             }
         }
         if !correlated.is_empty() {
