@@ -6,7 +6,7 @@
 //! lower-cased at compile time.
 
 use crate::compile::{push_matched, CompiledRule, CompiledSearch, Cond, Item, ItemTest, Leaf};
-use crate::scratch::{any_scalar, lower_into, write_text, Scratch};
+use crate::scratch::{any_scalar, load_text, Scratch};
 use rampart_event::{Event, MatchedField, Value};
 use rampart_sigma::StringOp;
 
@@ -45,9 +45,7 @@ fn keyword_hit(leaves: &[Leaf], event: &Event, scratch: &mut Scratch) -> Option<
     let Scratch { text, lower, .. } = scratch;
     event.fields.iter().position(|(_, value)| {
         any_scalar(value, &mut |scalar| {
-            text.clear();
-            write_text(scalar, text);
-            lower_into(text, lower);
+            load_text(scalar, text, lower);
             leaves.iter().any(|leaf| leaf.matches(text, lower))
         })
     })
@@ -82,9 +80,7 @@ fn item_matches(item: &Item, event: &Event, scratch: &mut Scratch) -> bool {
                     text, lower, marks, ..
                 } = scratch;
                 any_scalar(value, &mut |scalar| {
-                    text.clear();
-                    write_text(scalar, text);
-                    lower_into(text, lower);
+                    load_text(scalar, text, lower);
                     leaves.iter().any(|leaf| {
                         leaf.literal.is_none_or(|id| marks.has_seen(id))
                             && leaf.leaf.matches(text, lower)

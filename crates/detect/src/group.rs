@@ -2,7 +2,7 @@
 //! event id), with everything needed to find its candidates in one pass over the event.
 
 use crate::compile::{Anchor, CompiledRule, FieldNames, Target};
-use crate::scratch::{any_scalar, lower_into, write_text, Scratch};
+use crate::scratch::{any_scalar, load_text, Scratch};
 use aho_corasick::AhoCorasick;
 use rampart_event::{Event, Value};
 use std::collections::HashMap;
@@ -309,9 +309,7 @@ fn scan_value(scan: &LiteralScan, value: &Value, scratch: &mut Scratch) {
         text, lower, marks, ..
     } = scratch;
     any_scalar(value, &mut |scalar| {
-        text.clear();
-        write_text(scalar, text);
-        lower_into(text, lower);
+        load_text(scalar, text, lower);
         scan.scan_text(lower, marks);
         false
     });

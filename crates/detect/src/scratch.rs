@@ -193,6 +193,14 @@ pub(crate) fn write_text(value: &Value, out: &mut String) {
     }
 }
 
+/// Fills the reused buffers with a scalar's text and its lower-case form, the two
+/// strings every matcher compares against.
+pub(crate) fn load_text(scalar: &Value, text: &mut String, lower: &mut String) {
+    text.clear();
+    write_text(scalar, text);
+    lower_into(text, lower);
+}
+
 /// `text.to_lowercase()` into a reused buffer (ASCII fast path).
 pub(crate) fn lower_into(text: &str, out: &mut String) {
     out.clear();
