@@ -6,6 +6,10 @@
 use crate::model::{Condition, Selector};
 use std::fmt;
 
+/// How deep `(` and `not` may nest. Real rules stay under ten; the parser recurses per
+/// level, so without a bound a long run of `(` overflows the stack and aborts.
+const MAX_NESTING: usize = 64;
+
 /// Why a condition does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message} (at character {offset} of the condition)")]
@@ -45,6 +49,7 @@ pub fn parse_condition(text: &str) -> Result<Condition, ConditionError> {
         tokens,
         position: 0,
         end: text.chars().count(),
+        depth: 0,
     };
     let condition = parser.or()?;
     match parser.tokens.get(parser.position) {
@@ -105,6 +110,8 @@ struct ConditionParser {
     tokens: Vec<(Token, usize)>,
     position: usize,
     end: usize,
+    /// `(` and `not` levels open at the current position.
+    depth: usize,
 }
 
 impl ConditionParser {
@@ -120,6 +127,18 @@ impl ConditionParser {
 
     fn peek_keyword(&self, keyword: &str) -> bool {
         matches!(self.peek(), Some(Token::Word(word)) if word.eq_ignore_ascii_case(keyword))
+    }
+
+    /// Opens one more level of nesting, or refuses past [`MAX_NESTING`].
+    fn enter(&mut self, offset: usize) -> Result<(), ConditionError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(error(
+                format!("the condition is nested more than {MAX_NESTING} levels deep"),
+                offset,
+            ));
+        }
+        Ok(())
     }
 
     fn or(&mut self) -> Result<Condition, ConditionError> {
@@ -142,8 +161,11 @@ impl ConditionParser {
 
     fn not(&mut self) -> Result<Condition, ConditionError> {
         if self.peek_keyword("not") {
+            self.enter(self.offset())?;
             self.position += 1;
-            return Ok(Condition::Not(Box::new(self.not()?)));
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Condition::Not(Box::new(inner)));
         }
         self.primary()
     }
@@ -159,11 +181,13 @@ impl ConditionParser {
         self.position += 1;
         match token {
             Token::Open => {
+                self.enter(offset)?;
                 let inner = self.or()?;
                 if self.peek() != Some(&Token::Close) {
                     return Err(error("missing `)`".into(), self.offset()));
                 }
                 self.position += 1;
+                self.depth -= 1;
                 Ok(inner)
             }
             Token::Word(word) => {
@@ -360,6 +384,22 @@ mod tests {
                 "{text}: {problem}"
             );
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // Found by fuzzing: every `(` and `not` recursed, so a few thousand of them
+        // overflowed the stack and aborted the whole process.
+        let parens = format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000));
+        let nots = format!("{}a", "not ".repeat(100_000));
+        for text in [parens, nots] {
+            let Err(problem) = parse_condition(&text) else {
+                panic!("a condition nested 100000 deep parsed");
+            };
+            assert!(problem.message.contains("nested"), "{problem}");
+        }
+        let deepest = format!("{}a{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        assert_eq!(parse_condition(&deepest), Ok(search("a")));
     }
 
     #[test]
