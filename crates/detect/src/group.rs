@@ -2,8 +2,8 @@
 //! event id), with everything needed to find its candidates in one pass over the event.
 
 use crate::compile::{Anchor, CompiledRule, FieldNames, Target};
-use crate::scratch::{any_scalar, load_text, Scratch};
-use aho_corasick::AhoCorasick;
+use crate::scratch::{any_scalar, load_text, Scratch, SEPARATOR};
+use aho_corasick::{packed, AhoCorasick};
 use rampart_event::{Event, Value};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -66,6 +66,10 @@ struct LiteralScan {
     /// `None` for keyword scans (every field of the event).
     slot: Option<u32>,
     automaton: AhoCorasick,
+    /// A SIMD searcher for the same literals (small sets only): most values contain
+    /// none of them, and it says so several times faster than walking the automaton
+    /// byte by byte, which then runs only on values with some hit.
+    gate: Option<packed::Searcher>,
     /// Pattern index → the literal's id, for recording that it occurred.
     ids: Vec<u32>,
     /// Pattern index → rules anchored on that literal.
@@ -76,6 +80,11 @@ impl LiteralScan {
     /// Marks the rules whose literal occurs in `text`, the Unicode lower-case of a
     /// value (see `compile::required_literal`).
     fn scan_text(&self, text: &str, marks: &mut crate::scratch::Marks) {
+        if let Some(gate) = &self.gate {
+            if gate.find(text).is_none() {
+                return;
+            }
+        }
         for hit in self.automaton.find_overlapping_iter(text) {
             let pattern = hit.pattern().as_usize();
             marks.saw(self.ids[pattern]);
@@ -210,9 +219,10 @@ impl Group {
                         }
                     },
                     None => {
-                        for (_, value) in &event.fields {
-                            scan_value(scan, value, scratch);
-                        }
+                        let Scratch {
+                            keywords, marks, ..
+                        } = &mut *scratch;
+                        scan.scan_text(keywords.text(event), marks);
                     }
                 }
             }
@@ -257,11 +267,20 @@ impl Scans {
         });
         let mut forced = Vec::new();
         for (target, (_, patterns, ids, owners)) in targets {
+            // Keyword scans run once over all the event's values joined by a separator
+            // (see `scratch::KeywordText`); a literal holding it could match across two
+            // values, so such a set goes without the prefilter.
+            if target == Target::Keywords && patterns.iter().any(|p| p.contains(SEPARATOR)) {
+                always.extend(owners.into_iter().flatten());
+                forced.extend(ids);
+                continue;
+            }
             // Literals are lower-case and the scan runs on lower-case text, so the
             // automaton needs no case folding (which would double its transitions).
             let built = AhoCorasick::builder().build(&patterns);
             match built {
                 Ok(automaton) => scans.push(LiteralScan {
+                    gate: packed::Config::new().builder().extend(&patterns).build(),
                     slot: match target {
                         Target::Field(slot) => Some(slot),
                         Target::Keywords => None,

@@ -20,6 +20,8 @@ pub struct Scratch {
     pub(crate) lower: String,
     /// The event's channel, lower-cased for routing.
     pub(crate) channel: String,
+    /// Every value of the event, lower-cased and joined, for keyword scans.
+    pub(crate) keywords: KeywordText,
 }
 
 impl Scratch {
@@ -32,6 +34,51 @@ impl Scratch {
     pub(crate) fn begin(&mut self, slots: usize, rules: usize, literals: usize) {
         self.slots.begin(slots);
         self.marks.begin(rules, literals);
+        self.keywords.built = false;
+    }
+}
+
+/// What separates two values in [`KeywordText`]: no keyword literal contains it.
+pub(crate) const SEPARATOR: char = '\0';
+
+/// The lower-case text of all of an event's scalar values, separated by
+/// [`SEPARATOR`]: a keyword automaton scans it in one call rather than one per value
+/// (events have tens of short values, and a call costs more than its bytes).
+#[derive(Debug, Default)]
+pub(crate) struct KeywordText {
+    joined: String,
+    built: bool,
+    text: String,
+    lower: String,
+}
+
+impl KeywordText {
+    /// The joined text of `event`'s values, built on first use for each event.
+    pub(crate) fn text(&mut self, event: &Event) -> &str {
+        if !self.built {
+            self.built = true;
+            self.joined.clear();
+            let Self {
+                joined,
+                text,
+                lower,
+                ..
+            } = self;
+            for (_, value) in &event.fields {
+                any_scalar(value, &mut |scalar| {
+                    match scalar {
+                        Value::Str(string) => push_lower(string, joined),
+                        _ => {
+                            load_text(scalar, text, lower);
+                            joined.push_str(lower);
+                        }
+                    }
+                    joined.push(SEPARATOR);
+                    false
+                });
+            }
+        }
+        &self.joined
     }
 }
 
@@ -204,9 +251,18 @@ pub(crate) fn load_text(scalar: &Value, text: &mut String, lower: &mut String) {
 /// `text.to_lowercase()` into a reused buffer (ASCII fast path).
 pub(crate) fn lower_into(text: &str, out: &mut String) {
     out.clear();
+    push_lower(text, out);
+}
+
+/// Appends `text.to_lowercase()` to `out`.
+fn push_lower(text: &str, out: &mut String) {
     if text.is_ascii() {
+        let start = out.len();
         out.push_str(text);
-        out.make_ascii_lowercase();
+        // Only the appended part: `out` may hold earlier values.
+        if let Some(appended) = out.get_mut(start..) {
+            appended.make_ascii_lowercase();
+        }
     } else {
         out.push_str(&text.to_lowercase());
     }

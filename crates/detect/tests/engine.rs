@@ -216,6 +216,33 @@ fn keywords_search_every_field_value() {
 }
 
 #[test]
+fn keywords_match_within_one_value_never_across_two() {
+    // The keyword prefilter scans the event's values joined into one text: it must not
+    // lose a number or a list element, and a literal across the seam between two
+    // values is no match.
+    let yaml = "title: joined\nlogsource:\n    product: windows\ndetection:\n    keywords:\n        - 'abcdef'\n    condition: keywords\n---\ntitle: number\nlogsource:\n    product: windows\ndetection:\n    keywords:\n        - '31337'\n    condition: keywords\n---\ntitle: listed\nlogsource:\n    product: windows\ndetection:\n    keywords:\n        - 'ΣΊΣΥΦΟΣ'\n    condition: keywords\n";
+    let split = event(
+        "Security",
+        4688,
+        &[
+            ("A", s("xxABC")),
+            ("B", s("DEFyy")),
+            ("Port", Value::Int(313)),
+        ],
+    );
+    assert!(titles(yaml, &split).is_empty());
+    let whole = event(
+        "Security",
+        4688,
+        &[
+            ("Port", Value::Int(31337)),
+            ("Names", Value::List(vec![s("a"), s("Σίσυφος")])),
+        ],
+    );
+    assert_eq!(titles(yaml, &whole), ["number", "listed"]);
+}
+
+#[test]
 fn conditions_not_quantifiers_and_parentheses() {
     let detection = "    sel_img:\n        Image|endswith: '\\rundll32.exe'\n    sel_cli:\n        CommandLine|contains: 'javascript'\n    filter:\n        ParentImage|endswith: '\\explorer.exe'\n";
     let yaml = [
