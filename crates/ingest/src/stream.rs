@@ -21,13 +21,30 @@ pub(crate) fn flatten_slice(
     bytes: &[u8],
     aliases: &FieldAliases,
 ) -> Result<Event, serde_json::Error> {
+    // One UTF-8 check of the whole record is much cheaper than serde_json's check of
+    // each string; invalid input takes the byte path, which reports where it breaks.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => flatten_with(serde_json::Deserializer::from_str(text), aliases),
+        Err(_) => flatten_with(serde_json::Deserializer::from_slice(bytes), aliases),
+    }
+}
+
+fn flatten_with<'de, R: serde_json::de::Read<'de>>(
+    mut deserializer: serde_json::Deserializer<R>,
+    aliases: &FieldAliases,
+) -> Result<Event, serde_json::Error> {
     let mut builder = Builder {
-        event: Event::default(),
+        event: Event {
+            // Sysmon and Security records have 20 to 40 fields: growing the list
+            // one doubling at a time cost a copy of it each time.
+            fields: Vec::with_capacity(32),
+            ..Event::default()
+        },
         aliases,
         priorities: Vec::new(),
         path: String::new(),
+        name: String::new(),
     };
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     Root(&mut builder).deserialize(&mut deserializer)?;
     deserializer.end()?;
     let mut event = builder.event;
@@ -42,6 +59,8 @@ struct Builder<'a> {
     priorities: Vec<u32>,
     /// For nested JSON: the dotted path of the value being read.
     path: String,
+    /// For `System` attributes: the field name being built (`Element_Attribute`).
+    name: String,
 }
 
 impl Builder<'_> {
@@ -213,14 +232,10 @@ impl<'de> Visitor<'de> for System<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Key(name)) = map.next_key()? {
-            if let Some(element) = map.next_value_seed(Element)? {
-                if let Some(text) = element.text {
-                    self.0.set_if_absent(&name, text);
-                }
-                for (attribute, value) in element.attributes {
-                    self.0.set_if_absent(&format!("{name}_{attribute}"), value);
-                }
-            }
+            map.next_value_seed(SystemElement {
+                builder: &mut *self.0,
+                name: &name,
+            })?;
         }
         Ok(())
     }
@@ -229,107 +244,126 @@ impl<'de> Visitor<'de> for System<'_, '_> {
     }
 }
 
-/// One XML element rendered as JSON: its text and attributes.
-struct ElementParts {
-    text: Option<Value>,
-    attributes: Vec<(String, Value)>,
+/// One `System` element: a scalar is its text; an object has `#text` and
+/// `#attributes`. Fields go straight into the event, text before attributes whatever
+/// their order in the JSON (as the reference flattener puts them).
+struct SystemElement<'b, 'a, 'n> {
+    builder: &'b mut Builder<'a>,
+    name: &'n str,
 }
 
-/// Reads an element: a scalar is its text; an object has `#text` and `#attributes`.
-struct Element;
-
-impl<'de> DeserializeSeed<'de> for Element {
-    type Value = Option<ElementParts>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+impl<'de> DeserializeSeed<'de> for SystemElement<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Element {
-    type Value = Option<ElementParts>;
+impl SystemElement<'_, '_, '_> {
+    fn text(self, value: Value) {
+        self.builder.set_if_absent(self.name, value);
+    }
+}
+
+impl<'de> Visitor<'de> for SystemElement<'_, '_, '_> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an element")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut parts = ElementParts {
-            text: None,
-            attributes: Vec::new(),
-        };
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let start = self.builder.event.fields.len();
+        let mut text = None;
         while let Some(Key(key)) = map.next_key()? {
             match &*key {
-                "#text" => parts.text = map.next_value_seed(Scalar)?,
-                "#attributes" => parts.attributes = map.next_value_seed(Attributes)?,
+                // The last `#text` wins, as in an object read whole.
+                "#text" => text = map.next_value_seed(Scalar)?,
+                "#attributes" => map.next_value_seed(SystemAttributes {
+                    builder: &mut *self.builder,
+                    element: self.name,
+                })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(Some(parts))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        let text = Scalar.visit_seq(seq)?;
-        Ok(Some(ElementParts {
-            text,
-            attributes: Vec::new(),
-        }))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(ElementParts::text(Value::Bool(v))))
-    }
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Scalar.visit_i64::<E>(v)?.map(ElementParts::text))
-    }
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Scalar.visit_u64::<E>(v)?.map(ElementParts::text))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(ElementParts::text(Value::Float(v))))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(ElementParts::text(Value::Str(v.into()))))
-    }
-}
-
-impl ElementParts {
-    fn text(value: Value) -> Self {
-        ElementParts {
-            text: Some(value),
-            attributes: Vec::new(),
+        if let Some(text) = text {
+            let fields = &mut self.builder.event.fields;
+            if !fields.iter().any(|(field, _)| &**field == self.name) {
+                fields.insert(start, (self.name.into(), text));
+            }
         }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        if let Some(text) = Scalar.visit_seq(seq)? {
+            self.text(text);
+        }
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.text(Value::Bool(v));
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        self.text(Value::Int(v));
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        if let Some(value) = Scalar.visit_u64::<E>(v)? {
+            self.text(value);
+        }
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        self.text(Value::Float(v));
+        Ok(())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.text(Value::Str(v.into()));
+        Ok(())
     }
 }
 
-/// `#attributes`: name → scalar.
-struct Attributes;
+/// A `System` element's `#attributes`: each one a field `Element_Attribute`
+/// (`Provider_Name`, `TimeCreated_SystemTime`), its name built in a reused buffer.
+struct SystemAttributes<'b, 'a, 'n> {
+    builder: &'b mut Builder<'a>,
+    element: &'n str,
+}
 
-impl<'de> DeserializeSeed<'de> for Attributes {
-    type Value = Vec<(String, Value)>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+impl<'de> DeserializeSeed<'de> for SystemAttributes<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Attributes {
-    type Value = Vec<(String, Value)>;
+impl<'de> Visitor<'de> for SystemAttributes<'_, '_, '_> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("attributes")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut attributes = Vec::new();
-        while let Some(Key(name)) = map.next_key()? {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut name = std::mem::take(&mut self.builder.name);
+        while let Some(Key(attribute)) = map.next_key()? {
             let value = map.next_value_seed(Scalar)?.unwrap_or(Value::Null);
-            attributes.push((name.into_owned(), value));
+            name.clear();
+            name.push_str(self.element);
+            name.push('_');
+            name.push_str(&attribute);
+            self.builder.set_if_absent(&name, value);
         }
-        Ok(attributes)
+        self.builder.name = name;
+        Ok(())
     }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
 }
 
