@@ -8,6 +8,7 @@
 //! a's or b's, `not a` needs nothing we can look for, so it is always evaluated.
 
 use crate::glob::Glob;
+use memchr::memmem;
 use rampart_event::{Level, MatchedField};
 use rampart_sigma::{Condition, FieldPattern, Rule, Search, StringOp, ValuePattern};
 use std::collections::HashMap;
@@ -63,6 +64,12 @@ pub(crate) enum Leaf {
         needle: Box<str>,
         cased: bool,
     },
+    /// A `contains`, with its substring searcher built once: building one per test
+    /// (what `str::contains` does) cost as much as the search.
+    Contains {
+        finder: memmem::Finder<'static>,
+        cased: bool,
+    },
     /// A glob with inner wildcards.
     Glob { glob: Glob, cased: bool },
     /// A regular expression, run on the original text (its flags say the case).
@@ -85,15 +92,20 @@ impl Leaf {
                 glob: Glob::new(&pattern.glob_parts(), !cased),
                 cased,
             },
-            op => Leaf::Text {
-                op,
-                needle: if cased {
+            op => {
+                let needle: Box<str> = if cased {
                     pattern.text.as_str().into()
                 } else {
                     pattern.text.to_lowercase().into()
-                },
-                cased,
-            },
+                };
+                match op {
+                    StringOp::Contains => Leaf::Contains {
+                        finder: memmem::Finder::new(needle.as_bytes()).into_owned(),
+                        cased,
+                    },
+                    op => Leaf::Text { op, needle, cased },
+                }
+            }
         }
     }
 
@@ -109,6 +121,10 @@ impl Leaf {
                     StringOp::EndsWith => hay.ends_with(&**needle),
                     StringOp::Wildcard | StringOp::Regex => hay == &**needle,
                 }
+            }
+            Leaf::Contains { finder, cased } => {
+                let hay = if *cased { original } else { lower };
+                finder.find(hay.as_bytes()).is_some()
             }
             Leaf::Glob { glob, cased } => glob.matches(if *cased { original } else { lower }),
             Leaf::Regex(regex) => regex.is_match(original),
