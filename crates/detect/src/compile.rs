@@ -67,7 +67,7 @@ pub(crate) enum Leaf {
     /// A `contains`, with its substring searcher built once: building one per test
     /// (what `str::contains` does) cost as much as the search.
     Contains {
-        finder: memmem::Finder<'static>,
+        finder: Box<memmem::Finder<'static>>,
         cased: bool,
     },
     /// A glob with inner wildcards.
@@ -100,7 +100,7 @@ impl Leaf {
                 };
                 match op {
                     StringOp::Contains => Leaf::Contains {
-                        finder: memmem::Finder::new(needle.as_bytes()).into_owned(),
+                        finder: Box::new(memmem::Finder::new(needle.as_bytes()).into_owned()),
                         cased,
                     },
                     op => Leaf::Text { op, needle, cased },
