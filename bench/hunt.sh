@@ -72,13 +72,21 @@ if [ -n "$rsigma_eval" ] && [ "${BENCH_RSIGMA_EVTX:-0}" = 1 ]; then
     add "rsigma EVTX (1 process per file)" \
         "find $(q "$corpus") -name '*.evtx' -print0 | xargs -0 -P$threads -I{} $rsigma_eval -r $(q "$rules") -e @{} > $(q "$work/rsigma_evtx.jsonl") 2>/dev/null"
 fi
-if command -v hayabusa >/dev/null; then
-    add "hayabusa $(hayabusa --version 2>/dev/null | head -1 | tr -d '\n')" \
-        "hayabusa csv-timeline -d $(q "$corpus") -o $(q "$work/hayabusa.csv") -w -q -C > /dev/null 2>&1"
+# Hayabusa cannot route SigmaHQ's rules by logsource (its channel filter keeps 2 of them):
+# it runs its own conversion of them, the sigma/ folder of a hayabusa-rules checkout
+# (HAYABUSA_RULES), with that checkout's config/.
+hayabusa_name="" chainsaw_name=""
+if command -v hayabusa >/dev/null && [ -n "${HAYABUSA_RULES:-}" ]; then
+    # The timeline subcommand was renamed in Hayabusa 4.
+    if hayabusa help dfir-timeline >/dev/null 2>&1; then hb_cmd=dfir-timeline; else hb_cmd=csv-timeline; fi
+    hayabusa_name="hayabusa $(hayabusa help 2>/dev/null | head -1 | grep -o 'v[0-9][0-9.]*') (hayabusa-rules sigma/)"
+    add "$hayabusa_name" \
+        "cd $(q "$work") && hayabusa $hb_cmd -d $(q "$corpus") -r $(q "$HAYABUSA_RULES/sigma") -c $(q "$HAYABUSA_RULES/config") --threads $threads -w -q -Q -C -N -K -t jsonl -o $(q "$work/hayabusa.jsonl") > /dev/null 2>&1"
 fi
 if command -v chainsaw >/dev/null && [ -n "${CHAINSAW_MAPPING:-}" ]; then
-    add "chainsaw $(chainsaw --version 2>/dev/null | tr -d '\n')" \
-        "chainsaw hunt $(q "$corpus") -s $(q "$rules") --mapping $(q "$CHAINSAW_MAPPING") -q --json > $(q "$work/chainsaw.json") 2>/dev/null"
+    chainsaw_name="chainsaw $(chainsaw --version 2>/dev/null | awk '{print $2}')"
+    add "$chainsaw_name" \
+        "chainsaw --num-threads $threads --no-banner hunt $(q "$corpus") -s $(q "$rules") --mapping $(q "$CHAINSAW_MAPPING") -q --jsonl > $(q "$work/chainsaw.jsonl") 2>/dev/null"
 fi
 
 step "wall time: hyperfine, $runs runs each (1 warm-up), $threads threads"
@@ -98,6 +106,8 @@ count() { [ -f "$1" ] && wc -l < "$1" | tr -d ' ' || echo "-"; }
 printf 'rampart hunt EVTX\t%s\nrampart hunt JSONL\t%s\nrsigma JSONL (1 process)\t%s\nrsigma EVTX (1 process per file)\t%s\n' \
     "$(count "$work/rampart.jsonl")" "$(count "$work/rampart_json.jsonl")" \
     "$(count "$work/rsigma.jsonl")" "$(count "$work/rsigma_evtx.jsonl")" > "$work/alerts.tsv"
+[ -n "$hayabusa_name" ] && printf '%s\t%s\n' "$hayabusa_name" "$(count "$work/hayabusa.jsonl")" >> "$work/alerts.tsv"
+[ -n "$chainsaw_name" ] && printf '%s\t%s\n' "$chainsaw_name" "$(count "$work/chainsaw.jsonl")" >> "$work/alerts.tsv"
 
 python3 "$here/report.py" "$work/hyperfine.json" "$work/rss.tsv" "$work/alerts.tsv"
 
