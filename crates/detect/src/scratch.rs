@@ -229,9 +229,9 @@ pub(crate) fn write_text(value: &Value, out: &mut String) {
         Value::Bool(b) => {
             let _ = write!(out, "{b}");
         }
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
+        // Event ids, process ids, ports: numbers are common enough that the
+        // formatting machinery showed in profiles.
+        Value::Int(i) => out.push_str(itoa::Buffer::new().format(*i)),
         Value::Float(f) => {
             let _ = write!(out, "{f}");
         }
