@@ -209,6 +209,9 @@ pub(crate) fn set_by_priority(
     priority: u32,
     value: Value,
 ) {
+    // Fields set by other means (a streamed `System`) have no priority: they rank
+    // last, and the list is brought level before it is indexed.
+    priorities.resize(event.fields.len(), u32::MAX);
     match event.fields.iter().position(|(field, _)| &**field == name) {
         Some(index) => {
             if priority < priorities[index] {

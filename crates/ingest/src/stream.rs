@@ -23,16 +23,47 @@ pub(crate) fn flatten_slice(
 ) -> Result<Event, serde_json::Error> {
     // One UTF-8 check of the whole record is much cheaper than serde_json's check of
     // each string; invalid input takes the byte path, which reports where it breaks.
-    match std::str::from_utf8(bytes) {
-        Ok(text) => flatten_with(serde_json::Deserializer::from_str(text), aliases),
-        Err(_) => flatten_with(serde_json::Deserializer::from_slice(bytes), aliases),
+    let streamed = match std::str::from_utf8(bytes) {
+        Ok(text) => flatten_with(serde_json::Deserializer::from_str(text), aliases)?,
+        Err(_) => flatten_with(serde_json::Deserializer::from_slice(bytes), aliases)?,
+    };
+    match streamed {
+        Some(event) => Ok(event),
+        // A shape the stream cannot classify as it goes: read it whole.
+        None => serde_json::from_slice::<Json>(bytes)
+            .map(|json| crate::flatten::flatten_json(&json, aliases)),
     }
 }
 
+/// Which top-level keys a record had, to tell whether streaming read it as the
+/// reference would: an EVTX record (`Event` holding `System`, or bare `System` with
+/// `EventData`/`UserData`) or plain nested JSON, never a mix of the two.
+#[derive(Default)]
+struct Shape {
+    event: bool,
+    event_system: bool,
+    bare_system: bool,
+    bare_data: bool,
+    other: bool,
+}
+
+impl Shape {
+    fn streamed_as_reference(&self) -> bool {
+        let bare = self.bare_system || self.bare_data;
+        match (self.event, bare, self.other) {
+            (false, false, _) => true,
+            (true, false, false) => self.event_system,
+            (false, true, false) => self.bare_system && self.bare_data,
+            _ => false,
+        }
+    }
+}
+
+/// The event, or `None` when the record's shape needs the reference flattener.
 fn flatten_with<'de, R: serde_json::de::Read<'de>>(
     mut deserializer: serde_json::Deserializer<R>,
     aliases: &FieldAliases,
-) -> Result<Event, serde_json::Error> {
+) -> Result<Option<Event>, serde_json::Error> {
     let mut builder = Builder {
         event: Event {
             // Sysmon and Security records have 20 to 40 fields: growing the list
@@ -44,12 +75,16 @@ fn flatten_with<'de, R: serde_json::de::Read<'de>>(
         priorities: Vec::new(),
         path: String::new(),
         name: String::new(),
+        shape: Shape::default(),
     };
     Root(&mut builder).deserialize(&mut deserializer)?;
     deserializer.end()?;
+    if !builder.shape.streamed_as_reference() {
+        return Ok(None);
+    }
     let mut event = builder.event;
     fill_meta(&mut event);
-    Ok(event)
+    Ok(Some(event))
 }
 
 struct Builder<'a> {
@@ -61,6 +96,7 @@ struct Builder<'a> {
     path: String,
     /// For `System` attributes: the field name being built (`Element_Attribute`).
     name: String,
+    shape: Shape,
 }
 
 impl Builder<'_> {
@@ -146,12 +182,26 @@ impl<'de> Visitor<'de> for Root<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Key(key)) = map.next_key()? {
+            let shape = &mut self.0.shape;
             match &*key {
-                "Event" => map.next_value_seed(EvtxEvent(self.0))?,
-                "System" => map.next_value_seed(System(self.0))?,
-                "EventData" => map.next_value_seed(EventData(self.0))?,
-                "UserData" => map.next_value_seed(Leaves(self.0, "UserData"))?,
+                "Event" => {
+                    shape.event = true;
+                    map.next_value_seed(EvtxEvent(self.0))?
+                }
+                "System" => {
+                    shape.bare_system = true;
+                    map.next_value_seed(System(self.0))?
+                }
+                "EventData" => {
+                    shape.bare_data = true;
+                    map.next_value_seed(EventData(self.0))?
+                }
+                "UserData" => {
+                    shape.bare_data = true;
+                    map.next_value_seed(Leaves(self.0, "UserData"))?
+                }
                 _ => {
+                    shape.other = true;
                     self.0.path.clear();
                     self.0.path.push_str(&key);
                     map.next_value_seed(Nested(self.0))?
@@ -180,7 +230,10 @@ impl<'de> Visitor<'de> for EvtxEvent<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Key(key)) = map.next_key()? {
             match &*key {
-                "System" => map.next_value_seed(System(self.0))?,
+                "System" => {
+                    self.0.shape.event_system = true;
+                    map.next_value_seed(System(self.0))?
+                }
                 "EventData" => map.next_value_seed(EventData(self.0))?,
                 "#attributes" => {
                     map.next_value::<IgnoredAny>()?;

@@ -51,6 +51,15 @@ fn agrees_with_the_reference_on_odd_shapes() {
         r##"{"Event": {"System": {"EventID": 1}, "EventData": {"Data": "one"}}}"##,
         r##"{"big": 18446744073709551615, "neg": -5, "f": 1.5, "t": true}"##,
         r##"{"a": {"b": {"c": [{"d": 1}]}}}"##,
+        // Mixes of EVTX sections and other keys (found by fuzzing: the first one
+        // panicked the streaming path).
+        r##"{"System":{"EventID":1},"EventID":2}"##,
+        r##"{"A":1,"System":{"EventID":1},"EventID":2}"##,
+        r##"{"Event":{"EventData":{"X":"y"}},"Other":{"k":"v"}}"##,
+        r##"{"Event":{"System":{"EventID":1}},"Other":{"k":"v"}}"##,
+        r##"{"System":{"EventID":1},"EventData":{"X":"y"},"Foo":1}"##,
+        r##"{"EventData":{"X":"y"}}"##,
+        r##"{"Event":{"System":{"EventID":1}},"System":{"EventID":2},"EventData":{"A":"b"}}"##,
     ] {
         check(text);
     }
