@@ -184,7 +184,7 @@ impl Input {
                 })?;
                 json_reader::read(file, &self.name, options, sink)
             }
-            (None, _) => json_reader::read(std::io::stdin().lock(), &self.name, options, sink),
+            (None, _) => json_reader::read(std::io::stdin(), &self.name, options, sink),
         }
     }
 }

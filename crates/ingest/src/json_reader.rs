@@ -14,27 +14,29 @@ use flate2::read::MultiGzDecoder;
 use rampart_event::Event;
 use rayon::prelude::*;
 use serde_json::Value as Json;
-use std::cell::Cell;
 use std::io::{BufRead, BufReader, Read};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
-const BLOCK_LINES: usize = 2048;
-const BLOCK_BYTES: usize = 4 << 20;
+/// Lines per block: a block's events are parsed, scanned and freed together, so a
+/// smaller block keeps its memory in cache; a larger one costs less per block.
+const BLOCK_LINES: usize = 512;
+const BLOCK_BYTES: usize = 1 << 20;
+/// Blocks per thread in a wave (blocks parsed in parallel, then the next wave).
+const WAVE_BLOCKS_PER_THREAD: usize = 4;
 const READ_BUFFER: usize = 256 << 10;
 
 /// Counts the bytes taken from the underlying input (compressed bytes for gzip).
 struct Counting<R> {
     inner: R,
-    count: Rc<Cell<u64>>,
+    count: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let read = self.inner.read(buf)?;
-        self.count.set(self.count.get() + read as u64);
+        self.count.fetch_add(read as u64, Ordering::Relaxed);
         Ok(read)
     }
 }
@@ -48,16 +50,16 @@ struct JsonRead<'a, S: Sink + ?Sized> {
     events: AtomicU64,
 }
 
-pub(crate) fn read<R: Read, S: Sink + ?Sized>(
+pub(crate) fn read<R: Read + Send, S: Sink + ?Sized>(
     raw: R,
     name: &Arc<str>,
     options: &ReadOptions,
     sink: &S,
 ) -> Result<ReadStats, IngestError> {
-    let count = Rc::new(Cell::new(0));
+    let count = Arc::new(AtomicU64::new(0));
     let counting = Counting {
         inner: raw,
-        count: Rc::clone(&count),
+        count: Arc::clone(&count),
     };
     let mut reader = BufReader::with_capacity(READ_BUFFER, counting);
     let io_error = |source| IngestError::Read {
@@ -65,7 +67,7 @@ pub(crate) fn read<R: Read, S: Sink + ?Sized>(
         source,
     };
     let gzip = reader.fill_buf().map_err(io_error)?.starts_with(GZIP_MAGIC);
-    let mut text: Box<dyn BufRead> = if gzip {
+    let mut text: Box<dyn BufRead + Send> = if gzip {
         Box::new(BufReader::with_capacity(
             READ_BUFFER,
             MultiGzDecoder::new(reader),
@@ -83,12 +85,12 @@ pub(crate) fn read<R: Read, S: Sink + ?Sized>(
     read_text(&mut text, &read);
     Ok(ReadStats {
         events: read.events.load(Ordering::Relaxed),
-        bytes: count.get(),
+        bytes: count.load(Ordering::Relaxed),
         diagnostics: read.reporter.finish(),
     })
 }
 
-fn read_text<S: Sink + ?Sized>(text: &mut dyn BufRead, read: &JsonRead<'_, S>) {
+fn read_text<S: Sink + ?Sized>(text: &mut (dyn BufRead + Send), read: &JsonRead<'_, S>) {
     let head = match text.fill_buf() {
         Ok(head) => head,
         Err(error) => {
@@ -143,11 +145,12 @@ struct Block {
 fn read_lines<S: Sink + ?Sized>(
     prelude: Vec<u8>,
     prelude_lines: u64,
-    text: &mut dyn BufRead,
+    text: &mut (dyn BufRead + Send),
     read: &JsonRead<'_, S>,
 ) {
-    let wave_size = if read.options.parallel {
-        4 * rayon::current_num_threads().max(1)
+    let parallel = read.options.parallel;
+    let wave_size = if parallel {
+        WAVE_BLOCKS_PER_THREAD * rayon::current_num_threads().max(1)
     } else {
         1
     };
@@ -167,13 +170,51 @@ fn read_lines<S: Sink + ?Sized>(
         first.ends.push(end);
     }
     let pool: Mutex<Vec<(Vec<u8>, Vec<usize>)>> = Mutex::new(Vec::new());
-    let mut pending = Some(first);
-    let mut next_line = prelude_lines + 1;
-    let mut seq = 1;
-    let mut done = false;
-    while !done {
-        let mut wave: Vec<Block> = pending.take().into_iter().collect();
-        while wave.len() < wave_size && !done {
+    let mut blocks = LineBlocks {
+        text,
+        pending: Some(first),
+        next_line: prelude_lines + 1,
+        seq: 1,
+        done: false,
+    };
+    let parse = |block| recycle(&pool, parse_block(block, read));
+    let mut wave = blocks.next_wave(wave_size, &pool, read);
+    while !wave.is_empty() {
+        if parallel {
+            // The next wave is read while this one is parsed and scanned: reading
+            // alone on one thread left the others idle for a slice of every wave.
+            let (next, ()) = rayon::join(
+                || blocks.next_wave(wave_size, &pool, read),
+                || wave.into_par_iter().for_each(parse),
+            );
+            wave = next;
+        } else {
+            wave.into_iter().for_each(parse);
+            wave = blocks.next_wave(wave_size, &pool, read);
+        }
+    }
+}
+
+/// Cuts a text into blocks of whole lines.
+struct LineBlocks<'t> {
+    text: &'t mut (dyn BufRead + Send),
+    /// The block of the lines read while sniffing the format.
+    pending: Option<Block>,
+    next_line: u64,
+    seq: u64,
+    done: bool,
+}
+
+impl LineBlocks<'_> {
+    /// Up to `size` blocks; none once the text is exhausted.
+    fn next_wave<S: Sink + ?Sized>(
+        &mut self,
+        size: usize,
+        pool: &Mutex<Vec<(Vec<u8>, Vec<usize>)>>,
+        read: &JsonRead<'_, S>,
+    ) -> Vec<Block> {
+        let mut wave: Vec<Block> = self.pending.take().into_iter().collect();
+        while wave.len() < size && !self.done {
             // Buffers are reused: allocating and freeing megabytes per block made
             // glibc's malloc consolidate its free lists over and over.
             let (bytes, ends) = pool
@@ -187,41 +228,39 @@ fn read_lines<S: Sink + ?Sized>(
                     )
                 });
             let mut block = Block {
-                seq,
-                first_line: next_line,
+                seq: self.seq,
+                first_line: self.next_line,
                 bytes,
                 ends,
             };
-            seq += 1;
             while block.ends.len() < BLOCK_LINES && block.bytes.len() < BLOCK_BYTES {
-                match text.read_until(b'\n', &mut block.bytes) {
+                match self.text.read_until(b'\n', &mut block.bytes) {
                     Ok(0) => {
-                        done = true;
+                        self.done = true;
                         break;
                     }
                     Ok(_) => block.ends.push(block.bytes.len()),
                     Err(error) => {
-                        let line = next_line + block.ends.len() as u64;
+                        let line = self.next_line + block.ends.len() as u64;
                         read.reporter.report(
                             Place::Line(line),
                             format!("read error, rest of input skipped: {error}"),
                         );
-                        done = true;
+                        self.done = true;
                         break;
                     }
                 }
             }
-            next_line += block.ends.len() as u64;
-            wave.push(block);
-        }
-        if read.options.parallel && wave.len() > 1 {
-            wave.into_par_iter()
-                .for_each(|block| recycle(&pool, parse_block(block, read)));
-        } else {
-            for block in wave {
-                recycle(&pool, parse_block(block, read));
+            self.next_line += block.ends.len() as u64;
+            // Sequence numbers stay gapless: the output waits for every number.
+            if block.ends.is_empty() {
+                recycle(pool, block);
+            } else {
+                self.seq += 1;
+                wave.push(block);
             }
         }
+        wave
     }
 }
 
