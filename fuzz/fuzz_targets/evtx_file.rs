@@ -4,34 +4,10 @@
 //! flattening of each rendered record.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use rampart_ingest::{Collector, Input, ReadOptions};
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod scratch_input;
 
-/// One scratch file per fuzzing process, rewritten for every input: the EVTX reader
-/// takes a path only.
-fn scratch() -> &'static PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        std::env::temp_dir().join(format!("rampart-fuzz-{}.evtx", std::process::id()))
-    })
-}
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let path = scratch();
-    if std::fs::write(path, data).is_err() {
-        return;
-    }
-    let Ok(input) = Input::file(path) else {
-        return;
-    };
-    let options = ReadOptions {
-        parallel: false,
-        ..ReadOptions::default()
-    };
-    let collector = Collector::new();
-    let _ = input.read(&options, &collector);
-    let (events, diagnostics) = collector.into_parts();
-    std::hint::black_box((events, diagnostics));
+    scratch_input::read_as_file(data, "evtx");
 });
