@@ -48,8 +48,6 @@ pub(crate) const SEPARATOR: char = '\0';
 pub(crate) struct KeywordText {
     joined: String,
     built: bool,
-    text: String,
-    lower: String,
 }
 
 impl KeywordText {
@@ -57,20 +55,17 @@ impl KeywordText {
     pub(crate) fn text(&mut self, event: &Event) -> &str {
         if !self.built {
             self.built = true;
-            self.joined.clear();
-            let Self {
-                joined,
-                text,
-                lower,
-                ..
-            } = self;
+            let joined = &mut self.joined;
+            joined.clear();
             for (_, value) in &event.fields {
                 any_scalar(value, &mut |scalar| {
                     match scalar {
                         Value::Str(string) => push_lower(string, joined),
+                        // Numbers and booleans print as ASCII.
                         _ => {
-                            load_text(scalar, text, lower);
-                            joined.push_str(lower);
+                            let start = joined.len();
+                            write_text(scalar, joined);
+                            joined[start..].make_ascii_lowercase();
                         }
                     }
                     joined.push(SEPARATOR);
@@ -260,9 +255,7 @@ fn push_lower(text: &str, out: &mut String) {
         let start = out.len();
         out.push_str(text);
         // Only the appended part: `out` may hold earlier values.
-        if let Some(appended) = out.get_mut(start..) {
-            appended.make_ascii_lowercase();
-        }
+        out[start..].make_ascii_lowercase();
     } else {
         out.push_str(&text.to_lowercase());
     }
