@@ -52,9 +52,15 @@ struct ChannelRoute {
     other: u32,
 }
 
-/// Group 0 holds the rules whose logsource the map does not know; it serves events
-/// whose channel the map does not name.
+/// Group 0 holds every rule whose logsource the map does not know; it serves events
+/// that are not Windows event-log records (no channel, no provider): zeek, proxy,
+/// cloud or Linux logs as JSON lines.
 const UNROUTED: u32 = 0;
+
+/// Group 1 serves Windows event-log records of a channel the map does not name: only
+/// the unmapped rules of `product: windows` can apply to them. A zeek or AWS rule
+/// whose condition is a bare `not selection` would otherwise fire on every such record.
+const UNKNOWN_CHANNEL: u32 = 1;
 
 impl Router {
     fn route(&self, event: &Event, buffer: &mut String) -> u32 {
@@ -63,14 +69,20 @@ impl Router {
             .channel
             .as_deref()
             .or_else(|| event.get("Channel").and_then(Value::as_str));
-        let Some(channel) = channel else {
-            return UNROUTED;
+        let Some(channel) = channel.filter(|c| !c.is_empty()) else {
+            // Records of ETW providers converted to EVTX can have an empty channel;
+            // their provider still says they are Windows records.
+            return if event.meta.provider.is_some() {
+                UNKNOWN_CHANNEL
+            } else {
+                UNROUTED
+            };
         };
         buffer.clear();
         buffer.push_str(channel);
         buffer.make_ascii_lowercase();
         let Some(route) = self.channels.get(buffer.as_str()) else {
-            return UNROUTED;
+            return UNKNOWN_CHANNEL;
         };
         event_id(event)
             .and_then(|id| route.by_event_id.get(&id).copied())
@@ -129,6 +141,7 @@ impl Engine {
         let sources = map.sources();
         let mut source_rules: Vec<Vec<u32>> = vec![Vec::new(); sources.len()];
         let mut unmapped = Vec::new();
+        let mut unmapped_windows = Vec::new();
         for (index, compiled) in rules.iter().enumerate() {
             let rule = &set.rules[origin[index]];
             let key = LogsourceKey::new(
@@ -139,13 +152,23 @@ impl Engine {
             let picked = map.sources_for(&key);
             if picked.is_empty() {
                 unmapped.push(index as u32);
+                let windows = key
+                    .product
+                    .as_deref()
+                    .is_some_and(|p| p.eq_ignore_ascii_case("windows"));
+                let runs_on = if windows {
+                    unmapped_windows.push(index as u32);
+                    "Windows records of channels the map does not name and events with no channel"
+                } else {
+                    "events that are not Windows event-log records (no channel, no provider)"
+                };
                 diagnostics.push(CompileDiagnostic {
                     rule: compiled.alert.rule_id.clone(),
                     path: compiled.path.clone(),
                     line: compiled.line,
                     kind: CompileDiagnosticKind::UnknownLogsource,
                     message: format!(
-                        "logsource {} is not in the logsource map: the rule runs only on events from unmapped channels",
+                        "logsource {} is not in the logsource map: the rule runs only on {runs_on}",
                         describe(&key)
                     ),
                 });
@@ -155,8 +178,9 @@ impl Engine {
             }
         }
 
-        // One unit per distinct rule list (unit 0: the unmapped rules).
-        let mut units = vec![Unit::new(unmapped)];
+        // One unit per distinct rule list (unit 0: the unmapped rules; unit 1: those of
+        // them for Windows).
+        let mut units = vec![Unit::new(unmapped), Unit::new(unmapped_windows)];
         let mut unit_ids: HashMap<Vec<u32>, u32> = HashMap::new();
         let unit_of: Vec<Option<u32>> = source_rules
             .into_iter()
@@ -186,7 +210,26 @@ impl Engine {
                 .as_ref()
                 .is_none_or(|list| list.iter().any(|c| c.eq_ignore_ascii_case(channel)))
         };
-        let mut groups = vec![Group::build(vec![0], Vec::new(), &units, &rules, &fields)];
+        // Records of channels the map does not name get the unmapped Windows rules and
+        // the sources that serve every channel (rules naming only `product: windows`).
+        let mut unknown_channel = vec![1];
+        let mut unknown_renames = BTreeSet::new();
+        for (source, unit) in sources.iter().zip(&unit_of) {
+            if let (None, None, Some(unit)) = (&source.channels, &source.event_ids, unit) {
+                unknown_channel.push(*unit);
+                unknown_renames.extend(source.rename.iter().cloned());
+            }
+        }
+        let mut groups = vec![
+            Group::build(vec![0], Vec::new(), &units, &rules, &fields),
+            Group::build(
+                unknown_channel,
+                unknown_renames.into_iter().collect(),
+                &units,
+                &rules,
+                &fields,
+            ),
+        ];
         let mut seen: HashMap<GroupKey, u32> = HashMap::new();
         let mut group_of = |picked: &[usize]| -> u32 {
             let mut members: Vec<u32> = picked.iter().filter_map(|&s| unit_of[s]).collect();

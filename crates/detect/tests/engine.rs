@@ -340,10 +340,15 @@ fn process_creation_runs_on_security_4688_with_renamed_fields() {
 }
 
 #[test]
-fn unknown_logsources_run_only_on_unmapped_events() {
-    let yaml = "title: linux\nlogsource:\n    product: linux\n    service: auditd\ndetection:\n    sel:\n        exe|endswith: '/nc'\n    condition: sel\n---\n";
+fn unknown_logsources_run_only_on_events_they_can_describe() {
+    let linux = "title: linux\nlogsource:\n    product: linux\n    service: auditd\ndetection:\n    sel:\n        exe|endswith: '/nc'\n    condition: sel\n---\n";
+    // A bare `not selection` matches any event lacking the field: the shape of the
+    // SigmaHQ zeek rule that fired on every Windows record of an unmapped channel.
+    let zeek = "title: zeek\nlogsource:\n    product: zeek\n    service: rdp\ndetection:\n    sel:\n        id.orig_h|cidr: '10.0.0.0/8'\n    condition: not sel\n---\n";
+    // Naming only the product: every Windows channel, named in the map or not.
+    let windows = "title: any-windows\nlogsource:\n    product: windows\ndetection:\n    sel:\n        exe|endswith: '/nc'\n    condition: sel\n---\n";
     let yaml = format!(
-        "{yaml}{}",
+        "{linux}{zeek}{windows}{}",
         proc_rule(
             "win",
             "    sel:\n        exe|endswith: '/nc'\n    condition: sel"
@@ -351,27 +356,42 @@ fn unknown_logsources_run_only_on_unmapped_events() {
     );
     let set = rules(&yaml);
     let (engine, diagnostics) = Engine::compile(&set, &LogsourceMap::builtin());
-    assert_eq!(diagnostics.len(), 1);
-    assert_eq!(diagnostics[0].kind, CompileDiagnosticKind::UnknownLogsource);
+    assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+    assert!(diagnostics
+        .iter()
+        .all(|d| d.kind == CompileDiagnosticKind::UnknownLogsource));
     assert!(
-        diagnostics[0].message.contains("auditd"),
+        diagnostics[0].message.contains("auditd")
+            && diagnostics[0]
+                .message
+                .contains("not Windows event-log records"),
         "{}",
         diagnostics[0].message
     );
     let fields = [("exe", s("/usr/bin/nc"))];
-    let linux = event("", 0, &fields);
     let titles_of = |e: &Event| {
-        scan(&engine, e)
-            .into_iter()
-            .map(|a| a.rule_title)
-            .collect::<Vec<_>>()
+        let mut titles: Vec<String> = scan(&engine, e).into_iter().map(|a| a.rule_title).collect();
+        titles.sort();
+        titles
     };
-    assert_eq!(titles_of(&linux), ["linux"]);
-    assert_eq!(
-        titles_of(&event("some/unknown-channel", 1, &fields)),
-        ["linux"]
+    // No channel, no provider: not a Windows record; the unmapped rules apply.
+    let plain = event("", 0, &fields);
+    assert_eq!(titles_of(&plain), ["linux", "zeek"]);
+    // A Windows record of a channel the map does not name: only Windows rules.
+    let unknown = event(
+        "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational",
+        131,
+        &fields,
     );
-    assert_eq!(titles_of(&event(SYSMON, 1, &fields)), ["win"]);
+    assert_eq!(titles_of(&unknown), ["any-windows"]);
+    // An ETW record with an empty channel is still a Windows record.
+    let mut etw = event("", 6, &fields);
+    etw.meta.provider = Some("Microsoft-Windows-RPC".into());
+    assert_eq!(titles_of(&etw), ["any-windows"]);
+    assert_eq!(
+        titles_of(&event(SYSMON, 1, &fields)),
+        ["any-windows", "win"]
+    );
 }
 
 #[test]
