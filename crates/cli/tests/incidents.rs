@@ -30,6 +30,7 @@ fn hunted() -> &'static Path {
                 "hunt",
                 samples.join("Lateral Movement").to_str().unwrap(),
                 samples.join("Credential Access").to_str().unwrap(),
+                samples.join("Privilege Escalation").to_str().unwrap(),
                 "--format",
                 "jsonl",
                 "--quiet",
