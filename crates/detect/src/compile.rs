@@ -2,8 +2,9 @@
 //! index-based condition, and the literals that must occur for the rule to match.
 //!
 //! The anchors are what make scanning cheap: a rule is evaluated only when one of its
-//! anchor literals occurs in the right field, so almost every rule is skipped by a
-//! single Aho-Corasick pass per field. They are derived from the condition so that
+//! anchor literals occurs in the right field (or, for equality patterns, is the
+//! field's whole value), so almost every rule is skipped by a single Aho-Corasick pass
+//! (or table lookup) per field. They are derived from the condition so that
 //! they are *necessary*: `a and b` needs a's (or b's) anchors, `a or b` needs one of
 //! a's or b's, `not a` needs nothing we can look for, so it is always evaluated.
 
@@ -163,13 +164,29 @@ fn required_literal(pattern: &ValuePattern) -> Option<String> {
     if literal.len() < MIN_LITERAL || (!literal.is_ascii() && pattern.case_sensitive) {
         return None;
     }
-    // A prefix is as necessary as the whole literal, and long literals (PowerShell
-    // script fragments) would make automata slow to build for little selectivity.
-    let mut end = literal.len().min(MAX_LITERAL);
-    while !literal.is_char_boundary(end) {
-        end -= 1;
+    // Any part of the literal is as necessary as the whole, and long literals
+    // (PowerShell script fragments) would make automata slow to build for little
+    // selectivity. The end is kept: paths and registry keys share their beginnings
+    // (`c:\windows\system32\`, `hklm\software\microsoft\`), and a shared prefix
+    // made the rule a candidate on nearly every event.
+    let mut start = literal.len().saturating_sub(MAX_LITERAL);
+    while !literal.is_char_boundary(start) {
+        start += 1;
     }
-    Some(literal[..end].to_owned())
+    Some(literal[start..].to_owned())
+}
+
+/// The lower-case value an equality pattern needs the whole field to have.
+///
+/// Looked up in a table, not searched for, so it has no minimum length: `EventID: 16`
+/// and `Provider_Name: Security` (which as a substring hit every Security record) are
+/// exact and selective anchors. As with [`required_literal`], a case-sensitive value
+/// qualifies only when ASCII.
+fn exact_literal(pattern: &ValuePattern) -> Option<String> {
+    if pattern.op != StringOp::Equals || (pattern.case_sensitive && !pattern.text.is_ascii()) {
+        return None;
+    }
+    Some(pattern.text.to_lowercase())
 }
 
 /// A leaf of a field item, with the literal the scan looks for on its behalf.
@@ -230,6 +247,9 @@ pub(crate) enum Cond {
 pub(crate) enum Target {
     /// In the value of this field slot.
     Field(u32),
+    /// As the whole (lower-case) value of this field slot: equality patterns, looked
+    /// up in a hash table rather than searched for.
+    Exact(u32),
     /// In any field value (keyword searches).
     Keywords,
 }
@@ -241,6 +261,26 @@ pub(crate) struct Anchor {
     pub(crate) literal: String,
     /// The literal's id (see [`FieldNames::literal`]).
     pub(crate) id: u32,
+    /// How rarely the anchor is expected to hit, 0 (nearly always) to 8.
+    pub(crate) rank: u8,
+}
+
+impl Anchor {
+    fn new(target: Target, literal: String, fields: &mut FieldNames) -> Self {
+        let rank = match target {
+            // An event id is what routed the event: every event of the route has it.
+            Target::Exact(slot) if fields.name(slot) == "EventID" => 1,
+            // A whole value is far rarer than the same text inside values.
+            Target::Exact(_) => (2 * literal.len()).clamp(2, 8),
+            Target::Field(_) | Target::Keywords => literal.len().min(8),
+        } as u8;
+        Self {
+            target,
+            id: fields.literal(target, literal.clone()),
+            literal,
+            rank,
+        }
+    }
 }
 
 /// A set of anchors at least one of which must occur.
@@ -250,15 +290,11 @@ struct AnchorSet {
 }
 
 impl AnchorSet {
-    /// How selective the set is: longer shortest literal first, then fewer literals.
-    fn quality(&self) -> (usize, std::cmp::Reverse<usize>) {
-        let shortest = self
-            .anchors
-            .iter()
-            .map(|a| a.literal.len())
-            .min()
-            .unwrap_or(64);
-        (shortest.min(8), std::cmp::Reverse(self.anchors.len()))
+    /// How selective the set is: the rank of its weakest anchor first, then fewer
+    /// anchors.
+    fn quality(&self) -> (u8, std::cmp::Reverse<usize>) {
+        let weakest = self.anchors.iter().map(|a| a.rank).min().unwrap_or(8);
+        (weakest, std::cmp::Reverse(self.anchors.len()))
     }
 
     fn best(sets: impl Iterator<Item = AnchorSet>) -> Option<AnchorSet> {
@@ -410,7 +446,11 @@ fn compile_search(
                             let mut all_anchored = true;
                             for pattern in patterns {
                                 let leaf = Leaf::new(pattern);
-                                let Some(literal) = required_literal(pattern) else {
+                                let (target, found) = match exact_literal(pattern) {
+                                    Some(value) => (Target::Exact(slot), Some(value)),
+                                    None => (Target::Field(slot), required_literal(pattern)),
+                                };
+                                let Some(literal) = found else {
                                     all_anchored = false;
                                     leaves.push(FieldLeaf {
                                         leaf,
@@ -419,16 +459,18 @@ fn compile_search(
                                     });
                                     continue;
                                 };
-                                let target = Target::Field(slot);
-                                let id = fields.literal(target, literal.clone());
-                                let exact_on_hit = pattern.op == StringOp::Contains
-                                    && !pattern.case_sensitive
-                                    && pattern.text.to_lowercase() == literal;
-                                let anchor = Anchor {
-                                    target,
-                                    literal,
-                                    id,
-                                };
+                                // Case-insensitive equality, or a contains of the whole
+                                // literal: seeing the literal is seeing the match.
+                                let exact_on_hit = !pattern.case_sensitive
+                                    && match target {
+                                        Target::Exact(_) => true,
+                                        _ => {
+                                            pattern.op == StringOp::Contains
+                                                && pattern.text.to_lowercase() == literal
+                                        }
+                                    };
+                                let anchor = Anchor::new(target, literal, fields);
+                                let id = anchor.id;
                                 literals.push(anchor.clone());
                                 anchors.push(anchor);
                                 leaves.push(FieldLeaf {
@@ -475,11 +517,7 @@ fn keyword_anchors(patterns: &[ValuePattern], fields: &mut FieldNames) -> Option
         .iter()
         .map(|p| {
             let literal = required_literal(p)?;
-            Some(Anchor {
-                target: Target::Keywords,
-                id: fields.literal(Target::Keywords, literal.clone()),
-                literal,
-            })
+            Some(Anchor::new(Target::Keywords, literal, fields))
         })
         .collect();
     anchors.map(|anchors| AnchorSet { anchors })

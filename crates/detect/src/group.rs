@@ -60,16 +60,27 @@ pub(crate) type NameMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
 /// each pattern's anchored rules.
 type Literals = (NameMap<u32, usize>, Vec<String>, Vec<u32>, Vec<Vec<u32>>);
 
-/// All anchor literals of one target, in one automaton.
+/// How a scan finds its literals in a text.
+#[derive(Debug)]
+enum Finder {
+    /// Anywhere in the text.
+    Search {
+        automaton: AhoCorasick,
+        /// A SIMD searcher for the same literals (small sets only): most values
+        /// contain none of them, and it says so several times faster than walking the
+        /// automaton byte by byte, which then runs only on values with some hit.
+        gate: Option<packed::Searcher>,
+    },
+    /// As the whole text: literal → pattern index.
+    Exact(NameMap<Box<str>, u32>),
+}
+
+/// All anchor literals of one target, in one automaton (or table).
 #[derive(Debug)]
 struct LiteralScan {
     /// `None` for keyword scans (every field of the event).
     slot: Option<u32>,
-    automaton: AhoCorasick,
-    /// A SIMD searcher for the same literals (small sets only): most values contain
-    /// none of them, and it says so several times faster than walking the automaton
-    /// byte by byte, which then runs only on values with some hit.
-    gate: Option<packed::Searcher>,
+    finder: Finder,
     /// Pattern index → the literal's id, for recording that it occurred.
     ids: Vec<u32>,
     /// Pattern index → rules anchored on that literal.
@@ -80,17 +91,31 @@ impl LiteralScan {
     /// Marks the rules whose literal occurs in `text`, the Unicode lower-case of a
     /// value (see `compile::required_literal`).
     fn scan_text(&self, text: &str, marks: &mut crate::scratch::Marks) {
-        if let Some(gate) = &self.gate {
-            if gate.find(text).is_none() {
-                return;
+        match &self.finder {
+            Finder::Search { automaton, gate } => {
+                if let Some(gate) = gate {
+                    if gate.find(text).is_none() {
+                        return;
+                    }
+                }
+                for hit in automaton.find_overlapping_iter(text) {
+                    self.hit(hit.pattern().as_usize(), marks);
+                }
+            }
+            Finder::Exact(table) => {
+                if let Some(&pattern) = table.get(text) {
+                    self.hit(pattern as usize, marks);
+                }
             }
         }
-        for hit in self.automaton.find_overlapping_iter(text) {
-            let pattern = hit.pattern().as_usize();
-            marks.saw(self.ids[pattern]);
-            for &rule in &self.rules[pattern] {
-                marks.mark(rule);
-            }
+    }
+
+    /// Records that pattern `pattern` occurred and marks the rules it anchors.
+    #[inline]
+    fn hit(&self, pattern: usize, marks: &mut crate::scratch::Marks) {
+        marks.saw(self.ids[pattern]);
+        for &rule in &self.rules[pattern] {
+            marks.mark(rule);
         }
     }
 }
@@ -262,7 +287,8 @@ impl Scans {
         let mut scans = Vec::new();
         let mut targets: Vec<_> = literals.into_iter().collect();
         targets.sort_by_key(|(target, _)| match target {
-            Target::Field(slot) => u64::from(*slot),
+            Target::Field(slot) => u64::from(*slot) * 2,
+            Target::Exact(slot) => u64::from(*slot) * 2 + 1,
             Target::Keywords => u64::MAX,
         });
         let mut forced = Vec::new();
@@ -275,17 +301,34 @@ impl Scans {
                 forced.extend(ids);
                 continue;
             }
+            let slot = match target {
+                Target::Field(slot) | Target::Exact(slot) => Some(slot),
+                Target::Keywords => None,
+            };
+            if let Target::Exact(_) = target {
+                let table = patterns
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, literal)| (literal.into_boxed_str(), index as u32))
+                    .collect();
+                scans.push(LiteralScan {
+                    slot,
+                    finder: Finder::Exact(table),
+                    ids,
+                    rules: owners,
+                });
+                continue;
+            }
             // Literals are lower-case and the scan runs on lower-case text, so the
             // automaton needs no case folding (which would double its transitions).
             let built = AhoCorasick::builder().build(&patterns);
             match built {
                 Ok(automaton) => scans.push(LiteralScan {
-                    gate: packed::Config::new().builder().extend(&patterns).build(),
-                    slot: match target {
-                        Target::Field(slot) => Some(slot),
-                        Target::Keywords => None,
+                    slot,
+                    finder: Finder::Search {
+                        gate: packed::Config::new().builder().extend(&patterns).build(),
+                        automaton,
                     },
-                    automaton,
                     ids,
                     rules: owners,
                 }),

@@ -72,7 +72,7 @@ fn engine_matches_reference_on_every_corpus_event() {
     );
     // The prefilter is the point of the engine: most routed rules must be skipped.
     assert!(
-        evaluated * 20 < routed_total,
+        evaluated * 30 < routed_total,
         "{evaluated} of {routed_total} evaluated"
     );
     assert!(events > 8_000, "{events} events");

@@ -499,3 +499,44 @@ fn engine_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Engine>();
 }
+
+#[test]
+fn equality_and_long_literals_anchor_precisely() {
+    // Equality is looked up as a whole value: "security" occurs inside the provider
+    // name of every Security record, but is not its value.
+    let provider = "title: provider\nlogsource:\n    product: windows\n    service: security\ndetection:\n    sel:\n        EventID: 1102\n        Provider_Name: Security\n    condition: sel\n---\n";
+    // A short event id needs no minimum length when it is the whole value.
+    let sysmon = "title: sysmon-16\nlogsource:\n    product: windows\n    service: sysmon\ndetection:\n    sel:\n        EventID: 16\n    condition: sel\n---\n";
+    // A long startswith keeps its end, which paths do not share.
+    let tasks = proc_rule(
+        "tasks",
+        "    sel:\n        Image|startswith: 'C:\\Windows\\System32\\Tasks\\'\n    condition: sel",
+    );
+    let set = rules(&format!("{provider}{sysmon}{tasks}"));
+    let (engine, _) = Engine::compile(&set, &LogsourceMap::builtin());
+    let mut scratch = engine.scratch();
+    let mut candidates = |event: &Event| -> Vec<String> {
+        engine
+            .candidate_rules(event, &mut scratch)
+            .into_iter()
+            .map(|r| set.rules[r].title.clone())
+            .collect()
+    };
+    let auditing = [("Provider_Name", s("Microsoft-Windows-Security-Auditing"))];
+    assert!(candidates(&event("Security", 1102, &auditing)).is_empty());
+    let eventlog = [("Provider_Name", s("SECURITY"))];
+    assert_eq!(
+        candidates(&event("Security", 1102, &eventlog)),
+        ["provider"]
+    );
+    assert!(candidates(&event(SYSMON, 1, &[])).is_empty());
+    assert_eq!(candidates(&event(SYSMON, 16, &[])), ["sysmon-16"]);
+    let system32 = [("Image", s("C:\\Windows\\System32\\cmd.exe"))];
+    assert!(candidates(&proc_event(&system32)).is_empty());
+    let task = [("Image", s("c:\\windows\\system32\\tasks\\x.exe"))];
+    assert_eq!(candidates(&proc_event(&task)), ["tasks"]);
+    assert_eq!(
+        titles(&format!("{provider}{sysmon}{tasks}"), &proc_event(&task)),
+        ["tasks"]
+    );
+}
