@@ -145,7 +145,8 @@ const MAX_LITERAL: usize = 20;
 /// The scan looks for literals ASCII-case-insensitively in an ASCII value, and in the
 /// Unicode lower-case of any other value, so it sees exactly what the reference's
 /// `to_lowercase` comparison sees. A case-sensitive pattern qualifies only when ASCII,
-/// where lower-casing cannot depend on context (Greek final sigma). Regexes give none.
+/// where lower-casing cannot depend on context (Greek final sigma). Regexes give none
+/// here (see [`regex_literals`]).
 fn required_literal(pattern: &ValuePattern) -> Option<String> {
     let literal = match pattern.op {
         StringOp::Regex => return None,
@@ -174,6 +175,60 @@ fn required_literal(pattern: &ValuePattern) -> Option<String> {
         start += 1;
     }
     Some(literal[start..].to_owned())
+}
+
+/// Most literals a regex anchor set may hold: more would mostly be case variants that
+/// lower-casing did not merge, and cost more to scan for than the regex.
+const MAX_REGEX_LITERALS: usize = 32;
+
+/// Lower-case literals one of which every match of a regex pattern contains: the
+/// literals its matches start with, or those they end with, whichever set is more
+/// selective. `None` when a match can start and end with anything short.
+///
+/// Case-insensitive regexes fold case by Unicode rules (`s` also matches `ſ`): the
+/// extracted literals list every such variant, and lower-casing them keeps each one
+/// findable in the lower-cased value, so the set stays necessary. Only `Σ`, whose
+/// lower case depends on its neighbours, cannot be lower-cased alone.
+fn regex_literals(pattern: &ValuePattern) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    if pattern.op != StringOp::Regex || pattern.regex.is_none() {
+        return None;
+    }
+    let hir = regex_syntax::Parser::new().parse(&pattern.text).ok()?;
+    let set = |kind| -> Option<Vec<String>> {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let mut out = Vec::new();
+        for literal in seq.literals()? {
+            let text = std::str::from_utf8(literal.as_bytes()).ok()?;
+            if text.contains('Σ') {
+                return None;
+            }
+            let lower = text.to_lowercase();
+            if lower.len() < MIN_LITERAL {
+                return None;
+            }
+            let mut start = lower.len().saturating_sub(MAX_LITERAL);
+            while !lower.is_char_boundary(start) {
+                start += 1;
+            }
+            out.push(lower[start..].to_owned());
+        }
+        out.sort_unstable();
+        out.dedup();
+        (!out.is_empty() && out.len() <= MAX_REGEX_LITERALS).then_some(out)
+    };
+    let quality = |set: &Vec<String>| {
+        let shortest = set.iter().map(String::len).min().unwrap_or(0).min(8);
+        (shortest, std::cmp::Reverse(set.len()))
+    };
+    match (set(ExtractKind::Prefix), set(ExtractKind::Suffix)) {
+        (Some(prefix), Some(suffix)) => Some(if quality(&suffix) > quality(&prefix) {
+            suffix
+        } else {
+            prefix
+        }),
+        (prefix, suffix) => prefix.or(suffix),
+    }
 }
 
 /// The lower-case value an equality pattern needs the whole field to have.
@@ -451,7 +506,19 @@ fn compile_search(
                                     None => (Target::Field(slot), required_literal(pattern)),
                                 };
                                 let Some(literal) = found else {
-                                    all_anchored = false;
+                                    // A regex needs one of the literals its matches
+                                    // start (or end) with: anchors, though none of them
+                                    // alone decides the leaf.
+                                    match regex_literals(pattern) {
+                                        Some(needed) => {
+                                            for literal in needed {
+                                                let anchor = Anchor::new(target, literal, fields);
+                                                literals.push(anchor.clone());
+                                                anchors.push(anchor);
+                                            }
+                                        }
+                                        None => all_anchored = false,
+                                    }
                                     leaves.push(FieldLeaf {
                                         leaf,
                                         literal: None,
@@ -600,5 +667,48 @@ pub(crate) fn push_matched(out: &mut Vec<MatchedField>, field: &str, value: Stri
             field: field.to_owned(),
             value,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn regex(text: &str) -> ValuePattern {
+        ValuePattern {
+            op: StringOp::Regex,
+            text: text.to_owned(),
+            regex: regex::Regex::new(text).ok(),
+            case_sensitive: !text.starts_with("(?i)"),
+        }
+    }
+
+    #[test]
+    fn regex_literals_are_what_every_match_contains() {
+        let set = |text: &str| regex_literals(&regex(text));
+        // Alternation: one literal per branch, lower-cased.
+        assert_eq!(
+            set("(Invoke|IEX)-Expression"),
+            Some(vec![
+                "iex-expression".to_owned(),
+                "invoke-expression".to_owned()
+            ])
+        );
+        // Case-insensitive: Unicode folding adds `ſ` (long s) for `s`; lower-casing
+        // keeps it, as the lower-cased value would.
+        assert_eq!(
+            set("(?i)set.*&&"),
+            Some(vec!["set".to_owned(), "ſet".to_owned()])
+        );
+        // A leading wildcard: the literals matches end with.
+        assert_eq!(
+            set(r".*\\mimikatz\.exe"),
+            Some(vec!["\\mimikatz.exe".to_owned()])
+        );
+        // Nothing long enough at either end.
+        assert_eq!(set("^a.*b$"), None);
+        assert_eq!(set(r"\d+"), None);
+        // Context-dependent lower case.
+        assert_eq!(set("ΣΑΣ.*"), None);
     }
 }

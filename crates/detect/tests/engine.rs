@@ -512,7 +512,12 @@ fn equality_and_long_literals_anchor_precisely() {
         "tasks",
         "    sel:\n        Image|startswith: 'C:\\Windows\\System32\\Tasks\\'\n    condition: sel",
     );
-    let set = rules(&format!("{provider}{sysmon}{tasks}"));
+    // A regex needs one of the literals its matches start with.
+    let obfuscated = proc_rule(
+        "regex",
+        "    sel:\n        CommandLine|re: '(?i)(set).*&&\\s?set'\n    condition: sel",
+    );
+    let set = rules(&format!("{provider}{sysmon}{tasks}{obfuscated}"));
     let (engine, _) = Engine::compile(&set, &LogsourceMap::builtin());
     let mut scratch = engine.scratch();
     let mut candidates = |event: &Event| -> Vec<String> {
@@ -535,6 +540,11 @@ fn equality_and_long_literals_anchor_precisely() {
     assert!(candidates(&proc_event(&system32)).is_empty());
     let task = [("Image", s("c:\\windows\\system32\\tasks\\x.exe"))];
     assert_eq!(candidates(&proc_event(&task)), ["tasks"]);
+    let plain = [("CommandLine", s("cmd.exe /c whoami"))];
+    assert!(candidates(&proc_event(&plain)).is_empty());
+    let chained = [("CommandLine", s("cmd /c SET a=1&& set b=2"))];
+    assert_eq!(candidates(&proc_event(&chained)), ["regex"]);
+    assert_eq!(titles(&obfuscated, &proc_event(&chained)), ["regex"]);
     assert_eq!(
         titles(&format!("{provider}{sysmon}{tasks}"), &proc_event(&task)),
         ["tasks"]
