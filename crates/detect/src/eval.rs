@@ -105,8 +105,13 @@ fn item_matches(item: &Item, event: &Event, scratch: &mut Scratch) -> bool {
                 let marks_seen = |id: Option<u32>, marks: &crate::scratch::Marks| {
                     id.is_none_or(|id| marks.has_seen(id))
                 };
-                let Scratch { slots, marks, .. } = scratch;
-                match slots.texts(event, item.slot) {
+                let Scratch {
+                    slots,
+                    marks,
+                    keywords,
+                    ..
+                } = scratch;
+                match slots.texts(event, item.slot, keywords) {
                     Some((original, lower)) => leaves.iter().any(|leaf| {
                         marks_seen(leaf.literal, marks) && leaf.leaf.matches(original, lower)
                     }),

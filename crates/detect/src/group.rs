@@ -223,6 +223,15 @@ impl Group {
                 }
             }
         }
+        // Keyword scans lower-case every value anyway: done first, the field scans
+        // reuse that text instead of lower-casing their values again.
+        if self
+            .units
+            .iter()
+            .any(|&unit| units[unit as usize].scans(rules).keywords)
+        {
+            scratch.keywords.build(event);
+        }
         for &unit in &self.units {
             let scans = units[unit as usize].scans(rules);
             for &rule in &scans.always {
@@ -237,8 +246,13 @@ impl Group {
                         None => {}
                         Some(value @ Value::List(_)) => scan_value(scan, value, scratch),
                         Some(_) => {
-                            let Scratch { slots, marks, .. } = &mut *scratch;
-                            if let Some((_, lower)) = slots.texts(event, slot) {
+                            let Scratch {
+                                slots,
+                                marks,
+                                keywords,
+                                ..
+                            } = &mut *scratch;
+                            if let Some((_, lower)) = slots.texts(event, slot, keywords) {
                                 scan.scan_text(lower, marks);
                             }
                         }
@@ -264,6 +278,8 @@ struct Scans {
     /// Literals no automaton looks for (one failed to build): taken as always seen.
     forced: Vec<u32>,
     scans: Vec<LiteralScan>,
+    /// Whether some scan looks at every value (keyword searches).
+    keywords: bool,
 }
 
 impl Scans {
@@ -344,6 +360,7 @@ impl Scans {
         Self {
             always,
             forced,
+            keywords: scans.iter().any(|scan| scan.slot.is_none()),
             scans,
         }
     }

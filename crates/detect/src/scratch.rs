@@ -44,36 +44,75 @@ pub(crate) const SEPARATOR: char = '\0';
 /// The lower-case text of all of an event's scalar values, separated by
 /// [`SEPARATOR`]: a keyword automaton scans it in one call rather than one per value
 /// (events have tens of short values, and a call costs more than its bytes).
+///
+/// Once built for an event, it also serves each string field's lower-case text to
+/// [`Slots::texts`], so a value is lower-cased once, not once for keywords and again
+/// for its field's own scan.
 #[derive(Debug, Default)]
 pub(crate) struct KeywordText {
     joined: String,
+    /// Per field position, where its lower-case text sits in `joined` (`NO_SPAN` for
+    /// lists, whose elements sit there one after the other).
+    spans: Vec<(u32, u32)>,
     built: bool,
 }
+
+const NO_SPAN: (u32, u32) = (u32::MAX, 0);
 
 impl KeywordText {
     /// The joined text of `event`'s values, built on first use for each event.
     pub(crate) fn text(&mut self, event: &Event) -> &str {
-        if !self.built {
-            self.built = true;
-            let joined = &mut self.joined;
-            joined.clear();
-            for (_, value) in &event.fields {
+        self.build(event);
+        &self.joined
+    }
+
+    /// Builds the joined text for `event` unless already built.
+    pub(crate) fn build(&mut self, event: &Event) {
+        if self.built {
+            return;
+        }
+        self.built = true;
+        let Self { joined, spans, .. } = self;
+        joined.clear();
+        spans.clear();
+        for (_, value) in &event.fields {
+            if let Value::List(_) = value {
+                spans.push(NO_SPAN);
                 any_scalar(value, &mut |scalar| {
-                    match scalar {
-                        Value::Str(string) => push_lower(string, joined),
-                        // Numbers and booleans print as ASCII.
-                        _ => {
-                            let start = joined.len();
-                            write_text(scalar, joined);
-                            joined[start..].make_ascii_lowercase();
-                        }
-                    }
+                    push_scalar_lower(scalar, joined);
                     joined.push(SEPARATOR);
                     false
                 });
+                continue;
             }
+            let start = joined.len() as u32;
+            push_scalar_lower(value, joined);
+            spans.push((start, joined.len() as u32));
+            joined.push(SEPARATOR);
         }
-        &self.joined
+    }
+
+    /// The lower-case text of the event's field at `position`, if the joined text is
+    /// built and the field is a scalar.
+    fn lower_of(&self, position: usize) -> Option<&str> {
+        if !self.built {
+            return None;
+        }
+        let &(start, end) = self.spans.get(position)?;
+        self.joined.get(start as usize..end as usize)
+    }
+}
+
+/// Appends a scalar's lower-case text.
+fn push_scalar_lower(scalar: &Value, out: &mut String) {
+    match scalar {
+        Value::Str(string) => push_lower(string, out),
+        // Numbers and booleans print as ASCII.
+        _ => {
+            let start = out.len();
+            write_text(scalar, out);
+            out[start..].make_ascii_lowercase();
+        }
     }
 }
 
@@ -140,14 +179,21 @@ impl Slots {
             .map(|(_, value)| value)
     }
 
-    /// The original and lower-case text of a scalar slot value, computed once per event.
+    /// The original and lower-case text of a scalar slot value, computed once per event
+    /// (or taken from `keywords` when that is built).
     pub(crate) fn texts<'a>(
         &'a mut self,
         event: &'a Event,
         slot: u32,
+        keywords: &'a KeywordText,
     ) -> Option<(&'a str, &'a str)> {
         let value = self.value(event, slot)?;
         let s = slot as usize;
+        if let Value::Str(original) = value {
+            if let Some(lower) = keywords.lower_of(self.position[s] as usize) {
+                return Some((original, lower));
+            }
+        }
         if self.cached[s] != self.generation {
             self.cached[s] = self.generation;
             let text = &mut self.text[s];
