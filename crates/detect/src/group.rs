@@ -3,7 +3,7 @@
 
 use crate::compile::{Anchor, CompiledRule, FieldNames, Target};
 use crate::scratch::{any_scalar, load_text, Scratch, SEPARATOR};
-use aho_corasick::{packed, AhoCorasick};
+use aho_corasick::{packed, AhoCorasick, AhoCorasickKind};
 use rampart_event::{Event, Value};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -74,6 +74,12 @@ enum Finder {
     /// As the whole text: literal → pattern index.
     Exact(NameMap<Box<str>, u32>),
 }
+
+/// Literal sets up to this size get a DFA: one table lookup per byte where the
+/// default NFA may follow several failure links, for a build cost that stays small
+/// (the thousands of command-line literals keep the NFA, whose DFA would cost more
+/// to build than it saves on any input short of millions of events).
+const DFA_PATTERNS: usize = 400;
 
 /// All anchor literals of one target, in one automaton (or table).
 #[derive(Debug)]
@@ -337,7 +343,9 @@ impl Scans {
             }
             // Literals are lower-case and the scan runs on lower-case text, so the
             // automaton needs no case folding (which would double its transitions).
-            let built = AhoCorasick::builder().build(&patterns);
+            let built = AhoCorasick::builder()
+                .kind((patterns.len() <= DFA_PATTERNS).then_some(AhoCorasickKind::DFA))
+                .build(&patterns);
             match built {
                 Ok(automaton) => scans.push(LiteralScan {
                     slot,
