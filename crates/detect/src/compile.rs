@@ -160,9 +160,13 @@ fn required_literal(pattern: &ValuePattern) -> Option<String> {
             .max_by_key(String::len)?,
         _ => pattern.text.to_lowercase(),
     };
-    // Literals shorter than three bytes (`\\`, `.`, `-`) occur in nearly every value:
-    // looking for them costs more than checking their leaves directly.
-    if literal.len() < MIN_LITERAL || (!literal.is_ascii() && pattern.case_sensitive) {
+    // ASCII literals shorter than three bytes (`\\`, `.`, `-`) occur in nearly every
+    // value: looking for them costs more than checking their leaves directly. A
+    // non-ASCII character is rare in Windows telemetry, and selective on its own
+    // (the Cyrillic look-alike letters of homoglyph rules).
+    if (literal.len() < MIN_LITERAL && literal.is_ascii())
+        || (!literal.is_ascii() && pattern.case_sensitive)
+    {
         return None;
     }
     // Any part of the literal is as necessary as the whole, and long literals
@@ -181,9 +185,13 @@ fn required_literal(pattern: &ValuePattern) -> Option<String> {
 /// lower-casing did not merge, and cost more to scan for than the regex.
 const MAX_REGEX_LITERALS: usize = 32;
 
-/// Lower-case literals one of which every match of a regex pattern contains: the
-/// literals its matches start with, or those they end with, whichever set is more
-/// selective. `None` when a match can start and end with anything short.
+/// Lower-case literals one of which every match of a regex pattern contains, or
+/// `None` when no such set is selective enough to look for.
+///
+/// Candidates are the literals matches start with, those they end with, and, for a
+/// regex that is a sequence, those each tail of the sequence starts with (a match
+/// contains a match of every tail): `\.exe\s+[^"]{0,64}werfaultsecure` is looked for
+/// by `werfaultsecure`, not by the `.exe` of nearly every command line.
 ///
 /// Case-insensitive regexes fold case by Unicode rules (`s` also matches `ſ`): the
 /// extracted literals list every such variant, and lower-casing them keeps each one
@@ -191,12 +199,13 @@ const MAX_REGEX_LITERALS: usize = 32;
 /// lower case depends on its neighbours, cannot be lower-cased alone.
 fn regex_literals(pattern: &ValuePattern) -> Option<Vec<String>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::{Hir, HirKind};
     if pattern.op != StringOp::Regex || pattern.regex.is_none() {
         return None;
     }
     let hir = regex_syntax::Parser::new().parse(&pattern.text).ok()?;
-    let set = |kind| -> Option<Vec<String>> {
-        let seq = Extractor::new().kind(kind).extract(&hir);
+    let set = |kind, hir: &Hir| -> Option<Vec<String>> {
+        let seq = Extractor::new().kind(kind).extract(hir);
         let mut out = Vec::new();
         for literal in seq.literals()? {
             let text = std::str::from_utf8(literal.as_bytes()).ok()?;
@@ -217,18 +226,23 @@ fn regex_literals(pattern: &ValuePattern) -> Option<Vec<String>> {
         out.dedup();
         (!out.is_empty() && out.len() <= MAX_REGEX_LITERALS).then_some(out)
     };
-    let quality = |set: &Vec<String>| {
-        let shortest = set.iter().map(String::len).min().unwrap_or(0).min(8);
-        (shortest, std::cmp::Reverse(set.len()))
-    };
-    match (set(ExtractKind::Prefix), set(ExtractKind::Suffix)) {
-        (Some(prefix), Some(suffix)) => Some(if quality(&suffix) > quality(&prefix) {
-            suffix
-        } else {
-            prefix
-        }),
-        (prefix, suffix) => prefix.or(suffix),
+    let mut sets = vec![
+        set(ExtractKind::Prefix, &hir),
+        set(ExtractKind::Suffix, &hir),
+    ];
+    if let HirKind::Concat(items) = hir.kind() {
+        for start in 1..items.len() {
+            sets.push(set(
+                ExtractKind::Prefix,
+                &Hir::concat(items[start..].to_vec()),
+            ));
+        }
     }
+    // Longer shortest literal first (up to a point), then fewer literals.
+    sets.into_iter().flatten().max_by_key(|set| {
+        let shortest = set.iter().map(String::len).min().unwrap_or(0);
+        (shortest.min(12), std::cmp::Reverse(set.len()))
+    })
 }
 
 /// The lower-case value an equality pattern needs the whole field to have.
@@ -704,6 +718,11 @@ mod tests {
         assert_eq!(
             set(r".*\\mimikatz\.exe"),
             Some(vec!["\\mimikatz.exe".to_owned()])
+        );
+        // Inside a sequence: the tail's literal, not the common `.exe` it starts with.
+        assert_eq!(
+            set(r"\.exe\s+[^x]{0,64}werfault\.exe\s+\d+"),
+            Some(vec!["werfault.exe".to_owned()])
         );
         // Nothing long enough at either end.
         assert_eq!(set("^a.*b$"), None);
