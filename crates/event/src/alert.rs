@@ -1,6 +1,10 @@
 use crate::{EventMeta, Level};
 use serde::{Deserialize, Serialize};
 
+mod json_line;
+
+pub use json_line::JsonLineWriter;
+
 /// One field of the event that a rule's selection matched, with the value it held.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MatchedField {

@@ -13,6 +13,6 @@ mod alert;
 mod event;
 mod level;
 
-pub use alert::{Alert, MatchedField};
+pub use alert::{Alert, JsonLineWriter, MatchedField};
 pub use event::{Event, EventMeta, Value};
 pub use level::Level;
