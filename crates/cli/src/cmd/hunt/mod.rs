@@ -21,7 +21,7 @@ use ordered::Ordered;
 use output::Format;
 use rampart_correlate::sigma::AlertCorrelator;
 use rampart_detect::Engine;
-use rampart_event::{Alert, Event, Level};
+use rampart_event::{Alert, Event, JsonLineWriter, Level};
 use rampart_ingest::{Diagnostic, EventBatch, FieldAliases, Input, ReadOptions, Sink};
 use rampart_knowledge::Knowledge;
 use rampart_store::{RunInfo, RunSummary};
@@ -145,8 +145,11 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     };
 
     let progress = progress_bar(&inputs);
+    let render = sink.takes_json_lines();
     let scan = Scan {
         engine: &rules.engine,
+        render,
+        json_writers: Mutex::new(Vec::new()),
         correlator: correlator.as_ref(),
         correlated: Mutex::new(Vec::new()),
         ordered: Mutex::new(Ordered::new(inputs.len(), sink)),
@@ -265,6 +268,12 @@ fn progress_bar(inputs: &[Input]) -> Option<ProgressBar> {
 /// State shared by the threads of one hunt.
 struct Scan<'a> {
     engine: &'a Engine,
+    /// Whether scanning threads render their batches as JSON lines: the output lock
+    /// is then held only to copy bytes.
+    render: bool,
+    /// Idle JSON-lines writers (each keeps its rules' rendered parts), one taken per
+    /// batch being rendered.
+    json_writers: Mutex<Vec<JsonLineWriter>>,
     /// The correlation rules, when the rule set has any.
     correlator: Option<&'a AlertCorrelator>,
     /// (alert, event) pairs kept for correlation after the scan.
@@ -297,6 +306,28 @@ impl Scan<'_> {
         if let Some(progress) = self.progress {
             progress.inc(input.size().unwrap_or(0));
         }
+    }
+
+    /// One batch's alerts, sorted into output order and rendered as JSON lines; the
+    /// lines and how many alerts they hold.
+    fn render(&self, mut alerts: Vec<Alert>) -> (Vec<u8>, u64) {
+        ordered::sort_batch(&mut alerts);
+        let mut writer = self
+            .json_writers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop()
+            .unwrap_or_default();
+        // About what a line takes, so the buffer seldom grows.
+        let mut lines = Vec::with_capacity(alerts.len() * 1024);
+        for alert in &alerts {
+            writer.write(alert, &mut lines);
+        }
+        self.json_writers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(writer);
+        (lines, alerts.len() as u64)
     }
 
     fn lock_ordered(&self) -> std::sync::MutexGuard<'_, Ordered> {
@@ -360,9 +391,16 @@ impl Sink for InputSink<'_> {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .merge(tally);
         }
-        self.scan
-            .lock_ordered()
-            .batch(self.index, batch.seq, alerts);
+        if self.scan.render && !alerts.is_empty() {
+            let (lines, count) = self.scan.render(alerts);
+            self.scan
+                .lock_ordered()
+                .rendered(self.index, batch.seq, lines, count);
+        } else {
+            self.scan
+                .lock_ordered()
+                .batch(self.index, batch.seq, alerts);
+        }
     }
 
     fn diagnostic(&self, diagnostic: Diagnostic) {

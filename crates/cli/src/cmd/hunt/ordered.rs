@@ -5,17 +5,35 @@
 //! input order (EVTX chunk, block of JSON lines), then within a batch by record id and
 //! rule id. A batch is written as soon as every batch before it has been, so output
 //! streams and memory holds only the alerts of batches that finished early.
+//!
+//! For plain JSON lines the scanning threads sort and render their batches themselves
+//! ([`Ordered::rendered`]), so that all this buffer does under its lock is copy bytes.
 
 use super::output::AlertSink;
 use rampart_event::Alert;
 use std::collections::BTreeMap;
 use std::io;
 
+/// The alerts of one batch, as alerts or already rendered.
+enum Batch {
+    Alerts(Vec<Alert>),
+    /// JSON lines of `count` alerts, in output order.
+    Rendered {
+        lines: Vec<u8>,
+        count: u64,
+    },
+}
+
 #[derive(Default)]
 struct FileSlot {
     next_seq: u64,
-    pending: BTreeMap<u64, Vec<Alert>>,
+    pending: BTreeMap<u64, Batch>,
     done: bool,
+}
+
+/// Puts one batch's alerts in output order: by record id, then rule id.
+pub fn sort_batch(alerts: &mut [Alert]) {
+    alerts.sort_by(|a, b| (a.event.record_id, &a.rule_id).cmp(&(b.event.record_id, &b.rule_id)));
 }
 
 /// The reorder buffer in front of an [`AlertSink`].
@@ -41,10 +59,19 @@ impl Ordered {
 
     /// Takes the alerts of batch `seq` of input `file`.
     pub fn batch(&mut self, file: usize, seq: u64, mut alerts: Vec<Alert>) {
-        alerts
-            .sort_by(|a, b| (a.event.record_id, &a.rule_id).cmp(&(b.event.record_id, &b.rule_id)));
+        sort_batch(&mut alerts);
+        self.insert(file, seq, Batch::Alerts(alerts));
+    }
+
+    /// Takes batch `seq` of input `file` as the JSON lines of its `count` alerts, sorted
+    /// by [`sort_batch`]; only for a sink that [takes JSON lines](AlertSink::takes_json_lines).
+    pub fn rendered(&mut self, file: usize, seq: u64, lines: Vec<u8>, count: u64) {
+        self.insert(file, seq, Batch::Rendered { lines, count });
+    }
+
+    fn insert(&mut self, file: usize, seq: u64, batch: Batch) {
         if let Some(slot) = self.files.get_mut(file) {
-            slot.pending.insert(seq, alerts);
+            slot.pending.insert(seq, batch);
         }
         self.flush();
     }
@@ -59,16 +86,9 @@ impl Ordered {
 
     fn flush(&mut self) {
         while let Some(slot) = self.files.get_mut(self.next_file) {
-            while let Some(alerts) = slot.pending.remove(&slot.next_seq) {
+            while let Some(batch) = slot.pending.remove(&slot.next_seq) {
                 slot.next_seq += 1;
-                for alert in &alerts {
-                    if self.error.is_none() {
-                        if let Err(error) = self.sink.write(alert) {
-                            self.error = Some(error);
-                        }
-                    }
-                    self.written += 1;
-                }
+                Self::write_batch(&mut *self.sink, &mut self.error, &mut self.written, batch);
             }
             if !slot.done {
                 return;
@@ -76,15 +96,39 @@ impl Ordered {
             // A finished input may still hold batches after a gap if the reader skipped
             // a sequence number; write them in order rather than lose them.
             let rest = std::mem::take(&mut slot.pending);
-            for alert in rest.into_values().flatten() {
-                if self.error.is_none() {
-                    if let Err(error) = self.sink.write(&alert) {
-                        self.error = Some(error);
-                    }
-                }
-                self.written += 1;
+            for batch in rest.into_values() {
+                Self::write_batch(&mut *self.sink, &mut self.error, &mut self.written, batch);
             }
             self.next_file += 1;
+        }
+    }
+
+    /// Writes one batch unless an earlier write failed, counting its alerts either way.
+    fn write_batch(
+        sink: &mut (dyn AlertSink + Send),
+        error: &mut Option<io::Error>,
+        written: &mut u64,
+        batch: Batch,
+    ) {
+        match batch {
+            Batch::Alerts(alerts) => {
+                for alert in &alerts {
+                    if error.is_none() {
+                        if let Err(e) = sink.write(alert) {
+                            *error = Some(e);
+                        }
+                    }
+                    *written += 1;
+                }
+            }
+            Batch::Rendered { lines, count } => {
+                if error.is_none() {
+                    if let Err(e) = sink.write_rendered(&lines) {
+                        *error = Some(e);
+                    }
+                }
+                *written += count;
+            }
         }
     }
 
@@ -140,6 +184,35 @@ mod tests {
         }
     }
 
+    /// Keeps everything written as text: alerts as `source:record:rule` lines, rendered
+    /// lines as given.
+    struct Lines(Arc<Mutex<String>>);
+
+    impl AlertSink for Lines {
+        fn write(&mut self, alert: &Alert) -> io::Result<()> {
+            let line = format!(
+                "{}:{}:{}\n",
+                alert.event.source,
+                alert.event.record_id.unwrap_or(0),
+                alert.rule_id
+            );
+            self.write_rendered(line.as_bytes())
+        }
+        fn takes_json_lines(&self) -> bool {
+            true
+        }
+        fn write_rendered(&mut self, lines: &[u8]) -> io::Result<()> {
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .push_str(&String::from_utf8_lossy(lines));
+            Ok(())
+        }
+        fn finish(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     fn alert(source: &str, record: u64, rule: &str) -> Alert {
         Alert {
             rule_id: rule.into(),
@@ -186,5 +259,29 @@ mod tests {
             .map(|w| w.iter().map(|(s, n, r)| format!("{s}{n}{r}")).collect())
             .unwrap_or_default();
         assert_eq!(keys, ["a1r1", "a5r1", "a5r9", "a9r2", "b1r1"]);
+    }
+
+    #[test]
+    fn rendered_batches_keep_their_place_and_count() {
+        let text = Arc::new(Mutex::new(String::new()));
+        let mut ordered = Ordered::new(1, Box::new(Lines(Arc::clone(&text))));
+        ordered.rendered(0, 1, b"second\nthird\n".to_vec(), 2);
+        ordered.batch(0, 0, vec![alert("a", 2, "r2"), alert("a", 1, "r1")]);
+        ordered.rendered(0, 3, b"fifth\n".to_vec(), 1);
+        ordered.file_done(0);
+        ordered.trailing(vec![alert("a", 9, "c1")]);
+        assert_eq!(ordered.finish().ok(), Some(6));
+        let text = text.lock().map(|t| t.clone()).unwrap_or_default();
+        // Batch 2 never came: the finished file's later batches still follow in order.
+        assert_eq!(text, "a:1:r1\na:2:r2\nsecond\nthird\nfifth\na:9:c1\n");
+    }
+
+    #[test]
+    fn a_sink_that_takes_alerts_only_fails_rendered_lines() {
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let mut ordered = Ordered::new(1, Box::new(Recorder(written)));
+        ordered.rendered(0, 0, b"x\n".to_vec(), 1);
+        ordered.file_done(0);
+        assert!(ordered.finish().is_err());
     }
 }

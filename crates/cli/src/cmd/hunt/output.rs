@@ -21,7 +21,7 @@
 use super::enriched::{EnrichedKind, EnrichedLines};
 use clap::ValueEnum;
 use rampart_enrich::Enricher;
-use rampart_event::Alert;
+use rampart_event::{Alert, JsonLineWriter};
 use rampart_knowledge::Knowledge;
 use std::io::{self, Write};
 
@@ -52,6 +52,19 @@ impl Format {
 pub trait AlertSink {
     /// Writes one alert.
     fn write(&mut self, alert: &Alert) -> io::Result<()>;
+    /// Whether this sink writes each alert as [`JsonLineWriter`] renders it and nothing
+    /// else, so that scanning threads may render batches themselves and hand over the
+    /// bytes ([`AlertSink::write_rendered`]).
+    fn takes_json_lines(&self) -> bool {
+        false
+    }
+    /// Writes alerts already rendered by [`JsonLineWriter`]; only called when
+    /// [`AlertSink::takes_json_lines`] says so.
+    fn write_rendered(&mut self, _lines: &[u8]) -> io::Result<()> {
+        Err(io::Error::other(
+            "internal error: this output format takes alerts, not rendered lines",
+        ))
+    }
     /// Flushes whatever is buffered; called once after the last alert.
     fn finish(&mut self) -> io::Result<()>;
 }
@@ -65,7 +78,11 @@ pub fn sink(
     Ok(match format {
         Format::Native => enriched_sink(out, knowledge, EnrichedKind::Native)?,
         Format::Ocsf => enriched_sink(out, knowledge, EnrichedKind::Ocsf)?,
-        Format::Jsonl => Box::new(JsonLines(out)),
+        Format::Jsonl => Box::new(JsonLines {
+            out,
+            writer: JsonLineWriter::new(),
+            line: Vec::new(),
+        }),
         Format::Csv => Box::new(Csv {
             writer: csv::Writer::from_writer(out),
             header_written: false,
@@ -92,16 +109,31 @@ fn enriched_sink(
     )))
 }
 
-struct JsonLines(Box<dyn Write + Send>);
+/// Plain JSON lines; most lines arrive rendered by the scanning threads, the rest
+/// (correlation results) are rendered here the same way.
+struct JsonLines {
+    out: Box<dyn Write + Send>,
+    writer: JsonLineWriter,
+    line: Vec<u8>,
+}
 
 impl AlertSink for JsonLines {
     fn write(&mut self, alert: &Alert) -> io::Result<()> {
-        serde_json::to_writer(&mut self.0, alert)?;
-        self.0.write_all(b"\n")
+        self.line.clear();
+        self.writer.write(alert, &mut self.line);
+        self.out.write_all(&self.line)
+    }
+
+    fn takes_json_lines(&self) -> bool {
+        true
+    }
+
+    fn write_rendered(&mut self, lines: &[u8]) -> io::Result<()> {
+        self.out.write_all(lines)
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        self.0.flush()
+        self.out.flush()
     }
 }
 
