@@ -463,12 +463,7 @@ mod tests {
                 for at in 0..=len {
                     let mut text = "x".repeat(len);
                     text.insert_str(at, special);
-                    let mut out = Vec::new();
-                    write_str(&mut out, &text);
-                    assert_eq!(
-                        String::from_utf8(out).unwrap_or_default(),
-                        serde_json::to_string(&text).unwrap_or_default()
-                    );
+                    assert_escapes_as_serde_json(&text);
                 }
             }
         }
@@ -489,13 +484,17 @@ mod tests {
                     alphabet[((state >> 16) % 10) as usize]
                 })
                 .collect();
-            let mut out = Vec::new();
-            write_str(&mut out, &text);
-            assert_eq!(
-                String::from_utf8(out).unwrap_or_default(),
-                serde_json::to_string(&text).unwrap_or_default()
-            );
+            assert_escapes_as_serde_json(&text);
         }
+    }
+
+    fn assert_escapes_as_serde_json(text: &str) {
+        let mut out = Vec::new();
+        write_str(&mut out, text);
+        assert_eq!(
+            String::from_utf8(out).unwrap_or_default(),
+            serde_json::to_string(text).unwrap_or_default()
+        );
     }
 
     #[test]
