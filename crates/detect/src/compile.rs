@@ -185,6 +185,9 @@ fn required_literal(pattern: &ValuePattern) -> Option<String> {
 /// lower-casing did not merge, and cost more to scan for than the regex.
 const MAX_REGEX_LITERALS: usize = 32;
 
+/// How many tails of a regex sequence are tried for anchors.
+const MAX_REGEX_TAILS: usize = 64;
+
 /// Lower-case literals one of which every match of a regex pattern contains, or
 /// `None` when no such set is selective enough to look for.
 ///
@@ -231,7 +234,9 @@ fn regex_literals(pattern: &ValuePattern) -> Option<Vec<String>> {
         set(ExtractKind::Suffix, &hir),
     ];
     if let HirKind::Concat(items) = hir.kind() {
-        for start in 1..items.len() {
+        // Each tail is extracted afresh: bounded, so that a hostile rule with a very
+        // long sequence cannot make compiling quadratic.
+        for start in 1..items.len().min(MAX_REGEX_TAILS) {
             sets.push(set(
                 ExtractKind::Prefix,
                 &Hir::concat(items[start..].to_vec()),
