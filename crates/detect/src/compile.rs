@@ -174,11 +174,17 @@ fn required_literal(pattern: &ValuePattern) -> Option<String> {
     // selectivity. The end is kept: paths and registry keys share their beginnings
     // (`c:\windows\system32\`, `hklm\software\microsoft\`), and a shared prefix
     // made the rule a candidate on nearly every event.
+    Some(literal_tail(&literal).to_owned())
+}
+
+/// The last `MAX_LITERAL` bytes of a literal (on a character boundary): any part of a
+/// necessary literal is necessary too.
+fn literal_tail(literal: &str) -> &str {
     let mut start = literal.len().saturating_sub(MAX_LITERAL);
     while !literal.is_char_boundary(start) {
         start += 1;
     }
-    Some(literal[start..].to_owned())
+    &literal[start..]
 }
 
 /// Most literals a regex anchor set may hold: more would mostly be case variants that
@@ -219,11 +225,7 @@ fn regex_literals(pattern: &ValuePattern) -> Option<Vec<String>> {
             if lower.len() < MIN_LITERAL {
                 return None;
             }
-            let mut start = lower.len().saturating_sub(MAX_LITERAL);
-            while !lower.is_char_boundary(start) {
-                start += 1;
-            }
-            out.push(lower[start..].to_owned());
+            out.push(literal_tail(&lower).to_owned());
         }
         out.sort_unstable();
         out.dedup();
@@ -270,8 +272,9 @@ pub(crate) struct FieldLeaf {
     /// The id of a literal that must occur in the field for the leaf to match: when
     /// the scan did not see it, the leaf is false without looking at the value.
     pub(crate) literal: Option<u32>,
-    /// The leaf is a case-insensitive `contains` of exactly that literal, so on a
-    /// single (non-list) value the literal occurring *is* the match.
+    /// The leaf is a case-insensitive `contains` of exactly that literal, or a
+    /// case-insensitive equality looked up as a whole value, so on a single (non-list)
+    /// value the literal occurring *is* the match.
     pub(crate) exact_on_hit: bool,
 }
 
