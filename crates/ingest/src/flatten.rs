@@ -228,42 +228,71 @@ pub(crate) fn set_by_priority(
 
 /// Header data from the Sigma-named fields; `EventID` and `EventRecordID` given as
 /// digits (ECS `event.code`) become numbers so that every reader agrees on their type.
+///
+/// One pass over the fields finds them all (names are unique within an event): a
+/// lookup per header name cost a scan of the whole list each.
 pub(crate) fn fill_meta(event: &mut Event) {
-    for numeric in ["EventID", "EventRecordID"] {
-        if let Some(Value::Str(text)) = event.get(numeric) {
+    let mut header = Header::default();
+    for (position, (name, _)) in event.fields.iter().enumerate() {
+        let slot = match &**name {
+            "EventID" => &mut header.event_id,
+            "EventRecordID" => &mut header.record_id,
+            "Computer" => &mut header.computer,
+            "Channel" => &mut header.channel,
+            "Provider_Name" => &mut header.provider,
+            "TimeCreated_SystemTime" => &mut header.times[0],
+            "@timestamp" => &mut header.times[1],
+            "TimeCreated" => &mut header.times[2],
+            "timestamp" => &mut header.times[3],
+            _ => continue,
+        };
+        *slot = Some(position);
+    }
+    for position in [header.event_id, header.record_id].into_iter().flatten() {
+        let value = &mut event.fields[position].1;
+        if let Value::Str(text) = value {
             if let Ok(number) = text.trim().parse::<i64>() {
-                event.set(numeric, Value::Int(number));
+                *value = Value::Int(number);
             }
         }
     }
-    let text = |name: &str| {
-        event
-            .get(name)
+    let fields = &event.fields;
+    let value = |position: Option<usize>| position.map(|position| &fields[position].1);
+    let text = |position: Option<usize>| {
+        value(position)
             .and_then(Value::as_str)
             .filter(|text| !text.is_empty())
             .map(Box::<str>::from)
     };
     let meta = rampart_event::EventMeta {
-        computer: text("Computer"),
-        channel: text("Channel"),
-        provider: text("Provider_Name"),
-        event_id: event
-            .get("EventID")
+        computer: text(header.computer),
+        channel: text(header.channel),
+        provider: text(header.provider),
+        event_id: value(header.event_id)
             .and_then(as_u64)
             .and_then(|id| u32::try_from(id).ok()),
-        record_id: event.get("EventRecordID").and_then(as_u64),
-        timestamp: [
-            "TimeCreated_SystemTime",
-            "@timestamp",
-            "TimeCreated",
-            "timestamp",
-        ]
-        .iter()
-        .find_map(|name| event.get(name).and_then(Value::as_str))
-        .and_then(parse_timestamp),
+        record_id: value(header.record_id).and_then(as_u64),
+        // The first of the time fields present, in this order, that is a string.
+        timestamp: header
+            .times
+            .iter()
+            .find_map(|&position| value(position).and_then(Value::as_str))
+            .and_then(parse_timestamp),
         source: event.meta.source.clone(),
     };
     event.meta = meta;
+}
+
+/// Where the header fields sit in an event's field list.
+#[derive(Default)]
+struct Header {
+    event_id: Option<usize>,
+    record_id: Option<usize>,
+    computer: Option<usize>,
+    channel: Option<usize>,
+    provider: Option<usize>,
+    /// `TimeCreated_SystemTime`, `@timestamp`, `TimeCreated`, `timestamp`.
+    times: [Option<usize>; 4],
 }
 
 #[cfg(test)]

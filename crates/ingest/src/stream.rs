@@ -75,6 +75,7 @@ fn flatten_with<'de, R: serde_json::de::Read<'de>>(
         priorities: Vec::new(),
         path: String::new(),
         name: String::new(),
+        names: NameBits::default(),
         shape: Shape::default(),
     };
     Root(&mut builder).deserialize(&mut deserializer)?;
@@ -96,15 +97,77 @@ struct Builder<'a> {
     path: String,
     /// For `System` attributes: the field name being built (`Element_Attribute`).
     name: String,
+    /// The names of the fields of EVTX records set so far.
+    names: NameBits,
     shape: Shape,
 }
 
 impl Builder<'_> {
+    /// Where the field `name` sits, if the event has it.
+    fn position(&self, name: &str) -> Option<usize> {
+        if !self.names.may_hold(name) {
+            return None;
+        }
+        self.event
+            .fields
+            .iter()
+            .position(|(field, _)| &**field == name)
+    }
+
+    /// Appends a field known to be new.
+    fn push(&mut self, name: &str, value: Value) {
+        self.names.insert(name);
+        self.event.fields.push((name.into(), value));
+    }
+
     /// A `System` field: never replaces a data field of the same name.
     fn set_if_absent(&mut self, name: &str, value: Value) {
-        if self.event.get(name).is_none() {
-            self.event.fields.push((name.into(), value));
+        if self.position(name).is_none() {
+            self.push(name, value);
         }
+    }
+
+    /// A data field: replaces a field of the same name (as [`Event::set`]).
+    fn set(&mut self, name: &str, value: Value) {
+        match self.position(name) {
+            Some(position) => self.event.fields[position].1 = value,
+            None => self.push(name, value),
+        }
+    }
+
+    /// Records the names of the fields from `start` on, set by the reference code.
+    fn note_fields_from(&mut self, start: usize) {
+        for (name, _) in &self.event.fields[start..] {
+            self.names.insert(name);
+        }
+    }
+}
+
+/// The names an event holds, as one bit per name signature (length, first, middle
+/// and last byte). A name whose bit is clear is new and is pushed without comparing
+/// it with every field before it, as most names are: those comparisons made adding
+/// a field cost as much as parsing it.
+#[derive(Default)]
+struct NameBits(u128);
+
+impl NameBits {
+    fn bit(name: &str) -> u128 {
+        let bytes = name.as_bytes();
+        let byte = |at: usize| u32::from(bytes.get(at).copied().unwrap_or(0));
+        let length = bytes.len();
+        let mix = (length as u32).wrapping_mul(0x9E37_79B9)
+            ^ byte(0).wrapping_mul(0x85EB_CA6B)
+            ^ byte(length / 2).wrapping_mul(0x27D4_EB2F)
+            ^ byte(length.wrapping_sub(1)).wrapping_mul(0xC2B2_AE35);
+        1 << (mix >> 25)
+    }
+
+    fn may_hold(&self, name: &str) -> bool {
+        self.0 & Self::bit(name) != 0
+    }
+
+    fn insert(&mut self, name: &str) {
+        self.0 |= Self::bit(name);
     }
 }
 
@@ -340,8 +403,9 @@ impl<'de> Visitor<'de> for SystemElement<'_, '_, '_> {
             }
         }
         if let Some(text) = text {
-            let fields = &mut self.builder.event.fields;
-            if !fields.iter().any(|(field, _)| &**field == self.name) {
+            if self.builder.position(self.name).is_none() {
+                self.builder.names.insert(self.name);
+                let fields = &mut self.builder.event.fields;
                 fields.insert(start, (self.name.into(), text));
             }
         }
@@ -524,18 +588,20 @@ impl<'de> Visitor<'de> for EventData<'_, '_> {
                 }
                 "Data" | "#text" => {
                     let json: Json = map.next_value()?;
+                    let start = self.0.event.fields.len();
                     crate::flatten::push_unnamed_data(&json, &mut self.0.event);
+                    self.0.note_fields_from(start);
                 }
                 _ => {
                     let value = map.next_value_seed(DataValue)?;
-                    self.0.event.set(&sigma_name(&name), value);
+                    self.0.set(&sigma_name(&name), value);
                 }
             }
         }
         Ok(())
     }
     fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.0.event.set("Data", Value::Str(v.into()));
+        self.0.set("Data", Value::Str(v.into()));
         Ok(())
     }
     fn visit_unit<E>(self) -> Result<(), E> {
@@ -555,7 +621,9 @@ impl<'de> DeserializeSeed<'de> for Leaves<'_, '_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         let json = Json::deserialize(deserializer)?;
+        let start = self.0.event.fields.len();
         crate::flatten::flatten_leaves(self.1, &json, &mut self.0.event);
+        self.0.note_fields_from(start);
         Ok(())
     }
 }
