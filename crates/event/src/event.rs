@@ -2,6 +2,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// A string of an event (a field name or value): up to 24 bytes are kept inline, longer
+/// ones on the heap. Most field names and many values are that short, and events are
+/// built by the million: an allocation and a free per string cost more than parsing it.
+pub type Text = compact_str::CompactString;
+
 /// A field value, as read from telemetry.
 ///
 /// Numbers keep their type so that Sigma's numeric modifiers (`gt`, `lt`, …) compare
@@ -18,7 +23,7 @@ pub enum Value {
     /// A floating-point number.
     Float(f64),
     /// A string.
-    Str(Box<str>),
+    Str(Text),
     /// Several values under one field name; a Sigma value matches if any element does.
     List(Vec<Value>),
 }
@@ -77,7 +82,7 @@ pub struct Event {
     /// Header data every alert reports.
     pub meta: EventMeta,
     /// The event's fields, in the order the reader found them.
-    pub fields: Vec<(Box<str>, Value)>,
+    pub fields: Vec<(Text, Value)>,
 }
 
 impl Event {

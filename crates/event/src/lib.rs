@@ -14,5 +14,5 @@ mod event;
 mod level;
 
 pub use alert::{Alert, JsonLineWriter, MatchedField};
-pub use event::{Event, EventMeta, Value};
+pub use event::{Event, EventMeta, Text, Value};
 pub use level::Level;
