@@ -62,11 +62,11 @@ pub struct EventMeta {
     /// Event time (EVTX `System/TimeCreated/@SystemTime`, JSON `@timestamp`, …).
     pub timestamp: Option<DateTime<Utc>>,
     /// Host name (`Computer`, `host.name`, …).
-    pub computer: Option<Box<str>>,
+    pub computer: Option<Text>,
     /// Event log channel (`Microsoft-Windows-Sysmon/Operational`, `Security`, …).
-    pub channel: Option<Box<str>>,
+    pub channel: Option<Text>,
     /// Provider name (`Microsoft-Windows-Sysmon`, …).
-    pub provider: Option<Box<str>>,
+    pub provider: Option<Text>,
     /// Windows event id.
     pub event_id: Option<u32>,
     /// EVTX record id, or the line number for JSON lines.

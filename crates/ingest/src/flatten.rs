@@ -262,7 +262,7 @@ pub(crate) fn fill_meta(event: &mut Event) {
         value(position)
             .and_then(Value::as_str)
             .filter(|text| !text.is_empty())
-            .map(Box::<str>::from)
+            .map(rampart_event::Text::from)
     };
     let meta = rampart_event::EventMeta {
         computer: text(header.computer),
