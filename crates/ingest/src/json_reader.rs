@@ -1,8 +1,9 @@
 //! JSON inputs: JSON lines (one event per line), or concatenated / array JSON documents
 //! such as evtx_dump's pretty-printed output; gzip recognised by its magic bytes.
 //!
-//! JSON lines are read in blocks of lines; the blocks of a wave are parsed in parallel
-//! and each becomes one batch, so a multi-gigabyte file streams in bounded memory. A
+//! JSON lines are read in blocks of lines; each block is parsed as a task of its own
+//! and becomes one batch, and the reader stays a bounded number of blocks ahead, so a
+//! multi-gigabyte file streams in bounded memory. A
 //! malformed line is a diagnostic and the next line is read as usual. Pretty-printed
 //! documents cannot be re-synchronised after an error, so there the first error ends
 //! the input (with a diagnostic).
@@ -12,11 +13,11 @@ use crate::flatten::flatten_json;
 use crate::{EventBatch, IngestError, Place, ReadOptions, ReadStats, Sink};
 use flate2::read::MultiGzDecoder;
 use rampart_event::Event;
-use rayon::prelude::*;
 use serde_json::Value as Json;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 /// Lines per block: a block's events are parsed, scanned and freed together, and a
@@ -25,8 +26,9 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 /// took 8 % of a run; 64 lines cut a run's CPU time by a tenth.
 const BLOCK_LINES: usize = 64;
 const BLOCK_BYTES: usize = 1 << 20;
-/// Blocks per thread in a wave (blocks parsed in parallel, then the next wave).
-const WAVE_BLOCKS_PER_THREAD: usize = 16;
+/// Blocks per thread read ahead of the parsing: enough that no thread waits for text,
+/// few enough that memory stays small.
+const BLOCKS_IN_FLIGHT_PER_THREAD: usize = 16;
 const READ_BUFFER: usize = 256 << 10;
 
 /// Counts the bytes taken from the underlying input (compressed bytes for gzip).
@@ -151,11 +153,6 @@ fn read_lines<S: Sink + ?Sized>(
     read: &JsonRead<'_, S>,
 ) {
     let parallel = read.options.parallel;
-    let wave_size = if parallel {
-        WAVE_BLOCKS_PER_THREAD * rayon::current_num_threads().max(1)
-    } else {
-        1
-    };
     // The prelude is whole lines, the last one with content: split it the same way.
     let mut first = Block {
         seq: 0,
@@ -179,21 +176,74 @@ fn read_lines<S: Sink + ?Sized>(
         seq: 1,
         done: false,
     };
-    let parse = |block| recycle(&pool, parse_block(block, read));
-    let mut wave = blocks.next_wave(wave_size, &pool, read);
-    while !wave.is_empty() {
-        if parallel {
-            // The next wave is read while this one is parsed and scanned: reading
-            // alone on one thread left the others idle for a slice of every wave.
-            let (next, ()) = rayon::join(
-                || blocks.next_wave(wave_size, &pool, read),
-                || wave.into_par_iter().for_each(parse),
-            );
-            wave = next;
-        } else {
-            wave.into_iter().for_each(parse);
-            wave = blocks.next_wave(wave_size, &pool, read);
+    if !parallel {
+        while let Some(block) = blocks.next_block(&pool, read) {
+            recycle(&pool, parse_block(block, read));
         }
+        return;
+    }
+    // Each block is a task of its own, spawned as soon as it is read: waves of blocks
+    // parsed together left threads idle at the end of every wave, waiting for the
+    // wave's last block.
+    let limit = BLOCKS_IN_FLIGHT_PER_THREAD * rayon::current_num_threads().max(1);
+    let in_flight = InFlight::default();
+    let (pool, in_flight) = (&pool, &in_flight);
+    rayon::scope(|scope| {
+        while let Some(block) = blocks.next_block(pool, read) {
+            in_flight.start(limit);
+            scope.spawn(move |_| {
+                recycle(pool, parse_block(block, read));
+                in_flight.finish();
+            });
+        }
+    });
+}
+
+/// How many blocks are read and not yet parsed: the reader waits while too many are,
+/// so memory stays bounded however fast it reads.
+#[derive(Default)]
+struct InFlight {
+    count: Mutex<usize>,
+    finished: Condvar,
+}
+
+impl InFlight {
+    /// Waits until fewer than `limit` blocks are in flight, then counts one more.
+    fn start(&self, limit: usize) {
+        loop {
+            let mut count = self
+                .count
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if *count < limit {
+                *count += 1;
+                return;
+            }
+            drop(count);
+            // On a pool thread, parse a waiting block rather than sleep.
+            if rayon::yield_now() == Some(rayon::Yield::Executed) {
+                continue;
+            }
+            let count = self
+                .count
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if *count >= limit {
+                // Every block in flight is being parsed: wait for one to finish (the
+                // timeout only guards against a missed wake-up).
+                let _ = self.finished.wait_timeout(count, Duration::from_millis(5));
+            }
+        }
+    }
+
+    /// Counts a block done.
+    fn finish(&self) {
+        let mut count = self
+            .count
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *count = count.saturating_sub(1);
+        self.finished.notify_one();
     }
 }
 
@@ -208,15 +258,16 @@ struct LineBlocks<'t> {
 }
 
 impl LineBlocks<'_> {
-    /// Up to `size` blocks; none once the text is exhausted.
-    fn next_wave<S: Sink + ?Sized>(
+    /// The next block of lines; `None` once the text is exhausted.
+    fn next_block<S: Sink + ?Sized>(
         &mut self,
-        size: usize,
         pool: &Mutex<Vec<(Vec<u8>, Vec<usize>)>>,
         read: &JsonRead<'_, S>,
-    ) -> Vec<Block> {
-        let mut wave: Vec<Block> = self.pending.take().into_iter().collect();
-        while wave.len() < size && !self.done {
+    ) -> Option<Block> {
+        if let Some(block) = self.pending.take() {
+            return Some(block);
+        }
+        while !self.done {
             // Buffers are reused: allocating and freeing megabytes per block made
             // glibc's malloc consolidate its free lists over and over.
             let (bytes, ends) = pool
@@ -252,10 +303,10 @@ impl LineBlocks<'_> {
                 recycle(pool, block);
             } else {
                 self.seq += 1;
-                wave.push(block);
+                return Some(block);
             }
         }
-        wave
+        None
     }
 }
 
