@@ -281,6 +281,40 @@ fn damaged_inputs_and_a_broken_rule_lose_nothing_else() {
     assert!(errors.contains("rampart sigma check"), "{errors}");
 }
 
+/// SigmaHQ's placeholder rules run once the site gives their values, from a file or
+/// the command line; without values the hunt says which placeholder is missing.
+#[test]
+fn placeholder_rules_hunt_with_the_values_given() {
+    let rule = data_path(
+        "sigma/rules-placeholder/windows/process_creation/proc_creation_win_userdomain_variable_enumeration.yml",
+    );
+    let event = br#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws1","CommandLine":"cmd /c echo CONTOSO"}"#;
+    let hunt = |extra: &[&str]| {
+        let mut args = vec!["hunt", "-", "--rules", text(&rule), "--format", "jsonl"];
+        args.extend_from_slice(extra);
+        rampart(&args, Some(event))
+    };
+
+    let without = hunt(&[]);
+    assert_eq!(without.status.code(), Some(1));
+    let errors = stderr(&without);
+    assert!(
+        errors.contains("proc_creation_win_userdomain_variable_enumeration.yml:20")
+            && errors.contains("`%userdomain%`"),
+        "{errors}"
+    );
+
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("site.yml");
+    std::fs::write(&file, "vars:\n  userdomain: [FABRIKAM, contoso]\n").unwrap();
+    let from_file = alerts(&hunt(&["--placeholders", text(&file)]));
+    assert_eq!(from_file.len(), 1);
+    assert_eq!(from_file[0].rule_id, "43311e65-84d8-42a5-b3d4-c94d9b67038f");
+
+    let other_domain = alerts(&hunt(&["--placeholder", "userdomain=FABRIKAM"]));
+    assert!(other_domain.is_empty(), "{other_domain:?}");
+}
+
 #[test]
 fn sigma_regression_suite_passes() {
     let output = rampart(&["sigma", "test"], None);

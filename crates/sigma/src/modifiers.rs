@@ -430,7 +430,7 @@ fn expand(
             Problem::new(
                 DiagnosticKind::Placeholder,
                 line,
-                format!("placeholder `%{name}%` has no values to expand to; give it some when loading (`rampart sigma check --placeholder NAME=VALUE`)"),
+                format!("placeholder `%{name}%` has no values to expand to; give it values when loading (`--placeholder NAME=VALUE` or `--placeholders FILE`)"),
             )
         })?;
         variants = variants

@@ -8,4 +8,5 @@ pub mod group;
 pub mod hunt;
 pub mod hunt_store;
 pub mod incidents;
+pub mod placeholders;
 pub mod sigma;

@@ -13,6 +13,7 @@ pub mod rules;
 mod summary;
 
 use crate::cmd::hunt_store::{self, StoreSink};
+use crate::cmd::placeholders::PlaceholderArgs;
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::Args;
@@ -63,6 +64,8 @@ pub struct HuntArgs {
     /// Extra logsource mappings (YAML, the format of the built-in map).
     #[arg(long, value_name = "FILE")]
     logsource: Option<PathBuf>,
+    #[command(flatten)]
+    placeholders: PlaceholderArgs,
     /// Also keep the alerts in this store (SQLite, created if missing), then regroup
     /// the store's alerts into incidents. Re-running over the same files adds no
     /// duplicates.
@@ -81,9 +84,14 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         .build_global();
 
     let rule_paths = rules::rule_paths(args.rules.clone(), global)?;
-    let rules = rules::load_engine(&rule_paths, args.min_level, args.logsource.as_deref())?;
+    let rules = rules::load_engine(
+        &rule_paths,
+        &args.placeholders.load_options()?,
+        args.min_level,
+        args.logsource.as_deref(),
+    )?;
     if rules.engine.rule_count() == 0 {
-        anyhow::bail!("no rules to run: none of the rules under the given paths loaded");
+        anyhow::bail!("{}", no_rules_message(&rules));
     }
     let aliases = match &args.aliases {
         Some(path) => FieldAliases::with_user_file(path)?,
@@ -241,6 +249,32 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
 /// Runs the correlation rules over the alerts of the rules they reference, in event
 /// time order: files are scanned in parallel, so alerts arrive out of time order and
 /// are sorted once here rather than fed to windows that would judge them late.
+/// Why a hunt has no rules to run, with the first load failures (the usual cause: a
+/// placeholder without values, a rule file with a typo).
+fn no_rules_message(rules: &rules::LoadedRules) -> String {
+    const SHOWN: usize = 5;
+    let mut message =
+        String::from("no rules to run: none of the rules under the given paths loaded");
+    if rules.below_level > 0 {
+        message.push_str(&format!(" ({} below --min-level)", rules.below_level));
+    }
+    for failure in rules.failures.iter().take(SHOWN) {
+        message.push_str("\n  ");
+        message.push_str(failure);
+    }
+    for (rule, why) in rules.rejected.iter().take(SHOWN) {
+        message.push_str(&format!("\n  rule {rule} rejected: {why}"));
+    }
+    let more =
+        rules.failures.len().saturating_sub(SHOWN) + rules.rejected.len().saturating_sub(SHOWN);
+    if more > 0 {
+        message.push_str(&format!(
+            "\n  … and {more} more (run `rampart sigma check`)"
+        ));
+    }
+    message
+}
+
 fn correlate(correlator: &AlertCorrelator, mut observed: Vec<(Alert, Event)>) -> Vec<Alert> {
     observed.sort_by_key(|(alert, event)| alert.event.timestamp.or(event.meta.timestamp));
     let mut fired: Vec<Alert> = observed

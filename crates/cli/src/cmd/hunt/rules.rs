@@ -4,7 +4,7 @@ use crate::global::GlobalOpts;
 use anyhow::Context;
 use rampart_detect::{CompileDiagnosticKind, Engine, LogsourceMap};
 use rampart_event::Level;
-use rampart_sigma::{RuleSet, Severity};
+use rampart_sigma::{LoadOptions, RuleSet, Severity};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,6 +22,8 @@ pub struct LoadedRules {
     pub rejected: Vec<(String, String)>,
     /// Rule documents that failed to load.
     pub failed: usize,
+    /// Why they failed (one line each, with file and line).
+    pub failures: Vec<String>,
     /// Rules left out for their level.
     pub below_level: usize,
     /// Time spent loading and compiling.
@@ -45,10 +47,12 @@ pub fn rule_paths(paths: Vec<PathBuf>, global: &GlobalOpts) -> anyhow::Result<Ve
     Ok(files.sigma_rule_dirs)
 }
 
-/// Loads the rules under `paths`, keeps those at `min_level` or above, and compiles
-/// them with the built-in logsource map extended by `logsource_file`.
+/// Loads the rules under `paths` (with `options`' placeholder values), keeps those at
+/// `min_level` or above, and compiles them with the built-in logsource map extended by
+/// `logsource_file`.
 pub fn load_engine(
     paths: &[PathBuf],
+    options: &LoadOptions,
     min_level: Level,
     logsource_file: Option<&Path>,
 ) -> anyhow::Result<LoadedRules> {
@@ -58,11 +62,12 @@ pub fn load_engine(
         map.extend_from_file(file)
             .with_context(|| format!("reading logsource map {}", file.display()))?;
     }
-    let (mut set, diagnostics) = rampart_sigma::load_rules(paths);
-    let failed = diagnostics
+    let (mut set, diagnostics) = rampart_sigma::load_rules_with(paths, options);
+    let failures: Vec<String> = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
-        .count();
+        .map(|d| d.to_string())
+        .collect();
     let loaded_ids = set.rules.iter().map(|rule| rule.alert_id()).collect();
     let before = set.rules.len();
     set.rules.retain(|rule| rule.level >= min_level);
@@ -78,7 +83,8 @@ pub fn load_engine(
         set,
         loaded_ids,
         rejected,
-        failed,
+        failed: failures.len(),
+        failures,
         below_level,
         elapsed: started.elapsed(),
     })

@@ -1,9 +1,10 @@
 //! `rampart sigma check`: load rules, print every diagnostic and a summary.
 
+use crate::cmd::placeholders::PlaceholderArgs;
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::Args;
-use rampart_sigma::{load_rules_with, Diagnostic, LoadOptions, RuleSet, Severity};
+use rampart_sigma::{load_rules_with, Diagnostic, RuleSet, Severity};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,11 +20,8 @@ pub struct CheckArgs {
     /// Print the diagnostics and the summary as one JSON object.
     #[arg(long)]
     json: bool,
-    /// A value for an `|expand` placeholder, as NAME=VALUE (without the `%` signs);
-    /// repeat to give a placeholder several values. Rules using a placeholder with no
-    /// value are reported as failed.
-    #[arg(long = "placeholder", value_name = "NAME=VALUE")]
-    placeholders: Vec<String>,
+    #[command(flatten)]
+    placeholders: PlaceholderArgs,
 }
 
 /// Runs `rampart sigma check`; exits non-zero when any rule failed to load.
@@ -33,18 +31,7 @@ pub fn run(args: CheckArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     } else {
         args.paths
     };
-    let mut options = LoadOptions::default();
-    for assignment in &args.placeholders {
-        let Some((name, value)) = assignment.split_once('=') else {
-            anyhow::bail!("--placeholder `{assignment}` is not NAME=VALUE");
-        };
-        let name = name.trim().trim_matches('%').to_string();
-        options
-            .placeholders
-            .entry(name)
-            .or_default()
-            .push(value.to_string());
-    }
+    let options = args.placeholders.load_options()?;
     let started = Instant::now();
     let (set, diagnostics) = load_rules_with(&paths, &options);
     let summary = Summary::new(&set, &diagnostics, started.elapsed());

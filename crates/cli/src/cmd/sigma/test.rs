@@ -11,6 +11,7 @@
 //! AnyDesk config file where one is counted).
 
 use crate::cmd::hunt::rules::{load_engine, rule_paths};
+use crate::cmd::placeholders::PlaceholderArgs;
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::Args;
@@ -34,6 +35,8 @@ pub struct TestArgs {
     /// Extra logsource mappings (YAML, the format of the built-in map).
     #[arg(long, value_name = "FILE")]
     logsource: Option<PathBuf>,
+    #[command(flatten)]
+    placeholders: PlaceholderArgs,
 }
 
 /// `info.yml` of one test case (only what the suite needs).
@@ -94,6 +97,7 @@ pub fn run(args: TestArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     };
     let rules = load_engine(
         &rule_paths(args.rules, global)?,
+        &args.placeholders.load_options()?,
         Level::Informational,
         args.logsource.as_deref(),
     )?;
