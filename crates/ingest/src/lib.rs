@@ -14,12 +14,16 @@
 //! file that cannot be opened at all is an [`IngestError`].
 
 mod alias;
+mod builder;
 mod diagnostic;
 mod error;
 mod evtx_reader;
+mod fast_record;
 mod flatten;
+mod fuzz;
 mod input;
 mod json_reader;
+mod lexer;
 mod sink;
 mod stream;
 mod value;
@@ -28,5 +32,6 @@ pub use alias::{AliasFileError, FieldAliases};
 pub use diagnostic::{Diagnostic, Place};
 pub use error::IngestError;
 pub use flatten::{flatten_json, flatten_json_str};
+pub use fuzz::fuzz_json_flatteners_agree;
 pub use input::{inputs, Input, InputKind, ReadOptions, ReadStats};
 pub use sink::{Collector, EventBatch, Sink};

@@ -7,7 +7,8 @@
 //! (a differential test over the real samples keeps them equal), which stays the
 //! simple, obviously-correct reference and the fuzzing entry point.
 
-use crate::flatten::{fill_meta, set_by_priority, sigma_name};
+use crate::builder::Builder;
+use crate::flatten::{set_by_priority, sigma_name};
 use crate::FieldAliases;
 use rampart_event::{Event, Value};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -16,13 +17,27 @@ use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::fmt;
 
-/// Parses one JSON object (an evtx_dump-style record, or nested/flat JSON) into an event.
+/// Parses one JSON object (an evtx_dump-style record, or nested/flat JSON) into an event:
+/// by the hand-written fast path when it takes the record, by serde otherwise.
 pub(crate) fn flatten_slice(
     bytes: &[u8],
     aliases: &FieldAliases,
 ) -> Result<Event, serde_json::Error> {
     // One UTF-8 check of the whole record is much cheaper than serde_json's check of
     // each string; invalid input takes the byte path, which reports where it breaks.
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if let Some(event) = crate::fast_record::flatten(text, aliases) {
+            return Ok(event);
+        }
+    }
+    flatten_streamed(bytes, aliases)
+}
+
+/// [`flatten_slice`] without the fast path: every shape, through serde.
+pub(crate) fn flatten_streamed(
+    bytes: &[u8],
+    aliases: &FieldAliases,
+) -> Result<Event, serde_json::Error> {
     let streamed = match std::str::from_utf8(bytes) {
         Ok(text) => flatten_with(serde_json::Deserializer::from_str(text), aliases)?,
         Err(_) => flatten_with(serde_json::Deserializer::from_slice(bytes), aliases)?,
@@ -44,6 +59,9 @@ struct Shape {
     event_system: bool,
     bare_system: bool,
     bare_data: bool,
+    /// A bare data section came before the bare `System` (the reference reads
+    /// `System` first whatever the order).
+    bare_data_first: bool,
     other: bool,
 }
 
@@ -53,7 +71,7 @@ impl Shape {
         match (self.event, bare, self.other) {
             (false, false, _) => true,
             (true, false, false) => self.event_system,
-            (false, true, false) => self.bare_system && self.bare_data,
+            (false, true, false) => self.bare_system && self.bare_data && !self.bare_data_first,
             _ => false,
         }
     }
@@ -64,111 +82,14 @@ fn flatten_with<'de, R: serde_json::de::Read<'de>>(
     mut deserializer: serde_json::Deserializer<R>,
     aliases: &FieldAliases,
 ) -> Result<Option<Event>, serde_json::Error> {
-    let mut builder = Builder {
-        event: Event {
-            // Sysmon and Security records have 20 to 40 fields: growing the list
-            // one doubling at a time cost a copy of it each time.
-            fields: Vec::with_capacity(32),
-            ..Event::default()
-        },
-        aliases,
-        priorities: Vec::new(),
-        path: String::new(),
-        name: String::new(),
-        names: NameBits::default(),
-        shape: Shape::default(),
-    };
-    Root(&mut builder).deserialize(&mut deserializer)?;
+    let mut builder = Builder::new(aliases);
+    let mut shape = Shape::default();
+    Root(&mut builder, &mut shape).deserialize(&mut deserializer)?;
     deserializer.end()?;
-    if !builder.shape.streamed_as_reference() {
+    if !shape.streamed_as_reference() || builder.needs_reference {
         return Ok(None);
     }
-    let mut event = builder.event;
-    fill_meta(&mut event);
-    Ok(Some(event))
-}
-
-struct Builder<'a> {
-    event: Event,
-    aliases: &'a FieldAliases,
-    /// For nested JSON: the alias priority that set each field (see `set_by_priority`).
-    priorities: Vec<u32>,
-    /// For nested JSON: the dotted path of the value being read.
-    path: String,
-    /// For `System` attributes: the field name being built (`Element_Attribute`).
-    name: String,
-    /// The names of the fields of EVTX records set so far.
-    names: NameBits,
-    shape: Shape,
-}
-
-impl Builder<'_> {
-    /// Where the field `name` sits, if the event has it.
-    fn position(&self, name: &str) -> Option<usize> {
-        if !self.names.may_hold(name) {
-            return None;
-        }
-        self.event
-            .fields
-            .iter()
-            .position(|(field, _)| &**field == name)
-    }
-
-    /// Appends a field known to be new.
-    fn push(&mut self, name: &str, value: Value) {
-        self.names.insert(name);
-        self.event.fields.push((name.into(), value));
-    }
-
-    /// A `System` field: never replaces a data field of the same name.
-    fn set_if_absent(&mut self, name: &str, value: Value) {
-        if self.position(name).is_none() {
-            self.push(name, value);
-        }
-    }
-
-    /// A data field: replaces a field of the same name (as [`Event::set`]).
-    fn set(&mut self, name: &str, value: Value) {
-        match self.position(name) {
-            Some(position) => self.event.fields[position].1 = value,
-            None => self.push(name, value),
-        }
-    }
-
-    /// Records the names of the fields from `start` on, set by the reference code.
-    fn note_fields_from(&mut self, start: usize) {
-        for (name, _) in &self.event.fields[start..] {
-            self.names.insert(name);
-        }
-    }
-}
-
-/// The names an event holds, as one bit per name signature (length, first, middle
-/// and last byte). A name whose bit is clear is new and is pushed without comparing
-/// it with every field before it, as most names are: those comparisons made adding
-/// a field cost as much as parsing it.
-#[derive(Default)]
-struct NameBits(u128);
-
-impl NameBits {
-    fn bit(name: &str) -> u128 {
-        let bytes = name.as_bytes();
-        let byte = |at: usize| u32::from(bytes.get(at).copied().unwrap_or(0));
-        let length = bytes.len();
-        let mix = (length as u32).wrapping_mul(0x9E37_79B9)
-            ^ byte(0).wrapping_mul(0x85EB_CA6B)
-            ^ byte(length / 2).wrapping_mul(0x27D4_EB2F)
-            ^ byte(length.wrapping_sub(1)).wrapping_mul(0xC2B2_AE35);
-        1 << (mix >> 25)
-    }
-
-    fn may_hold(&self, name: &str) -> bool {
-        self.0 & Self::bit(name) != 0
-    }
-
-    fn insert(&mut self, name: &str) {
-        self.0 |= Self::bit(name);
-    }
+    Ok(Some(builder.finish()))
 }
 
 /// An object key, borrowed from the input when it has no escapes.
@@ -229,105 +150,124 @@ macro_rules! scalar_visits {
 
 /// The top level: an evtx_dump record (`Event`, or bare `System`/`EventData`) or
 /// nested JSON.
-struct Root<'b, 'a>(&'b mut Builder<'a>);
+struct Root<'b, 'a, 's>(&'b mut Builder<'a>, &'s mut Shape);
 
-impl<'de> DeserializeSeed<'de> for Root<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Root<'_, '_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for Root<'_, '_> {
+impl<'de> Visitor<'de> for Root<'_, '_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Root(builder, shape) = self;
+        let keys = builder.keys_begin();
         while let Some(Key(key)) = map.next_key()? {
-            let shape = &mut self.0.shape;
+            builder.note_key(keys, &key);
             match &*key {
                 "Event" => {
                     shape.event = true;
-                    map.next_value_seed(EvtxEvent(self.0))?
+                    if map.next_value_seed(EvtxEvent(builder))? {
+                        shape.event_system = true;
+                    }
                 }
                 "System" => {
                     shape.bare_system = true;
-                    map.next_value_seed(System(self.0))?
+                    map.next_value_seed(System(builder))?
                 }
                 "EventData" => {
+                    shape.bare_data_first |= !shape.bare_system;
                     shape.bare_data = true;
-                    map.next_value_seed(EventData(self.0))?
+                    map.next_value_seed(EventData(builder))?
                 }
                 "UserData" => {
+                    shape.bare_data_first |= !shape.bare_system;
                     shape.bare_data = true;
-                    map.next_value_seed(Leaves(self.0, "UserData"))?
+                    map.next_value_seed(Leaves(builder, "UserData"))?
                 }
                 _ => {
                     shape.other = true;
-                    self.0.path.clear();
-                    self.0.path.push_str(&key);
-                    map.next_value_seed(Nested(self.0))?
+                    builder.path.clear();
+                    builder.path.push_str(&key);
+                    map.next_value_seed(Nested(builder))?
                 }
             }
         }
+        builder.keys_end(keys);
         Ok(())
     }
 }
 
-/// `Event`: its sections.
+/// `Event`: its sections; whether it held `System`.
 struct EvtxEvent<'b, 'a>(&'b mut Builder<'a>);
 
 impl<'de> DeserializeSeed<'de> for EvtxEvent<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for EvtxEvent<'_, '_> {
-    type Value = ();
+    type Value = bool;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an EVTX event object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut system = false;
+        let keys = self.0.keys_begin();
         while let Some(Key(key)) = map.next_key()? {
+            self.0.note_key(keys, &key);
             match &*key {
                 "System" => {
-                    self.0.shape.event_system = true;
+                    system = true;
                     map.next_value_seed(System(self.0))?
                 }
-                "EventData" => map.next_value_seed(EventData(self.0))?,
                 "#attributes" => {
                     map.next_value::<IgnoredAny>()?;
                 }
-                section => map.next_value_seed(Leaves(self.0, section))?,
+                section => {
+                    // The reference reads `System` first, whatever the order.
+                    if !system {
+                        self.0.needs_reference = true;
+                    }
+                    match section {
+                        "EventData" => map.next_value_seed(EventData(self.0))?,
+                        _ => map.next_value_seed(Leaves(self.0, section))?,
+                    }
+                }
             }
         }
-        Ok(())
+        self.0.keys_end(keys);
+        Ok(system)
     }
     // A non-object `Event` carries nothing to flatten.
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
     }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
     }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
     }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
     }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
+    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
+        Ok(false)
     }
 }
 
@@ -347,12 +287,15 @@ impl<'de> Visitor<'de> for System<'_, '_> {
         f.write_str("the System object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let keys = self.0.keys_begin();
         while let Some(Key(name)) = map.next_key()? {
+            self.0.note_key(keys, &name);
             map.next_value_seed(SystemElement {
                 builder: &mut *self.0,
                 name: &name,
             })?;
         }
+        self.0.keys_end(keys);
         Ok(())
     }
     fn visit_unit<E>(self) -> Result<(), E> {
@@ -377,7 +320,7 @@ impl<'de> DeserializeSeed<'de> for SystemElement<'_, '_, '_> {
 
 impl SystemElement<'_, '_, '_> {
     fn text(self, value: Value) {
-        self.builder.set_if_absent(self.name, value);
+        self.builder.set(self.name, value);
     }
 }
 
@@ -389,24 +332,34 @@ impl<'de> Visitor<'de> for SystemElement<'_, '_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let start = self.builder.event.fields.len();
         let mut text = None;
+        let mut attributes = false;
         while let Some(Key(key)) = map.next_key()? {
             match &*key {
-                // The last `#text` wins, as in an object read whole.
-                "#text" => text = map.next_value_seed(Scalar)?,
-                "#attributes" => map.next_value_seed(SystemAttributes {
-                    builder: &mut *self.builder,
-                    element: self.name,
-                })?,
+                // The last `#text` wins, as in an object read whole; a null one is a
+                // null field.
+                "#text" => text = Some(map.next_value_seed(Scalar)?.unwrap_or(Value::Null)),
+                "#attributes" => {
+                    // Read whole, only the last `#attributes` would count.
+                    self.builder.needs_reference |= attributes;
+                    attributes = true;
+                    map.next_value_seed(SystemAttributes {
+                        builder: &mut *self.builder,
+                        element: self.name,
+                    })?
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
         if let Some(text) = text {
-            if self.builder.position(self.name).is_none() {
-                self.builder.names.insert(self.name);
-                let fields = &mut self.builder.event.fields;
-                fields.insert(start, (self.name.into(), text));
+            match self.builder.position(self.name) {
+                Some(position) => self.builder.event.fields[position].1 = text,
+                None => {
+                    self.builder.names.insert(self.name);
+                    let fields = &mut self.builder.event.fields;
+                    fields.insert(start, (self.name.into(), text));
+                }
             }
         }
         Ok(())
@@ -474,7 +427,7 @@ impl<'de> Visitor<'de> for SystemAttributes<'_, '_, '_> {
             name.push_str(self.element);
             name.push('_');
             name.push_str(&attribute);
-            self.builder.set_if_absent(&name, value);
+            self.builder.set(&name, value);
         }
         self.builder.name = name;
         Ok(())
@@ -659,7 +612,9 @@ impl<'de> Visitor<'de> for Nested<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut empty = true;
+        let keys = self.0.keys_begin();
         while let Some(Key(key)) = map.next_key()? {
+            self.0.note_key(keys, &key);
             empty = false;
             let length = self.0.path.len();
             self.0.path.push('.');
@@ -667,6 +622,7 @@ impl<'de> Visitor<'de> for Nested<'_, '_> {
             map.next_value_seed(Nested(&mut *self.0))?;
             self.0.path.truncate(length);
         }
+        self.0.keys_end(keys);
         if empty {
             self.leaf(Value::Str("{}".into()));
         }

@@ -1,18 +1,65 @@
 //! The streaming flattener against the reference one, on real records and odd shapes.
 
-use super::flatten_slice;
+use super::{flatten_slice, flatten_streamed};
 use crate::{flatten_json, FieldAliases};
 use serde_json::Value as Json;
 
-fn check(text: &str) {
+/// Both paths (the fast one when it takes the text, the serde stream always) give the
+/// reference's event; returns whether the fast path took it.
+fn check(text: &str) -> bool {
     let aliases = FieldAliases::builtin();
     let json: Json = match serde_json::from_str(text) {
         Ok(json) => json,
-        Err(_) => return,
+        Err(_) => return false,
     };
     let reference = flatten_json(&json, &aliases);
-    let fast = flatten_slice(text.as_bytes(), &aliases);
-    assert_eq!(fast.ok(), Some(reference), "{text}");
+    let streamed = flatten_streamed(text.as_bytes(), &aliases);
+    assert_eq!(streamed.ok().as_ref(), Some(&reference), "stream: {text}");
+    let fast = crate::fast_record::flatten(text, &aliases);
+    if let Some(fast) = &fast {
+        assert_eq!(fast, &reference, "fast path: {text}");
+    }
+    assert_eq!(
+        flatten_slice(text.as_bytes(), &aliases).ok(),
+        Some(reference)
+    );
+    fast.is_some()
+}
+
+/// Every record of the EVTX-ATTACK-SAMPLES corpus, rendered as the EVTX reader renders
+/// it: the fast path must take nearly all of them, and agree on each.
+#[test]
+fn agrees_with_the_reference_on_every_corpus_record() {
+    let settings = std::sync::Arc::new(
+        evtx::ParserSettings::new()
+            .separate_json_attributes(false)
+            .indent(false),
+    );
+    let mut stack = vec![rampart_testkit::data_path("evtx-attack-samples")];
+    let (mut records, mut fast) = (0, 0);
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let Ok(parser) = evtx::EvtxParser::from_path(&path) else {
+                continue;
+            };
+            let mut parser = parser.with_configuration((*settings).clone());
+            for record in parser.records_json().flatten() {
+                records += 1;
+                fast += usize::from(check(&record.data));
+            }
+        }
+    }
+    assert!(records > 8_000, "{records}");
+    // UserData and a few other sections are the stream's.
+    assert!(
+        fast * 100 >= records * 95,
+        "fast path took {fast} of {records}"
+    );
 }
 
 #[test]
@@ -60,6 +107,10 @@ fn agrees_with_the_reference_on_odd_shapes() {
         r##"{"System":{"EventID":1},"EventData":{"X":"y"},"Foo":1}"##,
         r##"{"EventData":{"X":"y"}}"##,
         r##"{"Event":{"System":{"EventID":1}},"System":{"EventID":2},"EventData":{"A":"b"}}"##,
+        r##"{"Event":{"EventData":{"A":"b","EventID":"7"},"System":{"EventID":1,"Channel":"c"}}}"##,
+        r##"{"Event":{"System":{"EventID":{"#text":null},"Channel":"c"}}}"##,
+        r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"a","Name":"b"}}}}}"##,
+        r##"{"Event":{"System":{"Channel":"a","Channel":"b"}}}"##,
     ] {
         check(text);
     }
