@@ -434,6 +434,84 @@ fn parse_network(text: &str) -> Option<IpNet> {
         .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
+/// `\w`, `\d`, `\s` (and their negations) and `\b`/`\B` as PCRE means them by
+/// default, the flavour Sigma specifies: ASCII classes, where the regex crate's are
+/// Unicode. Besides matching what rule authors test against, the ASCII classes keep
+/// the automata small: `\w{1,64}` over Unicode is tens of thousands of states, which
+/// overflow the lazy DFA's cache and send every search to a slower engine.
+fn pcre_perl_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    // Depth of `[...]` classes (the regex crate nests them) and whether the class
+    // just opened, where a `]` is a literal.
+    let mut depth = 0usize;
+    let mut opened = false;
+    while let Some(c) = chars.next() {
+        let just_opened = std::mem::take(&mut opened);
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let posix = match next.to_ascii_lowercase() {
+                    'w' => Some("word"),
+                    'd' => Some("digit"),
+                    's' => Some("space"),
+                    _ => None,
+                };
+                let negated = next.is_ascii_uppercase();
+                match (posix, depth > 0) {
+                    (Some(class), true) => {
+                        out.push_str(if negated { "[:^" } else { "[:" });
+                        out.push_str(class);
+                        out.push_str(":]");
+                    }
+                    (Some(class), false) => {
+                        out.push_str(if negated { "[^[:" } else { "[[:" });
+                        out.push_str(class);
+                        out.push_str(":]]");
+                    }
+                    (None, false) if next == 'b' || next == 'B' => {
+                        out.push_str("(?-u:\\");
+                        out.push(next);
+                        out.push(')');
+                    }
+                    _ => {
+                        out.push(c);
+                        out.push(next);
+                    }
+                }
+            }
+            '[' => {
+                out.push(c);
+                if depth > 0 && chars.peek() == Some(&':') {
+                    // A POSIX class `[:name:]` inside a class: copied whole.
+                    for posix in chars.by_ref() {
+                        out.push(posix);
+                        if posix == ']' {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                depth += 1;
+                opened = true;
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+            }
+            ']' if depth > 0 && !just_opened => {
+                depth -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// A `|re` value: the expression led by its flags, compiled.
 pub(crate) fn regex_pattern(
     text: &str,
@@ -446,8 +524,9 @@ pub(crate) fn regex_pattern(
         .filter(|(on, _)| *on)
         .map(|(_, flag)| *flag)
         .collect();
+    let text = pcre_perl_classes(text);
     let full = if flags.is_empty() {
-        text.to_string()
+        text
     } else {
         format!("(?{flags}){text}")
     };
@@ -544,4 +623,51 @@ fn glob_text(pieces: &[Piece]) -> String {
         previous_any_run = *piece == Piece::AnyRun;
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pcre_perl_classes, regex_pattern};
+
+    #[test]
+    fn perl_classes_become_ascii_as_in_pcre() {
+        for (pcre, ours) in [
+            (r"-k\s\w{1,64}", r"-k[[:space:]][[:word:]]{1,64}"),
+            (r"\W\D\S", r"[^[:word:]][^[:digit:]][^[:space:]]"),
+            (r"[\w.-]+", r"[[:word:].-]+"),
+            (r"[^\d\s]", r"[^[:digit:][:space:]]"),
+            (r"[\W]", r"[[:^word:]]"),
+            (r"\bnet\B", r"(?-u:\b)net(?-u:\B)"),
+            (r"C:\\Windows\\w", r"C:\\Windows\\w"),
+            (r"[]\w]", r"[][:word:]]"),
+            (r"[^]\w]x\w", r"[^][:word:]]x[[:word:]]"),
+            (r"[[:alpha:]\d]", r"[[:alpha:][:digit:]]"),
+            (r"\p{L}\x41\.", r"\p{L}\x41\."),
+            ("trailing\\", "trailing\\"),
+        ] {
+            assert_eq!(pcre_perl_classes(pcre), ours, "{pcre}");
+        }
+    }
+
+    #[test]
+    fn ascii_classes_match_as_pcre_does() {
+        let word = regex_pattern(r"^\w+$", false, false, false)
+            .ok()
+            .and_then(|p| p.regex);
+        let word = word.as_ref();
+        assert_eq!(word.map(|r| r.is_match("abc_09")), Some(true));
+        // PCRE's \w (without UCP) is ASCII: an accented letter is not a word character.
+        assert_eq!(word.map(|r| r.is_match("é")), Some(false));
+        let boundary = regex_pattern(r"\bnet\b", true, false, false)
+            .ok()
+            .and_then(|p| p.regex);
+        assert_eq!(
+            boundary.as_ref().map(|r| r.is_match("C:\\> NET user")),
+            Some(true)
+        );
+        assert_eq!(
+            boundary.as_ref().map(|r| r.is_match("internet")),
+            Some(false)
+        );
+    }
 }
