@@ -148,6 +148,30 @@ macro_rules! scalar_visits {
     };
 }
 
+/// Implements the visits of a section visitor for the values it does not read: as
+/// the reference does with a section that is not an object, nothing is taken from
+/// them (rather than the record failing as a type error).
+macro_rules! ignore_other_values {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+    };
+}
+
 /// The top level: an evtx_dump record (`Event`, or bare `System`/`EventData`) or
 /// nested JSON.
 struct Root<'b, 'a, 's>(&'b mut Builder<'a>, &'s mut Shape);
@@ -301,6 +325,10 @@ impl<'de> Visitor<'de> for System<'_, '_> {
     fn visit_unit<E>(self) -> Result<(), E> {
         Ok(())
     }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    ignore_other_values!();
 }
 
 /// One `System` element: a scalar is its text; an object has `#text` and
@@ -435,6 +463,10 @@ impl<'de> Visitor<'de> for SystemAttributes<'_, '_, '_> {
     fn visit_unit<E>(self) -> Result<(), E> {
         Ok(())
     }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    ignore_other_values!();
 }
 
 /// A leaf value as `value::from_json` converts it (`None` for null).
@@ -560,10 +592,7 @@ impl<'de> Visitor<'de> for EventData<'_, '_> {
     fn visit_unit<E>(self) -> Result<(), E> {
         Ok(())
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
+    ignore_other_values!();
 }
 
 /// `UserData` and other sections: every leaf under its own element name. Rare
@@ -617,7 +646,10 @@ impl<'de> Visitor<'de> for Nested<'_, '_> {
             self.0.note_key(keys, &key);
             empty = false;
             let length = self.0.path.len();
-            self.0.path.push('.');
+            // As the reference joins paths: an empty prefix (a `""` key) adds no dot.
+            if length > 0 {
+                self.0.path.push('.');
+            }
             self.0.path.push_str(&key);
             map.next_value_seed(Nested(&mut *self.0))?;
             self.0.path.truncate(length);
