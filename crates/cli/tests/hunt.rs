@@ -281,6 +281,25 @@ fn damaged_inputs_and_a_broken_rule_lose_nothing_else() {
     assert!(errors.contains("rampart sigma check"), "{errors}");
 }
 
+/// A path that does not exist fails the hunt with one readable line: the path and the
+/// system's reason, said once.
+#[test]
+fn a_missing_input_is_named_with_its_reason_once() {
+    let work = tempfile::tempdir().unwrap();
+    let missing = work.path().join("no_such_file.jsonl");
+    let output = rampart(
+        &["hunt", text(&missing), "--rules", text(&security_rules())],
+        None,
+    );
+    assert!(!output.status.success());
+    let errors = stderr(&output);
+    assert!(
+        errors.contains(&format!("cannot access {}", missing.display())),
+        "{errors}"
+    );
+    assert_eq!(errors.matches("os error 2").count(), 1, "{errors}");
+}
+
 /// SigmaHQ's placeholder rules run once the site gives their values, from a file or
 /// the command line; without values the hunt says which placeholder is missing.
 #[test]
