@@ -31,7 +31,9 @@ fn walk(path: &Path, explicit: bool, files: &mut Vec<PathBuf>, diagnostics: &mut
         let mut children: Vec<PathBuf> = entries
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .collect();
-        children.sort();
+        // Siblings share their parent, so their names order them as their paths
+        // would, without comparing every component of both paths.
+        children.sort_unstable_by(|a, b| a.file_name().cmp(&b.file_name()));
         for child in children {
             walk(&child, false, files, diagnostics);
         }
