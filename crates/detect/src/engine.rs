@@ -144,8 +144,8 @@ impl Engine {
         let mut unmapped_windows = Vec::new();
         // Rules share a few dozen logsources; scoring each against every source once
         // per rule was a tenth of compiling.
-        let mut routes: HashMap<(Option<&str>, Option<&str>, Option<&str>), Vec<usize>> =
-            HashMap::new();
+        type Attributes<'r> = (Option<&'r str>, Option<&'r str>, Option<&'r str>);
+        let mut routes: HashMap<Attributes<'_>, Vec<usize>> = HashMap::new();
         for (index, compiled) in rules.iter().enumerate() {
             let rule = &set.rules[origin[index]];
             let key = LogsourceKey::new(
