@@ -9,7 +9,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rampart_ingest::{Diagnostic, EventBatch, FieldAliases, ReadOptions, Sink};
-use rampart_testkit::data_path;
+use rampart_testkit::data_files;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -28,21 +28,8 @@ impl Sink for CountingSink {
 
 /// Every corpus record as one JSON line, the way evtx_dump writes them.
 fn corpus_lines() -> Vec<String> {
-    let mut files = Vec::new();
-    let mut stack = vec![data_path("evtx-attack-samples")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "evtx") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
     let mut lines = Vec::new();
-    for file in files {
+    for file in data_files("evtx-attack-samples", "evtx") {
         let Ok(mut parser) = evtx::EvtxParser::from_path(&file) else {
             continue;
         };

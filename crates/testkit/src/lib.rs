@@ -28,6 +28,25 @@ pub fn data_path(relative: &str) -> PathBuf {
     data_dir().join(relative)
 }
 
+/// Every file below `relative` in the reference data whose extension is `extension`,
+/// sorted (folders are walked whole; unreadable ones are passed over).
+pub fn data_files(relative: &str, extension: &str) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![data_path(relative)];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == extension) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// The workspace root (the folder holding the root `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -38,5 +57,15 @@ mod tests {
     #[test]
     fn finds_the_reference_data() {
         assert!(super::data_path("mitre-attack").is_dir());
+    }
+
+    #[test]
+    fn lists_data_files_by_extension_in_order() {
+        let files = super::data_files("evtx-attack-samples", "evtx");
+        assert!(files.len() > 250, "{}", files.len());
+        assert!(files.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(files
+            .iter()
+            .all(|f| f.extension().is_some_and(|e| e == "evtx")));
     }
 }

@@ -35,23 +35,15 @@ fn agrees_with_the_reference_on_every_corpus_record() {
             .separate_json_attributes(false)
             .indent(false),
     );
-    let mut stack = vec![rampart_testkit::data_path("evtx-attack-samples")];
     let (mut records, mut fast) = (0, 0);
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let Ok(parser) = evtx::EvtxParser::from_path(&path) else {
-                continue;
-            };
-            let mut parser = parser.with_configuration((*settings).clone());
-            for record in parser.records_json().flatten() {
-                records += 1;
-                fast += usize::from(check(&record.data));
-            }
+    for path in rampart_testkit::data_files("evtx-attack-samples", "evtx") {
+        let Ok(parser) = evtx::EvtxParser::from_path(&path) else {
+            continue;
+        };
+        let mut parser = parser.with_configuration((*settings).clone());
+        for record in parser.records_json().flatten() {
+            records += 1;
+            fast += usize::from(check(&record.data));
         }
     }
     assert!(records > 8_000, "{records}");
@@ -64,24 +56,15 @@ fn agrees_with_the_reference_on_every_corpus_record() {
 
 #[test]
 fn agrees_with_the_reference_on_every_regression_record() {
-    let root = rampart_testkit::data_path("sigma/regression_data");
-    let mut stack = vec![root];
     let mut records = 0;
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                for json in serde_json::Deserializer::from_str(&text)
-                    .into_iter::<Json>()
-                    .flatten()
-                {
-                    check(&json.to_string());
-                    records += 1;
-                }
-            }
+    for path in rampart_testkit::data_files("sigma/regression_data", "json") {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for json in serde_json::Deserializer::from_str(&text)
+            .into_iter::<Json>()
+            .flatten()
+        {
+            check(&json.to_string());
+            records += 1;
         }
     }
     assert!(records > 200, "{records}");
