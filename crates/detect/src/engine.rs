@@ -144,8 +144,7 @@ impl Engine {
         let mut unmapped_windows = Vec::new();
         // Rules share a few dozen logsources; scoring each against every source once
         // per rule was a tenth of compiling.
-        type Attributes<'r> = (Option<&'r str>, Option<&'r str>, Option<&'r str>);
-        let mut routes: HashMap<Attributes<'_>, Vec<usize>> = HashMap::new();
+        let mut routes: HashMap<LogsourceKey, Vec<usize>> = HashMap::new();
         for (index, compiled) in rules.iter().enumerate() {
             let rule = &set.rules[origin[index]];
             let key = LogsourceKey::new(
@@ -153,13 +152,10 @@ impl Engine {
                 rule.logsource.category.as_deref(),
                 rule.logsource.service.as_deref(),
             );
-            let picked = routes
-                .entry((
-                    rule.logsource.product.as_deref(),
-                    rule.logsource.category.as_deref(),
-                    rule.logsource.service.as_deref(),
-                ))
-                .or_insert_with(|| map.sources_for(&key));
+            if !routes.contains_key(&key) {
+                routes.insert(key.clone(), map.sources_for(&key));
+            }
+            let picked = &routes[&key];
             if picked.is_empty() {
                 unmapped.push(index as u32);
                 let windows = key
@@ -183,7 +179,7 @@ impl Engine {
                     ),
                 });
             }
-            for &source in picked.iter() {
+            for &source in picked {
                 source_rules[source].push(index as u32);
             }
         }

@@ -14,7 +14,7 @@ use std::path::Path;
 const BUILTIN: &str = include_str!("../data/logsources.yml");
 
 /// The Sigma logsource attributes a source stands for; `None` means "not set".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogsourceKey {
     /// `product` (windows, linux, …).

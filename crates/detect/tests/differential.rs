@@ -92,18 +92,8 @@ fn regression_suite_passes_with_routing() {
     let (engine, _) = Engine::compile(&set, &LogsourceMap::builtin());
     let mut scratch = engine.scratch();
     let root = data_path("sigma");
-    let mut infos = Vec::new();
-    let mut stack = vec![data_path("sigma/regression_data")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_some_and(|n| n == "info.yml") {
-                infos.push(path);
-            }
-        }
-    }
+    let mut infos = rampart_testkit::data_files("sigma/regression_data", "yml");
+    infos.retain(|path| path.file_name().is_some_and(|n| n == "info.yml"));
     let (mut passed, mut failures, mut stale) = (0, Vec::new(), Vec::new());
     for info in &infos {
         let yaml: serde_yaml::Value =

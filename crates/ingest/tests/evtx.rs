@@ -75,40 +75,28 @@ fn micros(event: &rampart_event::Event) -> Option<i64> {
 /// records: both readers must produce the same events.
 #[test]
 fn evtx_and_its_json_rendering_give_the_same_events() {
-    let root = data_path("sigma/regression_data");
     let mut pairs = 0;
     let mut mismatches = Vec::new();
-    let mut stack = vec![root];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "evtx") {
-                continue;
-            }
-            let json = path.with_extension("json");
-            if !json.exists() {
-                continue;
-            }
-            pairs += 1;
-            let (from_evtx, d1) = read_path(&path);
-            let (from_json, d2) = read_path(&json);
-            assert!(d1.is_empty() && d2.is_empty(), "{d1:?} {d2:?}");
-            let same = from_evtx.len() == from_json.len()
-                && from_evtx.iter().zip(&from_json).all(|(a, b)| {
-                    normalised(a) == normalised(b)
-                        && a.meta.record_id == b.meta.record_id
-                        && micros(a) == micros(b)
-                        && a.meta.event_id == b.meta.event_id
-                        && a.meta.channel == b.meta.channel
-                        && a.meta.computer == b.meta.computer
-                });
-            if !same {
-                mismatches.push(path.display().to_string());
-            }
+    for path in rampart_testkit::data_files("sigma/regression_data", "evtx") {
+        let json = path.with_extension("json");
+        if !json.exists() {
+            continue;
+        }
+        pairs += 1;
+        let (from_evtx, d1) = read_path(&path);
+        let (from_json, d2) = read_path(&json);
+        assert!(d1.is_empty() && d2.is_empty(), "{d1:?} {d2:?}");
+        let same = from_evtx.len() == from_json.len()
+            && from_evtx.iter().zip(&from_json).all(|(a, b)| {
+                normalised(a) == normalised(b)
+                    && a.meta.record_id == b.meta.record_id
+                    && micros(a) == micros(b)
+                    && a.meta.event_id == b.meta.event_id
+                    && a.meta.channel == b.meta.channel
+                    && a.meta.computer == b.meta.computer
+            });
+        if !same {
+            mismatches.push(path.display().to_string());
         }
     }
     assert!(pairs > 150, "{pairs}");

@@ -28,17 +28,33 @@ pub fn data_path(relative: &str) -> PathBuf {
     data_dir().join(relative)
 }
 
-/// Every file below `relative` in the reference data whose extension is `extension`,
-/// sorted (folders are walked whole; unreadable ones are passed over).
+/// Every file below `relative` in the reference data whose extension is `extension`
+/// (ignoring ASCII case), sorted; see [`files_under`].
 pub fn data_files(relative: &str, extension: &str) -> Vec<PathBuf> {
+    files_under(&data_path(relative), extension)
+}
+
+/// Every file below `dir` whose extension is `extension` (ignoring ASCII case), sorted.
+///
+/// # Panics
+/// When a folder cannot be listed: a test must not pass on part of its data.
+pub fn files_under(dir: &Path, extension: &str) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    let mut stack = vec![data_path(relative)];
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()));
+        for entry in entries {
+            let path = entry
+                .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()))
+                .path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == extension) {
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case(extension))
+            {
                 files.push(path);
             }
         }

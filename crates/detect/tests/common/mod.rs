@@ -12,23 +12,7 @@ use std::sync::Arc;
 
 /// Every `.evtx` file under `dir`, sorted.
 pub fn evtx_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
-            {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+    rampart_testkit::files_under(dir, "evtx")
 }
 
 /// The events of one EVTX file (records that fail to parse are skipped).
