@@ -65,25 +65,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", error_chain(&error));
+            eprintln!("error: {}", rampart_event::error_chain(error.as_ref()));
             ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes, joined with `: `, leaving out a cause whose text the
-/// message before it already holds: library errors name their cause in their own
-/// message (so they read well alone) and also expose it as their source.
-fn error_chain(error: &anyhow::Error) -> String {
-    let mut text = error.to_string();
-    for cause in error.chain().skip(1) {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            text.push_str(": ");
-            text.push_str(&cause);
-        }
-    }
-    text
 }
 
 /// Opts the process out of transparent huge pages unless `RAMPART_HUGE_PAGES=1`.

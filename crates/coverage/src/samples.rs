@@ -33,13 +33,13 @@ fn run_one(engine: &Engine, label: &SampleLabel, options: &ReadOptions) -> Sampl
     let input = match Input::file(&label.path) {
         Ok(input) => input,
         Err(e) => {
-            run.error = Some(e.to_string());
+            run.error = Some(rampart_event::error_chain(&e));
             return run;
         }
     };
     let collector = Collector::new();
     if let Err(e) = input.read(options, &collector) {
-        run.error = Some(e.to_string());
+        run.error = Some(rampart_event::error_chain(&e));
         return run;
     }
     let (events, _diagnostics) = collector.into_parts();

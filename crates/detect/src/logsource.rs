@@ -100,7 +100,7 @@ struct MapFile {
 #[derive(Debug, thiserror::Error)]
 pub enum LogsourceError {
     /// The file could not be read.
-    #[error("cannot read logsource map {path}: {source}")]
+    #[error("cannot read logsource map {path}")]
     Read {
         /// The file.
         path: String,

@@ -10,9 +10,11 @@
 //! its hot path.
 
 mod alert;
+mod error_chain;
 mod event;
 mod level;
 
 pub use alert::{Alert, JsonLineWriter, MatchedField};
+pub use error_chain::error_chain;
 pub use event::{Event, EventMeta, Text, Value};
 pub use level::Level;

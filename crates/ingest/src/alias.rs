@@ -57,7 +57,7 @@ pub struct FieldAliases {
 #[non_exhaustive]
 pub enum AliasFileError {
     /// The file cannot be read.
-    #[error("cannot read field-alias file {}: {source}", path.display())]
+    #[error("cannot read field-alias file {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -65,7 +65,7 @@ pub enum AliasFileError {
         source: std::io::Error,
     },
     /// The file is not the expected YAML (or JSON) shape.
-    #[error("field-alias file {}: {source}", path.display())]
+    #[error("invalid field-alias file {}", path.display())]
     Parse {
         /// The file.
         path: PathBuf,

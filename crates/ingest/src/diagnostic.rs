@@ -55,22 +55,6 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// An error and its chain of causes on one line: the evtx crate's top-level messages
-/// ("failed to parse chunk 3") say little without their sources.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        let next = inner.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        cause = inner.source();
-    }
-    text
-}
-
 /// Delivers one input's diagnostics to its sink, up to a cap: a file of binary
 /// garbage read as JSON would otherwise bury the user under one line per "line".
 pub(crate) struct Reporter<'a, S: crate::Sink + ?Sized> {

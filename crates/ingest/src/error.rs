@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum IngestError {
     /// The path does not exist or cannot be inspected.
-    #[error("cannot access {}: {source}", path.display())]
+    #[error("cannot access {}", path.display())]
     Access {
         /// The path given.
         path: PathBuf,
@@ -15,7 +15,7 @@ pub enum IngestError {
         source: std::io::Error,
     },
     /// A directory could not be listed.
-    #[error("cannot list directory {}: {source}", path.display())]
+    #[error("cannot list directory {}", path.display())]
     Walk {
         /// The directory.
         path: PathBuf,
@@ -23,7 +23,7 @@ pub enum IngestError {
         source: std::io::Error,
     },
     /// A file could not be opened or read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file (`-` for stdin).
         path: String,

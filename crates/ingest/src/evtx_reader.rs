@@ -4,11 +4,12 @@
 //! in parallel (they are independent by design of the format) and each becomes one
 //! batch. Memory is bounded by the wave, never the file.
 
-use crate::diagnostic::{error_chain, Reporter};
+use crate::diagnostic::Reporter;
 use crate::{EventBatch, IngestError, Place, ReadOptions, ReadStats, Sink};
 use chrono::DateTime;
 use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
+use rampart_event::error_chain;
 use rampart_event::Event;
 use rayon::prelude::*;
 use std::path::Path;

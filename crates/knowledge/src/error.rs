@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum KnowledgeError {
     /// A file could not be opened or read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -18,7 +18,7 @@ pub enum KnowledgeError {
         source: std::io::Error,
     },
     /// A file ends in `.gz` but is not gzip data (or the gzip stream is corrupt).
-    #[error("{} is not a valid gzip file: {source}", path.display())]
+    #[error("{} is not a valid gzip file", path.display())]
     Gzip {
         /// The file.
         path: PathBuf,
@@ -26,7 +26,7 @@ pub enum KnowledgeError {
         source: std::io::Error,
     },
     /// A file is not a well-formed STIX bundle.
-    #[error("{} is not a valid ATT&CK STIX bundle: {source}", path.display())]
+    #[error("{} is not a valid ATT&CK STIX bundle", path.display())]
     Json {
         /// The file.
         path: PathBuf,

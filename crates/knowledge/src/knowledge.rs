@@ -214,7 +214,8 @@ fn load_defense(files: &DataFiles) -> Defense {
         Some(path) => match Ontology::from_ttl_file(path) {
             Ok(ontology) => defense.d3fend = Some(ontology),
             Err(error) => defense.warnings.push(format!(
-                "D3FEND not loaded, countermeasures unavailable: {error}"
+                "D3FEND not loaded, countermeasures unavailable: {}",
+                rampart_event::error_chain(&error)
             )),
         },
         None => defense.warnings.push(format!(
@@ -226,7 +227,8 @@ fn load_defense(files: &DataFiles) -> Defense {
         Some(dir) => match Engage::from_dir(dir) {
             Ok(engage) => defense.engage = Some(engage),
             Err(error) => defense.warnings.push(format!(
-                "ENGAGE not loaded, engagement activities unavailable: {error}"
+                "ENGAGE not loaded, engagement activities unavailable: {}",
+                rampart_event::error_chain(&error)
             )),
         },
         None => defense.warnings.push(format!(

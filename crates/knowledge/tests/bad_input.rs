@@ -18,7 +18,7 @@ fn error_for(name: &str, content: &[u8]) -> (KnowledgeError, String) {
     let path = dir.path().join(name);
     std::fs::write(&path, content).unwrap();
     let error = Knowledge::from_files(&enterprise_only(&path)).unwrap_err();
-    let message = error.to_string();
+    let message = rampart_event::error_chain(&error);
     assert!(
         message.contains(name),
         "message does not name the file: {message}"

@@ -22,7 +22,7 @@ pub enum RefdataError {
     )]
     EmptyDir(PathBuf),
     /// A file or folder could not be read or written.
-    #[error("{}: {source}", .path.display())]
+    #[error("cannot access {}", .path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,

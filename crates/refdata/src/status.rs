@@ -111,11 +111,11 @@ fn file_status(kind: DataKind, path: PathBuf) -> FileStatus {
     let bytes = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let (sha256, hash_problem) = match sha256_of(&path) {
         Ok(hash) => (Some(hash), None),
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(rampart_event::error_chain(&e))),
     };
     let (summary, problem) = match verify(kind, &path) {
         Ok(summary) => (summary, hash_problem),
-        Err(e) => (Default::default(), Some(e.to_string())),
+        Err(e) => (Default::default(), Some(rampart_event::error_chain(&e))),
     };
     let name = path
         .file_name()

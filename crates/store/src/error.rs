@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 /// What went wrong, and with which store file.
 #[derive(Debug, thiserror::Error)]
-#[error("store {}: {kind}", path.display())]
+#[error("store {}", path.display())]
 pub struct StoreError {
     /// The store file.
     pub path: PathBuf,
     /// What went wrong.
+    #[source]
     pub kind: StoreErrorKind,
 }
 
@@ -48,7 +49,7 @@ pub enum StoreErrorKind {
     #[error("{0}")]
     Database(String),
     /// A file-system error (creating the directory, reading permissions).
-    #[error("{0}")]
+    #[error("cannot access the store's file or folder")]
     Io(#[from] std::io::Error),
 }
 

@@ -190,7 +190,10 @@ pub fn load_knowledge(global: &GlobalOpts) -> Option<Knowledge> {
     match crate::cmd::attack::load_knowledge(global) {
         Ok(knowledge) => Some(knowledge),
         Err(error) => {
-            eprintln!("warning: {error:#}; showing alerts without ATT&CK context");
+            eprintln!(
+                "warning: {}; showing alerts without ATT&CK context",
+                rampart_event::error_chain(error.as_ref())
+            );
             None
         }
     }

@@ -85,7 +85,7 @@ impl StoreTee {
 
 /// Store errors travel through the sink's `io::Result` with their full cause chain.
 fn store_error(error: anyhow::Error) -> io::Error {
-    io::Error::other(format!("{error:#}"))
+    io::Error::other(rampart_event::error_chain(error.as_ref()))
 }
 
 impl AlertSink for StoreTee {

@@ -334,7 +334,10 @@ impl Scan<'_> {
             }
             Err(error) => {
                 self.unreadable.fetch_add(1, Ordering::Relaxed);
-                self.warn(&format!("warning: input skipped: {error}"));
+                self.warn(&format!(
+                    "warning: input skipped: {}",
+                    rampart_event::error_chain(&error)
+                ));
             }
         }
         self.lock_ordered().file_done(index);
