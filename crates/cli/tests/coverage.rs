@@ -466,3 +466,45 @@ fn headline_labels_parents_and_subtechniques_and_claimed_not_covered() {
     );
     assert!(page.contains(" claimed</text>"));
 }
+
+#[test]
+fn attack_text_in_the_human_summary_cannot_drive_the_terminal() {
+    // A feed is attacker-controlled: a technique name carrying escape sequences.
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        data.path().join("enterprise-attack.json"),
+        r#"{"type": "bundle", "objects": [
+        {"type": "x-mitre-tactic", "id": "x-mitre-tactic--1", "name": "Exec\u001b[2Jution",
+         "x_mitre_shortname": "execution",
+         "external_references": [{"source_name": "mitre-attack", "external_id": "TA0002"}]},
+        {"type": "attack-pattern", "id": "attack-pattern--1", "name": "Evil\u001b]0;owned\u0007\nfake line",
+         "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": "execution"}],
+         "external_references": [{"source_name": "mitre-attack", "external_id": "T0001"}]}
+    ]}"#,
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["coverage", "--rules"])
+        .arg(lint_rules_dir().join("good.yml"))
+        .env("XDG_CACHE_HOME", common::cache_home())
+        .env_remove("RAMPART_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("Evil\\u{1b}]0;owned\\u{7}\\nfake line"),
+        "{text}"
+    );
+    assert!(!text.lines().any(|l| l.starts_with("fake line")), "{text}");
+}

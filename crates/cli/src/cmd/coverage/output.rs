@@ -3,9 +3,10 @@
 use super::RunArgs;
 use anyhow::Context;
 use rampart_coverage::{
-    claimed_layer, gaps_csv, gaps_layer, gaps_markdown, html_report, validated_layer, AttackMatrix,
-    ClaimedCoverage, Confidence, CoverageDiff, Gap, Layer, LintReport, ReportInput,
-    TechniqueVisibility, ValidatedCoverage, VersionSkew, Visibility, SKEW_REMEDY,
+    claimed_layer, escape_terminal, gaps_csv, gaps_layer, gaps_markdown, html_report,
+    validated_layer, AttackMatrix, ClaimedCoverage, Confidence, CoverageDiff, Gap, Layer,
+    LintReport, ReportInput, TechniqueVisibility, ValidatedCoverage, VersionSkew, Visibility,
+    SKEW_REMEDY,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -226,7 +227,7 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
         emit!(
             out,
             "{:<24} {:>4}/{:<4} {:>7}/{:<6}",
-            row.name,
+            escape_terminal(&row.name),
             row.covered,
             row.techniques,
             row.covered_with_subtechniques,
@@ -272,10 +273,10 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
             out,
             "{:>3}. {:<10} {:<50} {:>5.2}  {}",
             gap.rank,
-            gap.technique,
-            truncate(&gap.name, 50),
+            escape_terminal(&gap.technique),
+            escape_terminal(&truncate(&gap.name, 50)),
             gap.priority,
-            gap.reasons.join("; ")
+            escape_terminal(&gap.reasons.join("; "))
         );
     }
     emit!(out);
@@ -322,8 +323,8 @@ pub(super) fn print_diff(diff: &CoverageDiff) -> anyhow::Result<()> {
             emit!(
                 out,
                 "  {:<10} {:<60} {:.2} -> {:.2} ({} -> {} rules)",
-                entry.technique,
-                truncate(&entry.name, 60),
+                escape_terminal(&entry.technique),
+                escape_terminal(&truncate(&entry.name, 60)),
                 entry.old_score,
                 entry.new_score,
                 entry.old_rules,
