@@ -22,21 +22,19 @@ fn lint_rules_dir() -> PathBuf {
 }
 
 #[test]
-fn json_report_adds_up_and_keeps_newer_tags() {
+fn json_report_adds_up_and_sigmahq_tags_are_active_in_19_1() {
     let report = json(&["coverage", "--json"]);
     let summary = &report["summary"];
-    assert_eq!(report["attack_version"], "18.1");
-    let claimed = summary["techniques_claimed"].as_u64().unwrap();
-    let total = summary["techniques_total"].as_u64().unwrap();
+    assert_eq!(report["attack_version"], "19.1");
+    let claimed = summary["parent_techniques_claimed"].as_u64().unwrap();
+    let total = summary["parent_techniques_total"].as_u64().unwrap();
     assert!(claimed > 100 && claimed < total, "{claimed}/{total}");
     let by_tactic = report["claimed"]["by_tactic"].as_array().unwrap();
-    assert_eq!(by_tactic.len(), 14);
-    // Unknown (post-18.1) technique tags are reported with their rules.
+    // 19.1 split Defense Evasion into Stealth and Defense Impairment: 15 tactics.
+    assert_eq!(by_tactic.len(), 15);
+    // SigmaHQ's rules are tagged for ATT&CK 19: under 19.1 every technique tag is active.
     let issues = report["claimed"]["tag_issues"].as_array().unwrap();
-    assert!(issues
-        .iter()
-        .any(|i| i["resolution"]["status"] == "unknown"
-            && !i["rules"].as_array().unwrap().is_empty()));
+    assert!(issues.is_empty(), "{issues:?}");
     // Gaps are ranked 1..n by falling priority.
     let gaps = report["gaps"].as_array().unwrap();
     for (i, pair) in gaps.windows(2).enumerate() {
@@ -158,6 +156,12 @@ fn lint_flags_the_bad_rules_and_exits_nonzero() {
     ] {
         assert_eq!(report["counts"][kind], 1, "{kind}: {}", report["counts"]);
     }
+    // T1999, `evasion` and the revoked T1086, said once for the set with the successor.
+    assert_eq!(report["counts"]["version-skew"], 1);
+    let human = rampart(&["sigma", "lint", "--rules", dir.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert_eq!(text.matches("[version-skew]").count(), 1, "{text}");
+    assert!(text.contains("rule set [version-skew]") && text.contains("T1086 → T1059.001"));
     let good = dir.join("good.yml");
     let clean = rampart(&["sigma", "lint", "--rules", good.to_str().unwrap()]);
     assert_eq!(clean.status.code(), Some(0));
@@ -293,4 +297,214 @@ fn weights_tactic_order_and_groups_file_steer_the_ranking() {
     let bad = rampart(&["coverage", "--weights", "speed=9"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("speed"));
+}
+
+/// A folder of rules tagged for ATT&CK 18: ids 19.1 revoked, and the old tactic.
+fn rules_tagged_for_18(dir: &Path) {
+    for (name, tags) in [
+        ("tamper.yml", "[attack.defense-evasion, attack.t1562.001]"),
+        ("tamper_too.yml", "[attack.t1562.001]"),
+        ("clear.yml", "[attack.t1070.001]"),
+    ] {
+        std::fs::write(
+            dir.join(name),
+            format!(
+                "title: {name}\nid: 00000000-0000-4000-8000-{:012}\nstatus: test\ntags: {tags}\nlogsource:\n    product: windows\n    service: security\ndetection:\n    selection:\n        EventID: 1102\n    condition: selection\nlevel: high\n",
+                name.len()
+            ),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn coverage_says_version_skew_once_with_successors_and_remedy() {
+    let dir = tempfile::tempdir().unwrap();
+    rules_tagged_for_18(dir.path());
+    let rules = dir.path().to_str().unwrap();
+
+    let human = rampart(&["coverage", "--rules", rules]);
+    assert!(human.status.success());
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert_eq!(text.matches("ATT&CK version skew").count(), 1, "{text}");
+    for part in [
+        "3 rule(s) use 2 technique id(s) revoked in ATT&CK 19.1",
+        "T1562.001 → T1685",
+        "T1070.001 → T1685.005",
+        "tactic(s) (defense-evasion)",
+        "`rampart data update`",
+    ] {
+        assert!(text.contains(part), "{part:?} not in {text}");
+    }
+
+    let output = rampart(&["coverage", "--rules", rules, "--json"]);
+    assert!(output.status.success());
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let skew = &report["version_skew"];
+    assert_eq!(skew["rules_with_revoked"], 3);
+    assert_eq!(skew["revoked_techniques"][0]["tag"], "T1562.001");
+    assert_eq!(skew["revoked_techniques"][0]["replacement"], "T1685");
+    assert_eq!(skew["revoked_techniques"][0]["rules"], 2);
+    assert_eq!(skew["unknown_tactics"][0]["tag"], "defense-evasion");
+    assert!(skew["remedy"]
+        .as_str()
+        .unwrap()
+        .contains("rampart data update"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("ATT&CK version skew").count(), 1, "{stderr}");
+    // The successors are claimed, so none is a gap "no rule claims it".
+    for gap in report["gaps"].as_array().unwrap() {
+        let id = gap["technique"].as_str().unwrap();
+        assert!(!id.starts_with("T1562") && id != "T1070.001", "{id}");
+        if id == "T1685" || id == "T1685.005" {
+            let reasons = gap["reasons"].to_string();
+            assert!(!reasons.contains("no rule claims it"), "{id}: {reasons}");
+        }
+    }
+
+    // The same rules under SigmaHQ's own 19.1 tags: no skew said.
+    let lint = lint_rules_dir().join("good.yml");
+    let clean = rampart(&["coverage", "--rules", lint.to_str().unwrap()]);
+    assert!(!String::from_utf8_lossy(&clean.stdout).contains("version skew"));
+}
+
+#[test]
+fn ids_of_19_under_18_1_loaded_by_path_are_said_unknown() {
+    // A data folder holding only ATT&CK 18.1 (linked, not copied).
+    let data = tempfile::tempdir().unwrap();
+    let attack = data.path().join("mitre-attack");
+    std::fs::create_dir_all(&attack).unwrap();
+    let name = "enterprise-attack-18.1.json.gz";
+    std::os::unix::fs::symlink(
+        rampart_testkit::data_path(&format!("mitre-attack/{name}")),
+        attack.join(name),
+    )
+    .unwrap();
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("tamper.yml"),
+        "title: Tamper\nid: 00000000-0000-4000-8000-000000000001\nstatus: test\ntags: [attack.stealth, attack.defense-impairment, attack.t1685]\nlogsource:\n    product: windows\n    service: security\ndetection:\n    selection:\n        EventID: 1102\n    condition: selection\nlevel: high\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .args(["--rules", rules.path().to_str().unwrap()])
+            .env("XDG_CACHE_HOME", common::cache_home())
+            .env_remove("RAMPART_LOG")
+            .output()
+            .unwrap()
+    };
+    let output = run(&["coverage", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["attack_version"], "18.1");
+    let skew = &report["version_skew"];
+    assert_eq!(skew["unknown_techniques"][0]["tag"], "T1685");
+    assert_eq!(skew["unknown_tactics"].as_array().unwrap().len(), 2);
+    assert!(skew["summary"]
+        .as_str()
+        .unwrap()
+        .contains("unknown to ATT&CK 18.1"));
+
+    let lint = run(&["sigma", "lint", "--json"]);
+    let report: Value = serde_json::from_slice(&lint.stdout).unwrap();
+    assert_eq!(report["counts"]["version-skew"], 1);
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "version-skew")
+        .unwrap();
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("T1685") && message.contains("rampart data update"),
+        "{message}"
+    );
+}
+
+#[test]
+fn headline_labels_parents_and_subtechniques_and_claimed_not_covered() {
+    let report = json(&["coverage", "--json"]);
+    let summary = &report["summary"];
+    let parents = summary["parent_techniques_claimed_percent"]
+        .as_u64()
+        .unwrap();
+    let all = summary["techniques_incl_subtechniques_claimed_percent"]
+        .as_u64()
+        .unwrap();
+    // Parents alone flatter the figure: sub-techniques are claimed far less often.
+    assert!(parents > all + 10, "{parents} % vs {all} %");
+    assert_eq!(
+        summary["techniques_incl_subtechniques_total"].as_u64(),
+        Some(697)
+    );
+
+    let human = String::from_utf8_lossy(&rampart(&["coverage"]).stdout).into_owned();
+    assert!(
+        human.contains("parent techniques") && human.contains("techniques incl. sub-techniques"),
+        "{human}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let output = rampart(&["coverage", "--html", html.to_str().unwrap()]);
+    assert!(output.status.success());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("parent techniques claimed"));
+    assert!(page.contains("techniques incl. sub-techniques claimed"));
+    assert!(!page.contains("of the matrix claimed"));
+    assert!(
+        !page.contains(" covered</text>"),
+        "matrix headers say claimed"
+    );
+    assert!(page.contains(" claimed</text>"));
+}
+
+#[test]
+fn attack_text_in_the_human_summary_cannot_drive_the_terminal() {
+    // A feed is attacker-controlled: a technique name carrying escape sequences.
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        data.path().join("enterprise-attack.json"),
+        r#"{"type": "bundle", "objects": [
+        {"type": "x-mitre-tactic", "id": "x-mitre-tactic--1", "name": "Exec\u001b[2Jution",
+         "x_mitre_shortname": "execution",
+         "external_references": [{"source_name": "mitre-attack", "external_id": "TA0002"}]},
+        {"type": "attack-pattern", "id": "attack-pattern--1", "name": "Evil\u001b]0;owned\u0007\nfake line",
+         "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": "execution"}],
+         "external_references": [{"source_name": "mitre-attack", "external_id": "T0001"}]}
+    ]}"#,
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["coverage", "--rules"])
+        .arg(lint_rules_dir().join("good.yml"))
+        .env("XDG_CACHE_HOME", common::cache_home())
+        .env_remove("RAMPART_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("Evil\\u{1b}]0;owned\\u{7}\\nfake line"),
+        "{text}"
+    );
+    assert!(!text.lines().any(|l| l.starts_with("fake line")), "{text}");
 }

@@ -92,9 +92,10 @@ fn status_json_reports_the_shared_data() {
         .iter()
         .find(|f| f["kind"] == "attack-enterprise")
         .unwrap();
-    assert_eq!(enterprise["version"], "18.1");
-    assert_eq!(enterprise["counts"]["attack-pattern"], 835);
-    assert_eq!(enterprise["counts"]["attack-pattern (active)"], 691);
+    // 19.1, the highest version in the folder; counts from its README.
+    assert_eq!(enterprise["version"], "19.1");
+    assert_eq!(enterprise["counts"]["attack-pattern"], 858);
+    assert_eq!(enterprise["counts"]["attack-pattern (active)"], 697);
     assert_eq!(enterprise["sha256"].as_str().unwrap().len(), 64);
     let d3fend = files.iter().find(|f| f["kind"] == "d3fend-turtle").unwrap();
     assert_eq!(d3fend["version"], "1.2.0");
@@ -111,11 +112,11 @@ fn status_text_is_a_readable_summary() {
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(
-        text.contains("ATT&CK enterprise    18.1 (from x-mitre-collection)"),
+        text.contains("ATT&CK enterprise    19.1 (from x-mitre-collection)"),
         "{text}"
     );
     assert!(
-        text.contains("835 techniques (691 active), 187 groups"),
+        text.contains("858 techniques (697 active), 189 groups"),
         "{text}"
     );
     assert!(

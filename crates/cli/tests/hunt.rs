@@ -385,3 +385,57 @@ fn sigma_test_reports_a_failing_case() {
     assert!(stdout.contains("expected 5 matches, got 1"), "{stdout}");
     assert_eq!(stdout.lines().last(), Some("0 passed, 1 failed"));
 }
+
+#[test]
+fn rules_tagged_for_an_older_attack_are_said_once_in_the_summary() {
+    let rules = tempfile::tempdir().unwrap();
+    // SigmaHQ's log-cleared rule as ATT&CK 18 tagged it: 19.1 revoked T1070.001 and has
+    // no `defense-evasion` tactic.
+    for (name, id) in [("cleared.yml", "1"), ("cleared_too.yml", "2")] {
+        std::fs::write(
+            rules.path().join(name),
+            format!("title: Log cleared {id}\nid: 00000000-0000-4000-8000-00000000000{id}\nstatus: test\ntags: [attack.defense-evasion, attack.t1070.001]\nlogsource:\n    product: windows\n    service: security\ndetection:\n    selection:\n        EventID: 1102\n    condition: selection\nlevel: high\n"),
+        )
+        .unwrap();
+    }
+    let output = rampart(
+        &[
+            "hunt",
+            text(&log_cleared_sample()),
+            "--rules",
+            text(rules.path()),
+        ],
+        None,
+    );
+    assert_eq!(alerts(&output).len(), 2);
+    let message = stderr(&output);
+    assert_eq!(
+        message.matches("ATT&CK version skew").count(),
+        1,
+        "{message}"
+    );
+    for part in [
+        "2 rule(s) use 1 technique id(s) revoked in ATT&CK 19.1",
+        "T1070.001 → T1685.005",
+        "(defense-evasion)",
+        "`rampart data update`",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message}");
+    }
+    // SigmaHQ's own rules, tagged for 19.1, say nothing of the kind.
+    let output = rampart(
+        &[
+            "hunt",
+            text(&log_cleared_sample()),
+            "--rules",
+            text(&security_rules()),
+        ],
+        None,
+    );
+    assert!(!alerts(&output).is_empty());
+    assert!(
+        !stderr(&output).contains("version skew"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -191,6 +191,24 @@ impl ClaimedCoverage {
         self.techniques.get(technique).map_or(0.0, |c| c.score)
     }
 
+    /// Active techniques and sub-techniques with a claim of their own (not only through
+    /// a sub-technique), and all of them. (On the platform the coverage is restricted
+    /// to, if any.) Revoked and deprecated ids are not techniques of the release.
+    pub fn all_totals(&self, matrix: &AttackMatrix) -> (usize, usize) {
+        let platform = self.platform.as_deref();
+        let on: Vec<&str> = matrix
+            .techniques
+            .values()
+            .filter(|t| t.is_on(platform))
+            .map(|t| t.id.as_str())
+            .collect();
+        let claimed = on
+            .iter()
+            .filter(|id| own_claim(&self.techniques, id))
+            .count();
+        (claimed, on.len())
+    }
+
     /// Active parent techniques with at least one claim, and all active parents.
     /// (On the platform the coverage is restricted to, if any.)
     pub fn parent_totals(&self, matrix: &AttackMatrix) -> (usize, usize) {

@@ -16,6 +16,20 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Escapes control characters (escape sequences, line breaks) so attacker-written text
+/// printed on a terminal shows as text and cannot move the cursor or fake lines.
+pub fn escape_terminal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Escapes a cell for a Markdown table (pipes and line breaks would break the row).
 pub fn escape_markdown(text: &str) -> String {
     text.replace('\\', "\\\\")
@@ -32,5 +46,6 @@ mod tests {
             "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
         );
         assert_eq!(super::escape_markdown("a|b\nc"), "a\\|b c");
+        assert_eq!(super::escape_terminal("x\u{1b}[2Jy\nz"), "x\\u{1b}[2Jy\\nz");
     }
 }

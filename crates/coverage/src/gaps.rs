@@ -9,7 +9,7 @@
 //! | `threat` | 3.0 | with `--groups`: share of those groups that use the technique; otherwise groups using it ÷ the most groups using any technique |
 //! | `tactic` | 2.0 | `1 − i/n` for the technique's best position `i` in the tactic priority order of length `n`; 0 when none of its tactics is listed |
 //! | `coverage` | 2.0 | `1 − claimed score` (see `claimed`) |
-//! | `confidence` | 1.0 | when samples were run: 0 validated, 0.5 corroborated, 1 otherwise; 0 when no samples were run |
+//! | `confidence` | 1.0 | when samples were run: 0 validated on an independent sample, 0.5 corroborated, 1 otherwise (self-validated on a rule's own regression sample included); 0 when no samples were run |
 //! | `visibility` | 0.5 | when collected sources are known: 1 visible (a rule can be written today), 0.5 no analytic, 0 blind (collection comes first); 0 when unknown |
 //! | `countermeasures` | 0.5 | D3FEND countermeasures available, `min(n, 5) / 5` |
 //!
@@ -26,11 +26,15 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The default tactic priority (capabilities-driven): where an intruder settles in and
-/// moves, the phases a SOC most needs to see.
-pub const DEFAULT_TACTIC_ORDER: [&str; 7] = [
+/// moves, the phases a SOC most needs to see. Defense Evasion until ATT&CK 18, Stealth
+/// and Defense Impairment (its two halves) from 19: only the tactics the loaded release
+/// has are used, so either release gets the same priorities.
+pub const DEFAULT_TACTIC_ORDER: [&str; 9] = [
     "persistence",
     "privilege-escalation",
     "defense-evasion",
+    "stealth",
+    "defense-impairment",
     "credential-access",
     "lateral-movement",
     "exfiltration",
@@ -219,7 +223,11 @@ fn users(matrix: &AttackMatrix, groups: &[String]) -> BTreeMap<String, BTreeSet<
 /// Ranks the gaps, highest priority first.
 pub fn rank_gaps(matrix: &AttackMatrix, inputs: &GapInputs<'_>, options: &GapOptions) -> Vec<Gap> {
     let order: Vec<String> = if options.tactic_order.is_empty() {
-        DEFAULT_TACTIC_ORDER.iter().map(|s| s.to_string()).collect()
+        DEFAULT_TACTIC_ORDER
+            .iter()
+            .filter(|s| matrix.tactic(s).is_some())
+            .map(|s| s.to_string())
+            .collect()
     } else {
         options.tactic_order.clone()
     };
@@ -266,6 +274,8 @@ pub fn rank_gaps(matrix: &AttackMatrix, inputs: &GapInputs<'_>, options: &GapOpt
                 (None, _) => 0.0,
                 (Some(_), Some(Confidence::Validated)) => 0.0,
                 (Some(_), Some(Confidence::Corroborated)) => 0.5,
+                // Circular evidence: ranked as if never validated.
+                (Some(_), Some(Confidence::SelfValidated)) => 1.0,
                 (Some(_), None) => 1.0,
             },
             visibility: match visibility {
@@ -382,6 +392,10 @@ fn reasons(
         Some(Confidence::Corroborated) => {
             out.push("only corroborated by a sample of its tactic".to_string())
         }
+        Some(Confidence::SelfValidated) => out.push(
+            "only self-validated: its rules fired on their own regression samples, no independent sample"
+                .to_string(),
+        ),
         None if inputs.validated.is_some() && rules > 0 => {
             out.push("claimed but never validated on a sample".to_string())
         }

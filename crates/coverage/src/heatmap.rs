@@ -12,6 +12,9 @@ use crate::model::{AttackMatrix, Technique};
 use crate::validated::{Confidence, ValidatedCoverage};
 use std::fmt::Write;
 
+/// Marker of a technique validated only on its own rules' regression samples.
+pub(crate) const SELF_VALIDATED_MARKER: &str = "#6f42c1";
+
 const COLUMN_WIDTH: u32 = 126;
 const GAP: u32 = 5;
 const HEADER_HEIGHT: u32 = 46;
@@ -95,13 +98,13 @@ pub fn heatmap_svg(
     );
     for (column, (tactic, techniques)) in columns.iter().enumerate() {
         let x = column as u32 * (COLUMN_WIDTH + GAP);
-        let covered = techniques
+        let claimed_here = techniques
             .iter()
             .filter(|t| claimed.score(&t.id) > 0.0)
             .count();
         let _ = write!(
             svg,
-            r##"<g class="tactic"><rect x="{x}" y="0" width="{COLUMN_WIDTH}" height="{h}" rx="3" fill="#343a40"/><text x="{tx}" y="18" fill="#ffffff" font-size="10.5" font-weight="600" text-anchor="middle"{squeeze}>{name}</text><text x="{tx}" y="34" fill="#ced4da" font-size="11" text-anchor="middle">{covered}/{total} covered</text></g>"##,
+            r##"<g class="tactic"><rect x="{x}" y="0" width="{COLUMN_WIDTH}" height="{h}" rx="3" fill="#343a40"/><text x="{tx}" y="18" fill="#ffffff" font-size="10.5" font-weight="600" text-anchor="middle"{squeeze}>{name}</text><text x="{tx}" y="34" fill="#ced4da" font-size="11" text-anchor="middle">{claimed_here}/{total} claimed</text></g>"##,
             h = HEADER_HEIGHT - 6,
             tx = x + COLUMN_WIDTH / 2,
             name = escape(&fit(&tactic.name, 24)),
@@ -141,7 +144,10 @@ fn cell(
             tooltip,
             "\n{}",
             match confidence {
-                Some(Confidence::Validated) => "validated on a labelled sample",
+                Some(Confidence::Validated) => "validated on an independent labelled sample",
+                Some(Confidence::SelfValidated) => {
+                    "self-validated only (its rules fired on their own regression samples)"
+                }
                 Some(Confidence::Corroborated) => "corroborated by a sample of its tactic",
                 None if rules > 0 && v.samples > 0 => "claimed, never validated",
                 None => "not validated",
@@ -184,6 +190,7 @@ fn cell(
     }
     let marker = match (validated, confidence) {
         (Some(_), Some(Confidence::Validated)) => Some("#0d6efd"),
+        (Some(_), Some(Confidence::SelfValidated)) => Some(SELF_VALIDATED_MARKER),
         (Some(_), Some(Confidence::Corroborated)) => Some("#fd7e14"),
         (Some(v), None) if rules > 0 && v.samples > 0 => Some("#dc3545"),
         _ => None,

@@ -309,8 +309,10 @@ pub fn claimed_layer(
 const VALIDATED_COLOR: &str = "#31a354";
 const CORROBORATED_COLOR: &str = "#fec44f";
 const UNVALIDATED_COLOR: &str = "#f03b20";
+const SELF_VALIDATED_COLOR: &str = "#9e9ac8";
 
-/// The validated-coverage layer: validated green, corroborated amber, claimed but never
+/// The validated-coverage layer: validated on independent samples green, corroborated
+/// amber, self-validated (own regression sample only) lilac, claimed but never
 /// validated red.
 pub fn validated_layer(
     matrix: &AttackMatrix,
@@ -335,8 +337,12 @@ pub fn validated_layer(
     ];
     layer.legend_items = vec![
         LegendItem {
-            label: "validated on a labelled sample".into(),
+            label: "validated on an independent labelled sample".into(),
             color: VALIDATED_COLOR.into(),
+        },
+        LegendItem {
+            label: "self-validated only (own regression sample)".into(),
+            color: SELF_VALIDATED_COLOR.into(),
         },
         LegendItem {
             label: "corroborated (tactic label only)".into(),
@@ -354,6 +360,11 @@ pub fn validated_layer(
         let found = validated.techniques.get(&claim.technique);
         let (score, color, comment) = match found.map(|v| v.confidence) {
             Some(Confidence::Validated) => (100.0, VALIDATED_COLOR, "validated"),
+            Some(Confidence::SelfValidated) => (
+                25.0,
+                SELF_VALIDATED_COLOR,
+                "self-validated only: fired on its own regression sample",
+            ),
             Some(Confidence::Corroborated) => (
                 50.0,
                 CORROBORATED_COLOR,

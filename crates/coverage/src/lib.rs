@@ -24,6 +24,7 @@ mod lint;
 mod model;
 mod report;
 mod samples;
+mod skew;
 mod tables;
 mod validated;
 mod visibility;
@@ -36,7 +37,7 @@ pub use claimed::{
     RuleClaim, TacticCoverage, TagIssue, TechniqueClaim,
 };
 pub use error::CoverageError;
-pub use escape::{escape, escape_markdown};
+pub use escape::{escape, escape_markdown, escape_terminal};
 pub use from_knowledge::matrix_from_knowledge;
 pub use from_sigma::rule_info;
 pub use gaps::{
@@ -56,6 +57,7 @@ pub use model::{
 };
 pub use report::{html_report, ReportInput};
 pub use samples::run_samples;
+pub use skew::{version_skew, SkewedTag, VersionSkew, SKEW_REMEDY};
 pub use tables::{diff_coverage, gaps_csv, gaps_markdown, CoverageDiff, DiffEntry};
 pub use validated::{
     validated_coverage, Confidence, Evidence, Miss, SampleRun, TechniqueValidation,

@@ -10,9 +10,13 @@
 //!   tactic tag none of the rule's techniques belongs to;
 //! - `near-duplicate`: another rule on the same logsource whose detection atoms
 //!   overlap (Jaccard similarity of `field|op=value` atoms at or above the threshold,
-//!   and at least two shared atoms unless the detections are identical).
+//!   and at least two shared atoms unless the detections are identical);
+//! - `version-skew`: one finding for the whole rule set (empty rule id and path) when
+//!   its tags use ids the release does not know or revoked, with counts, replacements
+//!   and the remedy (see `skew`).
 
 use crate::model::{AttackMatrix, IdStatus, LogSourceKey, RuleInfo};
+use crate::skew::{version_skew, VersionSkew};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -36,6 +40,8 @@ pub enum LintKind {
     TacticMismatch,
     /// Overlaps another rule on the same logsource.
     NearDuplicate,
+    /// The rule set is tagged for another ATT&CK release (one finding per rule set).
+    VersionSkew,
 }
 
 impl LintKind {
@@ -50,6 +56,7 @@ impl LintKind {
             LintKind::UnknownTactic => "unknown-tactic",
             LintKind::TacticMismatch => "tactic-mismatch",
             LintKind::NearDuplicate => "near-duplicate",
+            LintKind::VersionSkew => "version-skew",
         }
     }
 }
@@ -96,6 +103,8 @@ pub struct LintReport {
     pub findings: Vec<LintFinding>,
     /// Number of findings of each kind.
     pub counts: BTreeMap<String, usize>,
+    /// Tags the release does not know or revoked, counted over the rule set.
+    pub version_skew: VersionSkew,
 }
 
 /// Lints a rule set against an ATT&CK release.
@@ -105,6 +114,17 @@ pub fn lint_rules(matrix: &AttackMatrix, rules: &[RuleInfo], options: &LintOptio
         tag_findings(matrix, rule, &mut findings);
     }
     near_duplicates(rules, options.duplicate_threshold, &mut findings);
+    let version_skew = version_skew(matrix, rules);
+    if let Some(message) = version_skew.summary() {
+        findings.push(LintFinding {
+            kind: LintKind::VersionSkew,
+            rule_id: String::new(),
+            title: String::new(),
+            path: String::new(),
+            message,
+            related: None,
+        });
+    }
     findings.sort_by(|a, b| {
         (a.path.as_str(), a.kind, a.related.as_deref()).cmp(&(
             b.path.as_str(),
@@ -120,6 +140,7 @@ pub fn lint_rules(matrix: &AttackMatrix, rules: &[RuleInfo], options: &LintOptio
         rules: rules.len(),
         findings,
         counts,
+        version_skew,
     }
 }
 

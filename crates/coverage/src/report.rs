@@ -8,7 +8,7 @@
 use crate::claimed::ClaimedCoverage;
 use crate::escape::escape;
 use crate::gaps::Gap;
-use crate::heatmap::{heatmap_svg, score_color};
+use crate::heatmap::{heatmap_svg, score_color, SELF_VALIDATED_MARKER};
 use crate::lint::LintReport;
 use crate::model::{AttackMatrix, IdStatus};
 use crate::validated::{Confidence, ValidatedCoverage};
@@ -103,26 +103,37 @@ fn card(html: &mut String, value: &str, label: &str) {
 }
 
 fn cards(html: &mut String, input: &ReportInput<'_>) {
-    let (covered, total) = input.claimed.parent_totals(input.matrix);
+    let (parents, parents_total) = input.claimed.parent_totals(input.matrix);
+    let (all, all_total) = input.claimed.all_totals(input.matrix);
     html.push_str("<div class=\"cards\">");
-    card(html, &format!("{covered}/{total}"), "techniques claimed");
-    let percent = (covered * 100).checked_div(total).unwrap_or(0);
-    card(html, &format!("{percent}%"), "of the matrix claimed");
+    card(
+        html,
+        &format!(
+            "{parents}/{parents_total} ({}%)",
+            percent(parents, parents_total)
+        ),
+        "parent techniques claimed",
+    );
+    card(
+        html,
+        &format!("{all}/{all_total} ({}%)", percent(all, all_total)),
+        "techniques incl. sub-techniques claimed",
+    );
     card(
         html,
         &input.claimed.rules_with_technique.to_string(),
         "rules mapped to ATT&CK",
     );
     if let Some(v) = input.validated {
-        let validated = v
-            .techniques
-            .values()
-            .filter(|t| t.confidence == Confidence::Validated)
-            .count();
         card(
             html,
-            &validated.to_string(),
-            "techniques validated on samples",
+            &v.count(Confidence::Validated).to_string(),
+            "techniques validated on independent samples",
+        );
+        card(
+            html,
+            &v.count(Confidence::SelfValidated).to_string(),
+            "self-validated only (own regression sample)",
         );
         let never = input
             .claimed
@@ -144,6 +155,11 @@ fn cards(html: &mut String, input: &ReportInput<'_>) {
     html.push_str("</div>");
 }
 
+/// `part` of `whole` in whole percent (0 when there is no whole).
+fn percent(part: usize, whole: usize) -> usize {
+    (part * 100).checked_div(whole).unwrap_or(0)
+}
+
 fn legend(html: &mut String, validated: bool) {
     html.push_str("<div class=\"legend\">");
     for (score, label) in [
@@ -162,7 +178,11 @@ fn legend(html: &mut String, validated: bool) {
     html.push_str("<span class=\"muted\">small squares: sub-techniques</span>");
     if validated {
         for (color, label) in [
-            ("#0d6efd", "validated"),
+            ("#0d6efd", "validated (independent sample)"),
+            (
+                SELF_VALIDATED_MARKER,
+                "self-validated only (own regression sample)",
+            ),
             ("#fd7e14", "corroborated (tactic only)"),
             ("#dc3545", "claimed, never validated"),
         ] {
@@ -191,7 +211,7 @@ fn bar(part: usize, whole: usize, color: &str) -> String {
 fn tactic_table(html: &mut String, input: &ReportInput<'_>) {
     html.push_str("<h2>Claimed vs validated, per tactic</h2><table><tr><th>Tactic</th><th>Claimed techniques</th><th></th><th>Incl. sub-techniques</th>");
     if input.validated.is_some() {
-        html.push_str("<th>Validated (incl. sub-techniques)</th><th>Claimed, never validated</th>");
+        html.push_str("<th>Validated on independent samples (incl. sub-techniques)</th><th>Self-validated only</th><th>Claimed, never validated</th>");
     }
     html.push_str("</tr>");
     for row in &input.claimed.by_tactic {
@@ -212,18 +232,26 @@ fn tactic_table(html: &mut String, input: &ReportInput<'_>) {
                     .technique(id)
                     .is_some_and(|t| t.tactics.contains(&row.tactic) && t.is_on(input.platform))
             };
-            let validated = v
-                .techniques
-                .values()
-                .filter(|t| t.confidence == Confidence::Validated && in_tactic(&t.technique))
-                .count();
+            let reached = |confidence: Confidence| {
+                v.techniques
+                    .values()
+                    .filter(|t| t.confidence == confidence && in_tactic(&t.technique))
+                    .count()
+            };
+            let (validated, self_validated) = (
+                reached(Confidence::Validated),
+                reached(Confidence::SelfValidated),
+            );
             let never = input
                 .claimed
                 .techniques
                 .keys()
                 .filter(|id| in_tactic(id) && v.confidence(id).is_none())
                 .count();
-            let _ = write!(html, "<td>{validated}</td><td>{never}</td>");
+            let _ = write!(
+                html,
+                "<td>{validated}</td><td>{self_validated}</td><td>{never}</td>"
+            );
         }
         html.push_str("</tr>");
     }
@@ -301,6 +329,7 @@ fn technique_row(html: &mut String, input: &ReportInput<'_>, id: &str, name: &st
     if let Some(v) = input.validated {
         let text = match v.confidence(id) {
             Some(Confidence::Validated) => "validated",
+            Some(Confidence::SelfValidated) => "self-validated",
             Some(Confidence::Corroborated) => "corroborated",
             None if rules > 0 => "never validated",
             None => "",

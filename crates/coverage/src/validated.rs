@@ -5,6 +5,13 @@
 //! or the tags of the rule a regression sample was recorded for) validates. A tactic
 //! label alone (an EVTX-ATTACK-SAMPLES tactic folder) only *corroborates*: the rule
 //! fired on an attack of the right tactic, but the sample does not say which technique.
+//!
+//! A rule firing on the regression sample recorded for that very rule (SigmaHQ's
+//! `regression_data` is one sample per rule) is circular: it shows the rule matches
+//! the example it was written from, not that it catches the technique elsewhere. Such
+//! evidence only *self-validates*, and is counted apart from validation on independent
+//! samples (any sample not recorded for the rule that fired), which is what gaps rank
+//! on.
 //! Labels and tags are compared after rolling sub-techniques up to their parents, so a
 //! rule tagged `T1059` firing on a `T1059.001` sample validates `T1059` (not `.001`).
 
@@ -34,7 +41,10 @@ pub struct SampleRun {
 pub enum Confidence {
     /// A rule tagged with it fired on a sample of its tactic only.
     Corroborated,
-    /// A rule tagged with it fired on a sample labelled with it.
+    /// A rule tagged with it fired only on the regression sample recorded for that
+    /// same rule (circular evidence).
+    SelfValidated,
+    /// A rule tagged with it fired on an independent sample labelled with it.
     Validated,
 }
 
@@ -93,6 +103,14 @@ impl ValidatedCoverage {
     pub fn confidence(&self, technique: &str) -> Option<Confidence> {
         self.techniques.get(technique).map(|v| v.confidence)
     }
+
+    /// How many techniques reached exactly `confidence`.
+    pub fn count(&self, confidence: Confidence) -> usize {
+        self.techniques
+            .values()
+            .filter(|t| t.confidence == confidence)
+            .count()
+    }
 }
 
 const EVIDENCE_KEPT: usize = 5;
@@ -147,10 +165,15 @@ pub fn validated_coverage(
         labelled_techniques.extend(labelled.iter().cloned());
         let mut hit_label = false;
         for rule_id in &run.fired {
+            let own_sample = run.label.rule_ids.contains(rule_id);
             for technique in rule_techniques(rule_id) {
                 let confidence = if labelled.contains(&technique) {
                     hit_label = true;
-                    Confidence::Validated
+                    if own_sample {
+                        Confidence::SelfValidated
+                    } else {
+                        Confidence::Validated
+                    }
                 } else if matrix.technique(&technique).is_some_and(|t| {
                     t.tactics
                         .iter()
@@ -266,5 +289,39 @@ mod tests {
         );
         assert_eq!(validated.misses.len(), 1);
         assert_eq!(validated.misses[0].sample, PathBuf::from("b.evtx"));
+    }
+
+    #[test]
+    fn a_rule_firing_on_its_own_regression_sample_only_self_validates() {
+        let matrix = small_matrix();
+        let rules = [
+            RuleInfo::new("ps", "powershell", Level::High, &["T1059.001"]),
+            RuleInfo::new("ps-other", "powershell too", Level::High, &["T1059.001"]),
+            RuleInfo::new("lsass", "lsass", Level::High, &["T1003.001"]),
+        ];
+        let mut own = run("ps/sample.evtx", &[], &[], &["ps"]);
+        own.label.rule_ids.insert("ps".into());
+        own.label.source = LabelSource::SigmaRegression;
+        let mut lsass_own = run("lsass/sample.evtx", &[], &[], &["lsass"]);
+        lsass_own.label.rule_ids.insert("lsass".into());
+        // Another rule firing on ps's sample is independent evidence for that rule.
+        let mut other = run("ps/sample.evtx", &[], &[], &["ps", "ps-other"]);
+        other.label.rule_ids.insert("ps".into());
+
+        let alone = validated_coverage(&matrix, &rules, &[own.clone(), lsass_own]);
+        assert_eq!(
+            alone.confidence("T1059.001"),
+            Some(Confidence::SelfValidated)
+        );
+        assert_eq!(
+            alone.confidence("T1003.001"),
+            Some(Confidence::SelfValidated)
+        );
+        assert_eq!(alone.count(Confidence::Validated), 0);
+        assert_eq!(alone.count(Confidence::SelfValidated), 4);
+
+        let both = validated_coverage(&matrix, &rules, &[other]);
+        assert_eq!(both.confidence("T1059.001"), Some(Confidence::Validated));
+        assert_eq!(both.techniques["T1059.001"].evidence[0].rule_id, "ps-other");
     }
 }

@@ -62,17 +62,46 @@ fn regression_samples_validate_the_techniques_of_their_rules() {
 
     let validated = validated_coverage(matrix, rules, &runs);
     let by_id: HashMap<&str, _> = rules.iter().map(|r| (r.id.as_str(), r)).collect();
-    let validated_ids: Vec<&String> = validated
-        .techniques
-        .iter()
-        .filter(|(_, v)| v.confidence == Confidence::Validated)
-        .map(|(id, _)| id)
-        .collect();
+    let reached = |confidence: Confidence| -> Vec<&String> {
+        validated
+            .techniques
+            .iter()
+            .filter(|(_, v)| v.confidence == confidence)
+            .map(|(id, _)| id)
+            .collect()
+    };
+    // Each regression sample was recorded for one rule: that rule firing on it is
+    // circular, so most techniques are only self-validated.
+    let self_validated = reached(Confidence::SelfValidated);
+    let independent = reached(Confidence::Validated);
     assert!(
-        validated_ids.len() > 60,
-        "{} validated",
-        validated_ids.len()
+        self_validated.len() > 60,
+        "{} self-validated",
+        self_validated.len()
     );
+    assert!(
+        independent.len() < self_validated.len(),
+        "{} independent, {} self-validated",
+        independent.len(),
+        self_validated.len()
+    );
+    let recorded_for = |sample: &Path, rule: &str| {
+        runs.iter()
+            .find(|r| r.label.path == sample)
+            .is_some_and(|r| r.label.rule_ids.contains(rule))
+    };
+    for id in &self_validated {
+        for evidence in &validated.techniques[*id].evidence {
+            assert!(recorded_for(&evidence.sample, &evidence.rule_id));
+        }
+    }
+    // Independent evidence: a rule firing on a sample recorded for another rule.
+    for id in &independent {
+        for evidence in &validated.techniques[*id].evidence {
+            assert!(!recorded_for(&evidence.sample, &evidence.rule_id));
+        }
+    }
+    let validated_ids: Vec<&String> = self_validated.into_iter().chain(independent).collect();
     // Each piece of evidence is a rule tagged with the technique (or a sub-technique of
     // it) firing on a sample whose own rule is tagged the same way.
     for id in &validated_ids {
@@ -138,6 +167,8 @@ fn attack_samples_folders_label_tactics_and_file_names_techniques() {
         .filter(|v| v.confidence == Confidence::Corroborated)
         .count();
     assert!(corroborated > 20, "{corroborated} corroborated");
+    // No sample there was recorded for a rule: nothing is self-validated.
+    assert_eq!(validated.count(Confidence::SelfValidated), 0);
     for v in validated.techniques.values() {
         for evidence in &v.evidence {
             let run = runs

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Enrichment of known alerts against the real ATT&CK 18.1, D3FEND and ENGAGE data.
+//! Enrichment of known alerts against the real ATT&CK (19.1, as discovered), D3FEND and ENGAGE data.
 
 use rampart_enrich::{ocsf, Enricher, PyramidLevel, TagStatus};
 use rampart_event::{Alert, EventMeta, Level, MatchedField};
@@ -194,7 +194,7 @@ fn ocsf_detection_finding_has_attacks_and_d3fend() {
         .unwrap();
     assert_eq!(lsass["technique"]["uid"], "T1003");
     assert_eq!(lsass["tactic"]["uid"], "TA0006");
-    assert_eq!(lsass["version"], "18.1");
+    assert_eq!(lsass["version"], "19.1");
     let countermeasures = lsass["mitigation"]["countermeasures"].as_array().unwrap();
     assert!(countermeasures
         .iter()

@@ -15,9 +15,10 @@ fn name(path: &Option<std::path::PathBuf>) -> String {
 #[test]
 fn finds_every_source_in_the_shared_data() {
     let files = discover(&rampart_testkit::data_dir()).unwrap();
-    assert_eq!(name(&files.enterprise), "enterprise-attack-18.1.json.gz");
-    assert_eq!(name(&files.mobile), "mobile-attack-18.1.json.gz");
-    assert_eq!(name(&files.ics), "ics-attack-18.1.json");
+    // 19.1 sits beside 18.1; the highest version wins.
+    assert_eq!(name(&files.enterprise), "enterprise-attack-19.1.json.gz");
+    assert_eq!(name(&files.mobile), "mobile-attack-19.1.json.gz");
+    assert_eq!(name(&files.ics), "ics-attack-19.1.json.gz");
     assert_eq!(name(&files.d3fend_ttl), "d3fend-protege.ttl");
     assert!(
         files.d3fend_jsonld.is_none(),

@@ -19,11 +19,12 @@ fn status_of_the_shared_data_reports_versions_counts_and_hashes() {
 
     // Counts and versions as mitre-attack/README.md lists them.
     let enterprise = file(DataKind::Attack(AttackDomain::Enterprise));
-    assert_eq!(enterprise.version.as_deref(), Some("18.1"));
-    assert_eq!(enterprise.counts["attack-pattern"], 835);
-    assert_eq!(enterprise.counts["attack-pattern (active)"], 691);
-    assert_eq!(enterprise.counts["intrusion-set"], 187);
-    assert_eq!(enterprise.counts["x-mitre-detection-strategy"], 691);
+    // Discovery picks 19.1, the highest version in the folder.
+    assert_eq!(enterprise.version.as_deref(), Some("19.1"));
+    assert_eq!(enterprise.counts["attack-pattern"], 858);
+    assert_eq!(enterprise.counts["attack-pattern (active)"], 697);
+    assert_eq!(enterprise.counts["intrusion-set"], 189);
+    assert_eq!(enterprise.counts["x-mitre-detection-strategy"], 699);
     let mobile = file(DataKind::Attack(AttackDomain::Mobile));
     assert_eq!(
         (
@@ -34,10 +35,10 @@ fn status_of_the_shared_data_reports_versions_counts_and_hashes() {
     );
     let ics = file(DataKind::Attack(AttackDomain::Ics));
     assert_eq!(ics.counts["intrusion-set"], 16);
-    // The ICS file is MITRE's official one; its published hash is in the README.
+    // The README publishes the sha256 of each 19.1 gzip file.
     assert_eq!(
         ics.sha256.as_deref(),
-        Some("a7c0106492843485340710be9e841c1584d8fc6da8950e7097db0e7b5bc9f164")
+        Some("0aaf6e5dd774f1c6ebb678798984dd1fce670edb988ba580c5e9a7a79601050b")
     );
     assert_eq!(ics.bytes, std::fs::metadata(&ics.path).unwrap().len());
 

@@ -16,6 +16,17 @@ pub fn enterprise() -> &'static AttackMatrix {
     })
 }
 
+/// ATT&CK Enterprise 19.1, the release SigmaHQ's rules are tagged for.
+#[allow(dead_code)] // not every test binary compares releases
+pub fn enterprise_19() -> &'static AttackMatrix {
+    static MATRIX: OnceLock<AttackMatrix> = OnceLock::new();
+    MATRIX.get_or_init(|| {
+        let path = data_path("mitre-attack/enterprise-attack-19.1.json.gz");
+        let graph = load_matrix(Domain::Enterprise, &path).expect("ATT&CK Enterprise loads");
+        matrix_from_knowledge(&graph, |_| Vec::new())
+    })
+}
+
 /// The SigmaHQ rule folders used for alerting and hunting.
 pub fn sigma_dirs() -> Vec<PathBuf> {
     ["rules", "rules-emerging-threats", "rules-threat-hunting"]

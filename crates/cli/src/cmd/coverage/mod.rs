@@ -10,8 +10,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use rampart_coverage::{
     claimed_coverage, diff_coverage, lint_rules, load_labels, rank_gaps, resolve_groups,
-    resolve_tactics, run_samples, validated_coverage, visibility, ClaimWeights, Collected,
-    GapInputs, GapOptions, GapWeights, LintOptions,
+    resolve_tactics, run_samples, validated_coverage, version_skew, visibility, ClaimWeights,
+    Collected, GapInputs, GapOptions, GapWeights, LintOptions,
 };
 use rampart_knowledge::Domain;
 use std::path::PathBuf;
@@ -71,8 +71,9 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     platform: Option<String>,
     /// Tactic priority, most important first (comma-separated; default Persistence,
-    /// Privilege Escalation, Defense Evasion, Credential Access, Lateral Movement,
-    /// Exfiltration, Command and Control).
+    /// Privilege Escalation, Defense Evasion (from ATT&CK 19: Stealth, Defense
+    /// Impairment), Credential Access, Lateral Movement, Exfiltration, Command and
+    /// Control).
     #[arg(long, value_delimiter = ',', value_name = "TACTICS")]
     tactic_order: Vec<String>,
     /// Gap weights, e.g. `threat=3,tactic=2,coverage=2,confidence=1,visibility=0.5,countermeasures=0.5`.
@@ -217,6 +218,13 @@ fn run_coverage(args: RunArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> 
         &options,
     );
     let lint = lint_rules(&matrix, &rules, &LintOptions::default());
+    let skew = version_skew(&matrix, &rules);
+    if args.json {
+        // Said once on stderr too: JSON on stdout is read by programs, not people.
+        if let Some(line) = skew.summary() {
+            eprintln!("warning: {line}");
+        }
+    }
     let results = output::Results {
         matrix: &matrix,
         claimed: &claimed,
@@ -224,6 +232,7 @@ fn run_coverage(args: RunArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> 
         visibility: seen.as_ref(),
         gaps: &gaps,
         lint: &lint,
+        skew: &skew,
         platform: args.platform.as_deref(),
         groups: &options.groups,
     };

@@ -3,9 +3,10 @@
 use super::RunArgs;
 use anyhow::Context;
 use rampart_coverage::{
-    claimed_layer, gaps_csv, gaps_layer, gaps_markdown, html_report, validated_layer, AttackMatrix,
-    ClaimedCoverage, Confidence, CoverageDiff, Gap, Layer, LintReport, ReportInput,
-    TechniqueVisibility, ValidatedCoverage, Visibility,
+    claimed_layer, escape_terminal, gaps_csv, gaps_layer, gaps_markdown, html_report,
+    validated_layer, AttackMatrix, ClaimedCoverage, Confidence, CoverageDiff, Gap, Layer,
+    LintReport, ReportInput, TechniqueVisibility, ValidatedCoverage, VersionSkew, Visibility,
+    SKEW_REMEDY,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ pub(super) struct Results<'a> {
     pub visibility: Option<&'a BTreeMap<String, TechniqueVisibility>>,
     pub gaps: &'a [Gap],
     pub lint: &'a LintReport,
+    pub skew: &'a VersionSkew,
     pub platform: Option<&'a str>,
     pub groups: &'a [String],
 }
@@ -37,7 +39,8 @@ pub(super) struct Results<'a> {
 impl Results<'_> {
     /// The `--json` document.
     pub fn json(&self) -> serde_json::Value {
-        let (covered, total) = self.claimed.parent_totals(self.matrix);
+        let (parents, parents_total) = self.claimed.parent_totals(self.matrix);
+        let (all, all_total) = self.claimed.all_totals(self.matrix);
         let never_validated: Vec<&String> = match self.validated {
             Some(v) => self
                 .claimed
@@ -69,10 +72,15 @@ impl Results<'_> {
             "summary": {
                 "rules": self.claimed.rules,
                 "rules_with_technique": self.claimed.rules_with_technique,
-                "techniques_claimed": covered,
-                "techniques_total": total,
-                "techniques_and_subtechniques_claimed": self.claimed.techniques.len(),
-                "techniques_validated": self.validated.map(|v| v.techniques.values().filter(|t| t.confidence == Confidence::Validated).count()),
+                "parent_techniques_claimed": parents,
+                "parent_techniques_total": parents_total,
+                "parent_techniques_claimed_percent": percent(parents, parents_total),
+                "techniques_incl_subtechniques_claimed": all,
+                "techniques_incl_subtechniques_total": all_total,
+                "techniques_incl_subtechniques_claimed_percent": percent(all, all_total),
+                "techniques_validated_on_independent_samples": self.validated.map(|v| v.count(Confidence::Validated)),
+                "techniques_self_validated_only": self.validated.map(|v| v.count(Confidence::SelfValidated)),
+                "techniques_corroborated": self.validated.map(|v| v.count(Confidence::Corroborated)),
                 "claimed_never_validated": self.validated.map(|_| never_validated.len()),
                 "gaps": self.gaps.len(),
                 "lint_findings": self.lint.findings.len(),
@@ -84,6 +92,24 @@ impl Results<'_> {
             "visibility": self.visibility,
             "gaps": self.gaps,
             "lint": self.lint,
+            "version_skew": self.skew_json(),
+        })
+    }
+
+    /// Tags the loaded release does not know or revoked, with the remedy; `null`
+    /// when every tag matches.
+    fn skew_json(&self) -> serde_json::Value {
+        if self.skew.is_empty() {
+            return serde_json::Value::Null;
+        }
+        json!({
+            "summary": self.skew.summary(),
+            "remedy": SKEW_REMEDY,
+            "rules_with_unknown": self.skew.rules_with_unknown,
+            "rules_with_revoked": self.skew.rules_with_revoked,
+            "unknown_techniques": self.skew.unknown_techniques,
+            "unknown_tactics": self.skew.unknown_tactics,
+            "revoked_techniques": self.skew.revoked_techniques,
         })
     }
 }
@@ -180,23 +206,20 @@ pub(super) fn write_files(args: &RunArgs, results: &Results<'_>) -> anyhow::Resu
 /// The human summary on stdout.
 pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result<()> {
     let mut out = String::new();
-    let (covered, total) = results.claimed.parent_totals(results.matrix);
+    let (parents, parents_total) = results.claimed.parent_totals(results.matrix);
+    let (all, all_total) = results.claimed.all_totals(results.matrix);
     emit!(
         out,
-        "ATT&CK {} {}: {} rules ({} mapped to techniques) claim {covered} of {total} techniques ({} incl. sub-techniques)",
+        "ATT&CK {} {}: {} rules ({} mapped to techniques) claim {parents} of {parents_total} parent techniques ({} %) and {all} of {all_total} techniques incl. sub-techniques ({} %)",
         results.matrix.domain,
         results.matrix.attack_version,
         results.claimed.rules,
         results.claimed.rules_with_technique,
-        results.claimed.techniques.len()
+        percent(parents, parents_total),
+        percent(all, all_total)
     );
-    if !results.claimed.tag_issues.is_empty() {
-        emit!(
-            out,
-            "{} technique tag(s) are not active in ATT&CK {} (reported, see --json)",
-            results.claimed.tag_issues.len(),
-            results.matrix.attack_version
-        );
+    if let Some(skew) = results.skew.summary() {
+        emit!(out, "warning: {skew}");
     }
     emit!(out);
     emit!(out, "{:<24} {:>9} {:>14}", "tactic", "claimed", "with subs");
@@ -204,7 +227,7 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
         emit!(
             out,
             "{:<24} {:>4}/{:<4} {:>7}/{:<6}",
-            row.name,
+            escape_terminal(&row.name),
             row.covered,
             row.techniques,
             row.covered_with_subtechniques,
@@ -212,12 +235,9 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
         );
     }
     if let Some(v) = results.validated {
-        let validated = v
-            .techniques
-            .values()
-            .filter(|t| t.confidence == Confidence::Validated)
-            .count();
-        let corroborated = v.techniques.len() - validated;
+        let validated = v.count(Confidence::Validated);
+        let self_validated = v.count(Confidence::SelfValidated);
+        let corroborated = v.count(Confidence::Corroborated);
         let never: Vec<&String> = results
             .claimed
             .techniques
@@ -227,7 +247,7 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
         emit!(out);
         emit!(
         out,
-            "validated: {} samples ({} unreadable, {} with alerts): {validated} techniques validated, {corroborated} corroborated, {} claimed but never validated, {} labelled samples missed",
+            "validated: {} samples ({} unreadable, {} with alerts): {validated} techniques validated on independent samples, {self_validated} self-validated only (by their own rules' regression samples), {corroborated} corroborated, {} claimed but never validated, {} labelled samples missed",
             v.samples, v.unreadable, v.samples_with_alerts, never.len(), v.misses.len()
         );
     }
@@ -253,10 +273,10 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
             out,
             "{:>3}. {:<10} {:<50} {:>5.2}  {}",
             gap.rank,
-            gap.technique,
-            truncate(&gap.name, 50),
+            escape_terminal(&gap.technique),
+            escape_terminal(&truncate(&gap.name, 50)),
             gap.priority,
-            gap.reasons.join("; ")
+            escape_terminal(&gap.reasons.join("; "))
         );
     }
     emit!(out);
@@ -274,6 +294,11 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
             .join(", ")
     );
     super::load::print_out(&out)
+}
+
+/// `part` of `whole` in whole percent (0 when there is no whole).
+fn percent(part: usize, whole: usize) -> usize {
+    (part * 100).checked_div(whole).unwrap_or(0)
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -298,8 +323,8 @@ pub(super) fn print_diff(diff: &CoverageDiff) -> anyhow::Result<()> {
             emit!(
                 out,
                 "  {:<10} {:<60} {:.2} -> {:.2} ({} -> {} rules)",
-                entry.technique,
-                truncate(&entry.name, 60),
+                escape_terminal(&entry.technique),
+                escape_terminal(&truncate(&entry.name, 60)),
                 entry.old_score,
                 entry.new_score,
                 entry.old_rules,

@@ -124,6 +124,22 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    // Rule tags from another ATT&CK release skew every tactic and kill chain: the
+    // summary says so once. Checked on its own thread while the inputs are scanned:
+    // loading the graph, when the output does not need it anyway, takes most of a second.
+    let version_skew = (!args.quiet).then(|| {
+        let rule_tags: Vec<rampart_coverage::RuleInfo> = rules
+            .set
+            .rules
+            .iter()
+            .map(rampart_coverage::rule_info)
+            .collect();
+        let global = GlobalOpts {
+            data_dir: Some(global.data_dir()),
+            verbose: global.verbose,
+        };
+        std::thread::spawn(move || version_skew_line(knowledge, &global, &rule_tags))
+    });
     let mut sink = output::sink(format, out, knowledge)?;
     let store = match &args.store {
         Some(db) => {
@@ -222,6 +238,11 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             scan_time,
             alerts,
             tally,
+            version_skew: version_skew.and_then(|check| {
+                check.join().unwrap_or_else(|_| {
+                    Some("rule tags not checked against ATT&CK: the check failed".into())
+                })
+            }),
         }
         .print();
     }
@@ -244,6 +265,29 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The version-skew warning for the rules' tags against ATT&CK Enterprise (the domain
+/// Sigma rules are written for), using the graph already loaded or loading it.
+fn version_skew_line(
+    knowledge: Option<&Knowledge>,
+    global: &GlobalOpts,
+    rules: &[rampart_coverage::RuleInfo],
+) -> Option<String> {
+    let loaded;
+    let knowledge = match knowledge {
+        Some(knowledge) => knowledge,
+        None => match crate::cmd::attack::load_knowledge(global) {
+            Ok(knowledge) => {
+                loaded = knowledge;
+                &loaded
+            }
+            Err(error) => return Some(format!("rule tags not checked against ATT&CK: {error:#}")),
+        },
+    };
+    let graph = knowledge.matrix(rampart_knowledge::Domain::Enterprise)?;
+    let matrix = rampart_coverage::matrix_from_knowledge(graph, |_| Vec::new());
+    rampart_coverage::version_skew(&matrix, rules).summary()
 }
 
 /// Runs the correlation rules over the alerts of the rules they reference, in event

@@ -62,6 +62,8 @@ pub struct Summary {
     pub alerts: u64,
     /// Alerts by level and tactic.
     pub tally: Tally,
+    /// What the rules' ATT&CK tags do not match in the loaded release, if anything.
+    pub version_skew: Option<String>,
 }
 
 fn thousands(n: u64) -> String {
@@ -108,6 +110,9 @@ impl Summary {
             ));
         }
         eprintln!("{rules}");
+        if let Some(skew) = &self.version_skew {
+            eprintln!("warning: {skew}");
+        }
         let levels: Vec<String> = Level::ALL
             .iter()
             .rev()

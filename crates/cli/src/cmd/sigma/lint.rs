@@ -7,7 +7,7 @@ use crate::cmd::attack::parse_domain;
 use crate::cmd::coverage::load;
 use crate::global::GlobalOpts;
 use clap::Args;
-use rampart_coverage::{lint_rules, LintOptions};
+use rampart_coverage::{escape_terminal, lint_rules, LintOptions};
 use rampart_knowledge::Domain;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,13 +49,21 @@ pub fn run(args: LintArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         load::print_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
         let mut text = String::new();
+        // Paths, titles and tags are the rule author's text: escaped for the terminal.
         for finding in &report.findings {
+            let place = if finding.path.is_empty() {
+                "rule set".to_string()
+            } else {
+                format!(
+                    "{}: {}",
+                    escape_terminal(&finding.path),
+                    escape_terminal(&finding.title)
+                )
+            };
             text.push_str(&format!(
-                "{}: {} [{}]: {}\n",
-                finding.path,
-                finding.title,
+                "{place} [{}]: {}\n",
                 finding.kind.as_str(),
-                finding.message
+                escape_terminal(&finding.message)
             ));
         }
         load::print_out(&text)?;
