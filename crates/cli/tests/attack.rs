@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json, rampart};
+use common::{json, ok, rampart};
 use serde_json::Value;
 
 fn ids(list: &Value) -> Vec<&str> {
@@ -233,4 +233,26 @@ fn an_empty_data_dir_fails_clearly() {
         stderr.contains(&empty.path().display().to_string()),
         "{stderr}"
     );
+}
+
+/// Multi-byte text, in a description or in the id asked for, never panics the
+/// renderer (T1547.006, S0330 and Mobile S1216 used to, and so did `ééé`).
+#[test]
+fn show_survives_multibyte_descriptions_and_ids() {
+    for id in ["T1547.006", "S0330", "S1216"] {
+        let text = ok(&["attack", "show", id]);
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.starts_with(id), "{text}");
+        assert!(!text.contains("(Citation:"), "{text}");
+        assert_eq!(json(&["attack", "show", id, "--json"])["id"], id);
+    }
+    for id in ["ééé", "日本語テキスト", "", "   ", "D3-é", "EAC€"] {
+        let output = rampart(&["attack", "show", id]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{id:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{id:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{id:?}: {stderr}");
+    }
+    let output = rampart(&["group", "show", "ééé"]);
+    assert_eq!(output.status.code(), Some(2));
 }

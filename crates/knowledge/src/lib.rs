@@ -34,7 +34,7 @@
 //!   `campaigns_of_group`, `mitigations_of`, `detection_strategies_of`, `log_sources_of`,
 //!   `replacement` (end of a revocation chain);
 //! - defence: [`Knowledge::countermeasures`] (D3FEND), [`Knowledge::engage_activities`];
-//! - views: [`Knowledge::report`] and the types of [`report`].
+//! - views: [`Knowledge::report`] and the types of [`report`]; their text in [`text`].
 //!
 //! Reading only: besides the input files and its own cache, the crate does no I/O.
 
@@ -49,6 +49,7 @@ pub mod report;
 mod resolve;
 mod search;
 mod stix;
+pub mod text;
 
 pub use build::{build_matrix, load_matrix};
 pub use cache::{default_cache_dir, CacheStatus};

@@ -3,8 +3,6 @@
 //! Exit codes: 0 on success, 2 when the id, name or filter asked for is unknown (the
 //! message names the nearest matches), 1 for any other failure (no data, bad file).
 
-pub(crate) mod render;
-
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -129,7 +127,15 @@ pub(crate) fn unknown(what: &str, query: &str, nearest: &[(String, String)]) -> 
 
 fn show(knowledge: &Knowledge, query: &str, json: bool) -> anyhow::Result<ExitCode> {
     let trimmed = query.trim();
-    if trimmed.len() > 3 && trimmed[..3].eq_ignore_ascii_case("D3-") {
+    if trimmed.is_empty() {
+        eprintln!("error: no id or name given (e.g. `rampart attack show T1003.001`)");
+        return Ok(ExitCode::from(2));
+    }
+    // `get`, not `[..3]`: the query is user text and may start with a multi-byte char.
+    if trimmed
+        .get(..3)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("D3-"))
+    {
         let Some(report) = knowledge.d3fend_report(trimmed) else {
             if knowledge.d3fend().is_none() {
                 anyhow::bail!("D3FEND is not loaded (no d3fend*.ttl in the data directory)");
@@ -160,7 +166,7 @@ fn print(report: &Report, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        print!("{}", render::report(report));
+        print!("{}", rampart_knowledge::text::report(report));
     }
     Ok(ExitCode::SUCCESS)
 }
