@@ -201,3 +201,34 @@ fn ocsf_detection_finding_has_attacks_and_d3fend() {
         .any(|c| c["d3f_tactic"]["name"] == "Detect"));
     assert_eq!(finding["device"]["hostname"], "WS1");
 }
+
+/// One definition of a distinct countermeasure: the enriched alert counts what
+/// `attack show` lists (one per D3FEND technique), not one per artifact path.
+#[test]
+fn enriched_countermeasures_match_the_technique_view() {
+    let k = knowledge();
+    let enriched = Enricher::new(k).enrich(&lsass_alert());
+    let lsass = enriched
+        .enrichment
+        .techniques
+        .iter()
+        .find(|c| c.technique.id == "T1003.001")
+        .unwrap();
+    let report = k.technique_report(k.find("T1003.001").unwrap());
+    let in_alert: usize = lsass.d3fend.values().map(Vec::len).sum();
+    assert_eq!(in_alert, report.countermeasures.len());
+    let mut ids: Vec<&str> = report
+        .countermeasures
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        report.countermeasures.len(),
+        "one entry per D3FEND technique"
+    );
+    let paths: usize = report.countermeasures.iter().map(|c| c.paths.len()).sum();
+    assert_eq!(paths, k.countermeasures(k.find("T1003.001").unwrap()).len());
+}

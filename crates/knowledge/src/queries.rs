@@ -108,6 +108,30 @@ impl Matrix {
         self.sorted_by_id(Kind::Group, groups)
     }
 
+    /// Active sub-techniques of a technique, sorted by id: deprecated and revoked ones
+    /// stay resolvable by id but are not part of the technique today.
+    pub fn subtechniques_of(&self, technique: u32) -> Vec<u32> {
+        let mut found: Vec<u32> = self
+            .techniques
+            .get(technique as usize)
+            .map(|t| t.subtechniques.clone())
+            .unwrap_or_default();
+        found.retain(|&s| self.is_active(node(Kind::Technique, s)));
+        self.sort_ids(Kind::Technique, &mut found);
+        found
+    }
+
+    /// Active analytics of a detection strategy, in the strategy's order.
+    pub fn analytics_of(&self, strategy: u32) -> Vec<u32> {
+        let mut found: Vec<u32> = self
+            .detection_strategies
+            .get(strategy as usize)
+            .map(|s| s.analytics.clone())
+            .unwrap_or_default();
+        found.retain(|&a| self.is_active(node(Kind::Analytic, a)));
+        found
+    }
+
     /// Active software that uses a technique, sorted by id.
     pub fn software_using(&self, technique: u32) -> Vec<u32> {
         let mut found = self.users_of(node(Kind::Technique, technique), Kind::Software);
@@ -212,9 +236,8 @@ impl Matrix {
             .into_iter()
             .map(|strategy| {
                 let mut log_sources: Vec<LogSource> = Vec::new();
-                let analytics = &self.detection_strategies[strategy as usize].analytics;
-                for analytic in analytics {
-                    let Some(analytic) = self.analytics.get(*analytic as usize) else {
+                for analytic in self.analytics_of(strategy) {
+                    let Some(analytic) = self.analytics.get(analytic as usize) else {
                         continue;
                     };
                     for source in &analytic.log_sources {

@@ -7,7 +7,9 @@
 //! and control characters are written as `\u{..}` escapes so a hostile description
 //! cannot drive the terminal.
 
-use crate::report::{Common, D3fendReport, GroupReport, ObjectReport, Ref, TechniqueReport};
+use crate::report::{
+    Common, D3fendReport, EngageReport, GroupReport, ObjectReport, Ref, TechniqueReport,
+};
 use crate::Report;
 use std::fmt::Write;
 
@@ -18,6 +20,7 @@ pub fn report(report: &Report) -> String {
         Report::Group(g) => group_text(g),
         Report::Object(o) => object(o),
         Report::D3fend(d) => d3fend(d),
+        Report::Engage(e) => engage(e),
     })
 }
 
@@ -161,9 +164,13 @@ fn technique(t: &TechniqueReport) -> String {
     if !t.countermeasures.is_empty() {
         let _ = writeln!(out, "D3FEND countermeasures ({}):", t.countermeasures.len());
         for c in &t.countermeasures {
+            let more = match c.paths.len() {
+                0 | 1 => String::new(),
+                n => format!(" +{} more path(s)", n - 1),
+            };
             let _ = writeln!(
                 out,
-                "  {:<11} {} [{}] {} {} (technique {} {})",
+                "  {:<11} {} [{}] {} {} (technique {} {}){more}",
                 c.id,
                 c.name,
                 c.tactic,
@@ -264,14 +271,18 @@ fn object(o: &ObjectReport) -> String {
 fn d3fend(d: &D3fendReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} {} [D3FEND technique]", d.id, d.name);
+    let _ = writeln!(out, "URL:        {}", d.url);
     if let Some(tactic) = &d.tactic {
         let _ = writeln!(out, "Tactic:     {tactic}");
     }
     if !d.parents.is_empty() {
         let _ = writeln!(out, "Parents:    {}", d.parents.join(", "));
     }
-    if let Some(definition) = &d.definition {
-        let _ = writeln!(out, "\n{definition}\n");
+    match &d.definition {
+        Some(definition) => {
+            let _ = writeln!(out, "\n{}\n", definition.trim());
+        }
+        None => out.push_str("\n(D3FEND gives no definition)\n\n"),
     }
     if !d.artifacts.is_empty() {
         let _ = writeln!(out, "Artifacts ({}):", d.artifacts.len());
@@ -279,5 +290,56 @@ fn d3fend(d: &D3fendReport) -> String {
             let _ = writeln!(out, "  {relation} {artifact}");
         }
     }
+    if !d.counters.is_empty() {
+        let _ = writeln!(out, "Counters ATT&CK techniques ({}):", d.counters.len());
+        for c in &d.counters {
+            let via: Vec<String> = c
+                .paths
+                .iter()
+                .map(|p| format!("{} {}", p.attack_relation, p.attack_artifact))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:<11} {} [{}] (technique {})",
+                c.id,
+                c.name,
+                c.domain,
+                via.join("; ")
+            );
+        }
+    }
+    out
+}
+
+fn engage(e: &EngageReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {} [ENGAGE activity]", e.id, e.name);
+    let names = |refs: &[Ref]| -> String {
+        refs.iter()
+            .map(|r| format!("{} {}", r.id, r.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !e.goals.is_empty() {
+        let _ = writeln!(out, "Goals:      {}", names(&e.goals));
+    }
+    if !e.approaches.is_empty() {
+        let _ = writeln!(out, "Approaches: {}", names(&e.approaches));
+    }
+    let description = e.description.trim();
+    if !description.is_empty() {
+        let _ = writeln!(out, "\n{description}\n");
+    }
+    if !e.vulnerabilities.is_empty() {
+        let _ = writeln!(
+            out,
+            "Adversary vulnerabilities ({}):",
+            e.vulnerabilities.len()
+        );
+        for v in &e.vulnerabilities {
+            let _ = writeln!(out, "  {:<11} {}", v.id, v.description);
+        }
+    }
+    ref_list(&mut out, "ATT&CK techniques", &e.techniques);
     out
 }

@@ -102,3 +102,117 @@ fn every_d3fend_technique_renders_as_text_and_json() {
     }
     assert!(rendered > 200, "{rendered} D3FEND techniques");
 }
+
+/// The ids of a list of related objects in a report's JSON.
+fn listed_ids(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Deprecated and revoked objects are kept so that old ids resolve, but no list of
+/// live relations of any report names them (T1053 used to list deprecated T1053.004,
+/// T1574 revoked T1574.002).
+#[test]
+fn no_report_lists_a_withdrawn_object() {
+    let k = knowledge();
+    let keys = [
+        "subtechniques",
+        "groups",
+        "software",
+        "mitigations",
+        "detection_strategies",
+        "assets",
+        "techniques",
+        "campaigns",
+        "analytics",
+    ];
+    let mut withdrawn = Vec::new();
+    for matrix in k.matrices() {
+        for node in matrix.nodes() {
+            let hit = Hit {
+                domain: matrix.domain,
+                node,
+            };
+            let json = serde_json::to_value(k.report(hit).unwrap()).unwrap();
+            let mut lists: Vec<&serde_json::Value> = keys.iter().map(|key| &json[key]).collect();
+            if let Some(strategies) = json["detection_strategies"].as_array() {
+                lists.extend(strategies.iter().map(|s| &s["analytics"]));
+            }
+            for id in lists.into_iter().flat_map(listed_ids) {
+                // An analytic's own view lists itself.
+                if json["id"] == id.as_str() {
+                    continue;
+                }
+                let Some(&related) = matrix.by_attack_id(&id).first() else {
+                    continue;
+                };
+                if !matrix.is_active(related) {
+                    withdrawn.push(format!("{} lists {id}", json["id"]));
+                }
+            }
+        }
+    }
+    assert!(withdrawn.is_empty(), "{withdrawn:#?}");
+}
+
+#[test]
+fn every_engage_activity_renders_as_text_and_json() {
+    let k = knowledge();
+    let engage = k.engage().expect("ENGAGE is in the reference data");
+    let mut rendered = 0;
+    for activity in engage.activities() {
+        let report = k.engage_report(&activity.id).expect(&activity.id);
+        assert_eq!(report.kind, "engage-activity");
+        let text = render_both(&Report::Engage(Box::new(report)), &activity.id);
+        assert!(text.starts_with(&activity.id), "{text}");
+        rendered += 1;
+    }
+    assert!(rendered > 20, "{rendered} ENGAGE activities");
+}
+
+/// A D3FEND technique's countered techniques are the inverse of the countermeasures
+/// of each technique: every technique D3-PSA counters lists D3-PSA, and every
+/// technique listing D3-PSA is among those it counters.
+#[test]
+fn d3fend_counters_are_the_inverse_of_countermeasures() {
+    let k = knowledge();
+    let psa = k.d3fend_report("d3-psa").unwrap();
+    assert!(
+        psa.url.ends_with("/d3f:ProcessSpawnAnalysis/"),
+        "{}",
+        psa.url
+    );
+    let countered: Vec<(String, String)> = psa
+        .counters
+        .iter()
+        .map(|c| (c.domain.to_owned(), c.id.clone()))
+        .collect();
+    assert!(countered.len() > 10, "{countered:?}");
+    let mut listing = Vec::new();
+    for matrix in k.matrices() {
+        for index in matrix.techniques_filtered(None, None) {
+            let hit = Hit {
+                domain: matrix.domain,
+                node: rampart_knowledge::NodeRef {
+                    kind: rampart_knowledge::Kind::Technique,
+                    index,
+                },
+            };
+            let report = k.technique_report(hit);
+            if report.countermeasures.iter().any(|c| c.id == "D3-PSA") {
+                listing.push((matrix.domain.as_str().to_owned(), report.common.id));
+            }
+        }
+    }
+    listing.sort_by(|a, b| {
+        let rank = |d: &str| rampart_knowledge::Domain::parse(d).map(|d| d as usize);
+        (rank(&a.0), &a.1).cmp(&(rank(&b.0), &b.1))
+    });
+    assert_eq!(countered, listing);
+}
