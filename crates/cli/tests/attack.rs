@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json, rampart};
+use common::{json, ok, rampart};
 use serde_json::Value;
 
 fn ids(list: &Value) -> Vec<&str> {
@@ -239,4 +239,245 @@ fn an_empty_data_dir_fails_clearly() {
         stderr.contains(&empty.path().display().to_string()),
         "{stderr}"
     );
+}
+
+/// Multi-byte text, in a description or in the id asked for, never panics the
+/// renderer (T1547.006, S0330 and Mobile S1216 used to, and so did `ééé`).
+#[test]
+fn show_survives_multibyte_descriptions_and_ids() {
+    for id in ["T1547.006", "S0330", "S1216"] {
+        let text = ok(&["attack", "show", id]);
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.starts_with(id), "{text}");
+        assert!(!text.contains("(Citation:"), "{text}");
+        assert_eq!(json(&["attack", "show", id, "--json"])["id"], id);
+    }
+    for id in ["ééé", "日本語テキスト", "", "   ", "D3-é", "EAC€"] {
+        let output = rampart(&["attack", "show", id]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{id:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{id:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{id:?}: {stderr}");
+    }
+    let output = rampart(&["group", "show", "ééé"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn withdrawn_subtechniques_are_not_listed() {
+    let scheduled = json(&["attack", "show", "T1053", "--json"]);
+    let subtechniques = ids(&scheduled["subtechniques"]);
+    assert!(subtechniques.contains(&"T1053.005"));
+    assert!(!subtechniques.contains(&"T1053.004"), "deprecated");
+    let hijack = json(&["attack", "show", "T1574", "--json"]);
+    assert!(
+        !ids(&hijack["subtechniques"]).contains(&"T1574.002"),
+        "revoked"
+    );
+    let text = ok(&["attack", "show", "T1574"]);
+    assert!(!String::from_utf8_lossy(&text.stdout).contains("T1574.002"));
+    // Asked for directly, a revoked id says what replaced it.
+    let revoked = json(&["attack", "show", "T1574.002", "--json"]);
+    assert_eq!(revoked["status"], "revoked");
+    assert_eq!(revoked["revoked_by"]["id"], "T1574.001");
+}
+
+#[test]
+fn d3fend_show_has_definition_url_tactic_and_countered_techniques() {
+    let psa = json(&["attack", "show", "D3-PSA", "--json"]);
+    assert_eq!(psa["kind"], "d3fend-technique");
+    assert_eq!(
+        psa["url"],
+        "https://d3fend.mitre.org/technique/d3f:ProcessSpawnAnalysis/"
+    );
+    assert_eq!(psa["tactic"], "Detect");
+    assert!(psa["definition"].as_str().unwrap().len() > 20);
+    let counters = ids(&psa["counters"]);
+    assert!(counters.len() > 10, "{counters:?}");
+    assert!(counters.iter().all(|id| id.starts_with('T')));
+    // The inverse of `attack show T…`: each countered technique lists D3-PSA.
+    for id in counters.iter().take(3) {
+        let technique = json(&["attack", "show", id, "--json"]);
+        assert!(
+            ids(&technique["countermeasures"]).contains(&"D3-PSA"),
+            "{id}"
+        );
+    }
+    let text = ok(&["attack", "show", "d3-psa"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("URL:        https://d3fend.mitre.org/technique/d3f:ProcessSpawnAnalysis/")
+    );
+    assert!(text.contains("Counters ATT&CK techniques ("), "{text}");
+    assert!(text.contains(counters[0]), "{text}");
+}
+
+#[test]
+fn search_finds_d3fend_techniques_and_engage_activities() {
+    let hits = json(&["attack", "search", "process spawn analysis", "--json"]);
+    let psa = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == "D3-PSA")
+        .expect("D3-PSA found by name");
+    assert_eq!(psa["kind"], "d3fend-technique");
+    assert_eq!(psa["domain"], "d3fend");
+
+    let hits = json(&["attack", "search", "API Monitoring", "--json"]);
+    let activity = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "engage-activity")
+        .expect("an ENGAGE activity found by name");
+    let id = activity["id"].as_str().unwrap();
+    assert!(id.starts_with("EAC"), "{id}");
+    let shown = json(&["attack", "show", id, "--json"]);
+    assert_eq!(shown["kind"], "engage-activity");
+    assert!(ids(&shown["techniques"]).iter().all(|t| t.starts_with('T')));
+    let text = ok(&["attack", "search", "API Monitoring"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("engage-activity"));
+}
+
+/// `attack show`, the enriched alert and the incident view count T1003.001's D3FEND
+/// countermeasures the same way (they used to say 93, 66 and 66).
+#[test]
+fn countermeasure_counts_agree_across_views() {
+    let shown = json(&["attack", "show", "T1003.001", "--json"]);
+    let in_show = shown["countermeasures"].as_array().unwrap().len();
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rampart.db");
+    let db = db.to_str().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let samples = rampart_testkit::data_path("evtx-attack-samples").join("Credential Access");
+    ok(&[
+        "hunt",
+        samples.to_str().unwrap(),
+        "--store",
+        db,
+        "--quiet",
+        "--format",
+        "jsonl",
+        "--output",
+        alerts.to_str().unwrap(),
+    ]);
+    let d3fend_count = |context: &Value| -> usize {
+        context["d3fend"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|list| list.as_array().unwrap().len())
+            .sum()
+    };
+    let listed = ok(&[
+        "alerts",
+        "list",
+        "--technique",
+        "T1003.001",
+        "--enrich",
+        "native",
+        "--store",
+        db,
+    ]);
+    let record: Value = serde_json::from_str(
+        String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let context = record["enrichment"]["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["technique"]["id"] == "T1003.001")
+        .unwrap();
+    assert_eq!(d3fend_count(context), in_show);
+
+    let incidents = ok(&["incidents", "list", "--json", "--store", db]);
+    let incident: Value = String::from_utf8_lossy(&incidents.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|i| {
+            i["techniques"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == "T1003.001")
+        })
+        .expect("an incident with T1003.001");
+    let id = incident["id"].as_str().unwrap();
+    let detail = json(&["incidents", "show", id, "--json", "--store", db]);
+    let context = detail["technique_context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["technique"]["id"] == "T1003.001")
+        .unwrap();
+    assert_eq!(d3fend_count(context), in_show);
+    let text = ok(&["incidents", "show", id, "--store", db]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!("{in_show} D3FEND countermeasure(s)")),
+        "{text}"
+    );
+}
+
+/// A bundle's names and descriptions are attacker-controlled: terminal control
+/// sequences in them come out escaped in `show`, `list` and `search`, never raw.
+#[test]
+fn control_characters_from_a_bundle_are_escaped_in_text_output() {
+    let data = tempfile::tempdir().unwrap();
+    let bundle = serde_json::json!({
+        "type": "bundle",
+        "id": "bundle--1",
+        "objects": [
+            {
+                "type": "x-mitre-tactic",
+                "id": "x-mitre-tactic--1",
+                "name": "Execution",
+                "x_mitre_shortname": "execution",
+                "external_references": [{"source_name": "mitre-attack", "external_id": "TA0002"}]
+            },
+            {
+                "type": "attack-pattern",
+                "id": "attack-pattern--1",
+                "name": "Evil\u{1b}[2J\u{7} task",
+                "description": "é\u{1b}]0;owned\u{7} (Citation: x) [link](https://x) ’",
+                "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": "execution"}],
+                "x_mitre_platforms": ["Windows"],
+                "external_references": [{"source_name": "mitre-attack", "external_id": "T9001"}]
+            }
+        ]
+    });
+    std::fs::write(
+        data.path().join("enterprise-attack.json"),
+        serde_json::to_vec(&bundle).unwrap(),
+    )
+    .unwrap();
+    for args in [
+        &["attack", "show", "T9001"][..],
+        &["attack", "list"][..],
+        &["attack", "search", "evil"][..],
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .env("XDG_CACHE_HOME", data.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{args:?}: {stdout}");
+        assert!(
+            stdout.contains("Evil\\u{1b}[2J\\u{7} task"),
+            "{args:?}: {stdout}"
+        );
+        assert!(
+            !stdout.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?}: {stdout:?}"
+        );
+    }
 }

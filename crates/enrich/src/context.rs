@@ -39,7 +39,10 @@ pub struct TacticRef {
 pub struct GroupSummary {
     /// Number of groups (directly, through software or campaigns).
     pub count: usize,
-    /// The first [`TOP_GROUPS`]: groups ATT&CK relates directly first, then by id.
+    /// The [`TOP_GROUPS`] most relevant to the technique, by
+    /// [`rampart_knowledge::Matrix::groups_by_relevance`]: direct use before use through
+    /// software or campaigns, then groups with fewer techniques in all (more specific),
+    /// then the more recent relationship, then id.
     pub top: Vec<Ref>,
 }
 
@@ -194,8 +197,21 @@ fn context(knowledge: &Knowledge, hit: Hit) -> TechniqueContext {
             }
         })
         .collect();
-    let mut groups = report.groups.clone();
-    groups.sort_by(|a, b| b.direct.cmp(&a.direct).then_with(|| a.id.cmp(&b.id)));
+    let groups: Vec<Ref> = matrix
+        .groups_by_relevance(hit.node.index)
+        .into_iter()
+        .filter_map(|(group, _)| {
+            let meta = matrix.meta(rampart_knowledge::NodeRef {
+                kind: rampart_knowledge::Kind::Group,
+                index: group,
+            })?;
+            Some(Ref {
+                id: meta.attack_id.clone(),
+                name: meta.name.clone(),
+                url: meta.url.clone(),
+            })
+        })
+        .collect();
     let mut d3fend: BTreeMap<String, Vec<Countermeasure>> = BTreeMap::new();
     for c in &report.countermeasures {
         let tactic = if c.tactic.is_empty() {
@@ -235,15 +251,7 @@ fn context(knowledge: &Knowledge, hit: Hit) -> TechniqueContext {
         tactics,
         groups: GroupSummary {
             count: groups.len(),
-            top: groups
-                .iter()
-                .take(TOP_GROUPS)
-                .map(|g| Ref {
-                    id: g.id.clone(),
-                    name: g.name.clone(),
-                    url: url_of(&g.id),
-                })
-                .collect(),
+            top: groups.into_iter().take(TOP_GROUPS).collect(),
         },
         mitigations: report
             .mitigations

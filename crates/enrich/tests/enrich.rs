@@ -201,3 +201,88 @@ fn ocsf_detection_finding_has_attacks_and_d3fend() {
         .any(|c| c["d3f_tactic"]["name"] == "Detect"));
     assert_eq!(finding["device"]["hostname"], "WS1");
 }
+
+/// `groups.top` names the groups most specifically tied to the technique, not the
+/// first five by id: every group ATT&CK relates to LSASS dumping directly comes before
+/// any that reach it only through software or campaigns, and among the direct ones the
+/// five with the fewest techniques in all are chosen (checked here against each
+/// group's own view).
+#[test]
+fn top_groups_are_the_most_specific_direct_users() {
+    let k = knowledge();
+    let enriched = Enricher::new(k).enrich(&lsass_alert());
+    let lsass = enriched
+        .enrichment
+        .techniques
+        .iter()
+        .find(|c| c.technique.id == "T1003.001")
+        .unwrap();
+    let report = k.technique_report(k.find("T1003.001").unwrap());
+    let techniques_of = |id: &str| {
+        k.group_report(k.find(id).unwrap())
+            .unwrap()
+            .techniques
+            .len()
+    };
+    let mut direct: Vec<(usize, String)> = report
+        .groups
+        .iter()
+        .filter(|g| g.direct)
+        .map(|g| (techniques_of(&g.id), g.id.clone()))
+        .collect();
+    assert!(direct.len() > rampart_enrich::TOP_GROUPS, "{direct:?}");
+    direct.sort();
+    let top: Vec<(usize, String)> = lsass
+        .groups
+        .top
+        .iter()
+        .map(|g| (techniques_of(&g.id), g.id.clone()))
+        .collect();
+    assert_eq!(top.len(), rampart_enrich::TOP_GROUPS);
+    assert!(
+        top.iter()
+            .all(|(_, id)| direct.iter().any(|(_, d)| d == id)),
+        "{top:?}"
+    );
+    // Fewest techniques first: the top's counts are the smallest direct counts.
+    let smallest: Vec<usize> = direct.iter().take(top.len()).map(|(n, _)| *n).collect();
+    let counts: Vec<usize> = top.iter().map(|(n, _)| *n).collect();
+    assert_eq!(counts, smallest, "top {top:?}, direct {direct:?}");
+    // Not the old choice: the first five direct groups by id.
+    let mut by_id: Vec<&String> = direct.iter().map(|(_, id)| id).collect();
+    by_id.sort();
+    let top_ids: Vec<&String> = top.iter().map(|(_, id)| id).collect();
+    assert_ne!(top_ids, by_id[..top.len()].to_vec());
+    assert_eq!(lsass.groups.count, report.groups.len());
+}
+
+/// One definition of a distinct countermeasure: the enriched alert counts what
+/// `attack show` lists (one per D3FEND technique), not one per artifact path.
+#[test]
+fn enriched_countermeasures_match_the_technique_view() {
+    let k = knowledge();
+    let enriched = Enricher::new(k).enrich(&lsass_alert());
+    let lsass = enriched
+        .enrichment
+        .techniques
+        .iter()
+        .find(|c| c.technique.id == "T1003.001")
+        .unwrap();
+    let report = k.technique_report(k.find("T1003.001").unwrap());
+    let in_alert: usize = lsass.d3fend.values().map(Vec::len).sum();
+    assert_eq!(in_alert, report.countermeasures.len());
+    let mut ids: Vec<&str> = report
+        .countermeasures
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        report.countermeasures.len(),
+        "one entry per D3FEND technique"
+    );
+    let paths: usize = report.countermeasures.iter().map(|c| c.paths.len()).sum();
+    assert_eq!(paths, k.countermeasures(k.find("T1003.001").unwrap()).len());
+}

@@ -363,11 +363,14 @@ impl Builder {
         let source = self.by_stix.get(&relationship.source_ref).copied();
         let target = self.by_stix.get(&relationship.target_ref).copied();
         match (source, target) {
-            (Some(source), Some(target)) => self.matrix.edges.push(Edge {
-                kind,
-                source,
-                target,
-            }),
+            (Some(source), Some(target)) => {
+                self.matrix.edges.push(Edge {
+                    kind,
+                    source,
+                    target,
+                });
+                self.matrix.edge_dates.push(relationship.modified.clone());
+            }
             _ => self.warnings.push(format!(
                 "{} relationship {}: {} {} -> {} names an object not in the bundle",
                 self.matrix.domain,

@@ -178,6 +178,28 @@ impl Knowledge {
         found
     }
 
+    /// The distinct D3FEND countermeasures of a technique: one entry per D3FEND
+    /// technique, holding every artifact path that links it (most direct first), in
+    /// the order of [`Knowledge::countermeasures`].
+    ///
+    /// This is what "a countermeasure" means wherever one is counted (`attack show`,
+    /// the enriched alert, the incident view): the inference yields one row per
+    /// artifact path, so counting rows would count `D3-PSA` once per artifact it shares
+    /// with the technique (T1003.001: 93 paths, 66 countermeasures).
+    pub fn distinct_countermeasures(&self, hit: Hit) -> Vec<Vec<Countermeasure>> {
+        let mut distinct: Vec<Vec<Countermeasure>> = Vec::new();
+        for countermeasure in self.countermeasures(hit) {
+            let same = |paths: &&mut Vec<Countermeasure>| {
+                paths.first().is_some_and(|c| c.id == countermeasure.id)
+            };
+            match distinct.iter_mut().find(same) {
+                Some(paths) => paths.push(countermeasure),
+                None => distinct.push(vec![countermeasure]),
+            }
+        }
+        distinct
+    }
+
     /// The ENGAGE activities answering an ATT&CK technique, with the adversary
     /// vulnerability linking each (empty when ENGAGE is not loaded).
     pub fn engage_activities(&self, hit: Hit) -> Vec<EngageMapping> {

@@ -27,14 +27,14 @@
 //!   [`Knowledge::from_files`] (no cache), [`load_matrix`] (one bundle);
 //! - finding: [`Knowledge::find`] / [`Knowledge::find_in`] (id any case, STIX id, name,
 //!   alias), [`Knowledge::resolve`] (with status and nearest matches),
-//!   [`Knowledge::search`] (ranked), [`Matrix::by_attack_id`], [`Matrix::by_name`];
+//!   [`Knowledge::search`] (ranked), [`Knowledge::search_all`] (with D3FEND and ENGAGE), [`Matrix::by_attack_id`], [`Matrix::by_name`];
 //! - traversing one domain ([`Matrix`]): `tactic_order`, `techniques_filtered`
 //!   (tactic/platform), `groups_using`, `software_using`, `techniques_of_group`
 //!   (with [`Provenance`]: direct / via software / via campaigns), `software_of_group`,
 //!   `campaigns_of_group`, `mitigations_of`, `detection_strategies_of`, `log_sources_of`,
 //!   `replacement` (end of a revocation chain);
 //! - defence: [`Knowledge::countermeasures`] (D3FEND), [`Knowledge::engage_activities`];
-//! - views: [`Knowledge::report`] and the types of [`report`].
+//! - views: [`Knowledge::report`] and the types of [`report`]; their text in [`text`].
 //!
 //! Reading only: besides the input files and its own cache, the crate does no I/O.
 
@@ -49,6 +49,7 @@ pub mod report;
 mod resolve;
 mod search;
 mod stix;
+pub mod text;
 
 pub use build::{build_matrix, load_matrix};
 pub use cache::{default_cache_dir, CacheStatus};
@@ -59,7 +60,7 @@ pub use model::*;
 pub use queries::{Provenance, StrategyLogSources};
 pub use report::Report;
 pub use resolve::{Resolution, Suggestion};
-pub use search::SearchHit;
+pub use search::{Found, FoundHit, SearchHit};
 pub use stix::read_maybe_gzip;
 
 /// Re-exported so callers need not depend on `rampart-defense` to name these.

@@ -71,6 +71,10 @@ pub struct Matrix {
     pub assets: Vec<Asset>,
     /// Every kept relationship (not revoked, not deprecated, both ends known).
     pub edges: Vec<Edge>,
+    /// The `modified` timestamp of each edge's relationship, as written; parallel to
+    /// `edges` (how recently ATT&CK asserted it).
+    #[serde(default)]
+    pub edge_dates: Vec<String>,
     /// Counts as read from the bundle.
     pub counts: ObjectCounts,
     /// Problems met while building (unknown references, skipped objects).
@@ -156,6 +160,7 @@ impl Matrix {
             analytics: Vec::new(),
             assets: Vec::new(),
             edges: Vec::new(),
+            edge_dates: Vec::new(),
             counts: ObjectCounts::default(),
             warnings: Vec::new(),
             index: Index::default(),

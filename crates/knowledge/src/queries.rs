@@ -108,6 +108,110 @@ impl Matrix {
         self.sorted_by_id(Kind::Group, groups)
     }
 
+    /// Active sub-techniques of a technique, sorted by id: deprecated and revoked ones
+    /// stay resolvable by id but are not part of the technique today.
+    pub fn subtechniques_of(&self, technique: u32) -> Vec<u32> {
+        let mut found: Vec<u32> = self
+            .techniques
+            .get(technique as usize)
+            .map(|t| t.subtechniques.clone())
+            .unwrap_or_default();
+        found.retain(|&s| self.is_active(node(Kind::Technique, s)));
+        self.sort_ids(Kind::Technique, &mut found);
+        found
+    }
+
+    /// Active analytics of a detection strategy, in the strategy's order.
+    pub fn analytics_of(&self, strategy: u32) -> Vec<u32> {
+        let mut found: Vec<u32> = self
+            .detection_strategies
+            .get(strategy as usize)
+            .map(|s| s.analytics.clone())
+            .unwrap_or_default();
+        found.retain(|&a| self.is_active(node(Kind::Analytic, a)));
+        found
+    }
+
+    /// The active groups that use a technique (as [`Matrix::groups_using`]), most
+    /// relevant first: the order behind an enriched alert's "top groups".
+    ///
+    /// 1. Groups ATT&CK relates to the technique directly come before those that reach
+    ///    it only through their software or campaigns: a direct `uses` is an analyst's
+    ///    attribution of the behaviour, while a tool may be shared by dozens of groups.
+    /// 2. Then groups with fewer techniques in all (direct, via software and via
+    ///    campaigns): the technique says more about a group known for a handful of
+    ///    techniques than about one that uses hundreds.
+    /// 3. Then the more recently asserted relationship (the latest `modified` of the
+    ///    relationships that tie the group to the technique), as current reporting
+    ///    outweighs old.
+    /// 4. Then the group id, so the order is stable.
+    pub fn groups_by_relevance(&self, technique: u32) -> Vec<(u32, Provenance)> {
+        let target = node(Kind::Technique, technique);
+        // (direct, techniques in all, latest relationship date, id) per group.
+        type Key<'a> = (bool, usize, &'a str, &'a str);
+        let mut ranked: Vec<(Key, u32, Provenance)> = self
+            .groups_using(technique)
+            .into_iter()
+            .map(|(group, provenance)| {
+                let total = self.techniques_of_group(group).len();
+                let mut sources: Vec<NodeRef> = Vec::new();
+                if provenance.direct {
+                    sources.push(node(Kind::Group, group));
+                } else {
+                    sources.extend(
+                        provenance
+                            .via_software
+                            .iter()
+                            .map(|&s| node(Kind::Software, s)),
+                    );
+                    sources.extend(
+                        provenance
+                            .via_campaigns
+                            .iter()
+                            .map(|&c| node(Kind::Campaign, c)),
+                    );
+                }
+                let latest = sources
+                    .into_iter()
+                    .filter_map(|source| self.relation_date(RelationKind::Uses, source, target))
+                    .max()
+                    .unwrap_or_default();
+                let key = (
+                    provenance.direct,
+                    total,
+                    latest,
+                    self.id_of(Kind::Group, group),
+                );
+                (key, group, provenance)
+            })
+            .collect();
+        ranked.sort_by(|(a, ..), (b, ..)| {
+            b.0.cmp(&a.0)
+                .then(a.1.cmp(&b.1))
+                .then(b.2.cmp(a.2))
+                .then(a.3.cmp(b.3))
+        });
+        ranked
+            .into_iter()
+            .map(|(_, group, provenance)| (group, provenance))
+            .collect()
+    }
+
+    /// The `modified` date of the relationship `source -kind-> target`, if kept.
+    pub fn relation_date(
+        &self,
+        kind: RelationKind,
+        source: NodeRef,
+        target: NodeRef,
+    ) -> Option<&str> {
+        self.edges
+            .iter()
+            .zip(&self.edge_dates)
+            .filter(|(edge, _)| edge.kind == kind && edge.source == source && edge.target == target)
+            .map(|(_, date)| date.as_str())
+            .max()
+    }
+
     /// Active software that uses a technique, sorted by id.
     pub fn software_using(&self, technique: u32) -> Vec<u32> {
         let mut found = self.users_of(node(Kind::Technique, technique), Kind::Software);
@@ -212,9 +316,8 @@ impl Matrix {
             .into_iter()
             .map(|strategy| {
                 let mut log_sources: Vec<LogSource> = Vec::new();
-                let analytics = &self.detection_strategies[strategy as usize].analytics;
-                for analytic in analytics {
-                    let Some(analytic) = self.analytics.get(*analytic as usize) else {
+                for analytic in self.analytics_of(strategy) {
+                    let Some(analytic) = self.analytics.get(analytic as usize) else {
                         continue;
                     };
                     for source in &analytic.log_sources {

@@ -14,22 +14,26 @@
 //!   `via_software`, `via_campaigns`), `software`, `mitigations`,
 //!   `detection_strategies` (`id`, `name`, `analytics` with `id`, `platforms`,
 //!   `description`, `log_sources` {`name`, `channel`, `data_component`}; and the
-//!   strategy's distinct `log_sources`), `countermeasures` (`id` D3-…, `name`, `tactic`,
-//!   `artifact`, `defense_relation`, `attack_artifact`, `attack_relation`), `engage`
+//!   strategy's distinct `log_sources`), `countermeasures` (one per D3FEND technique:
+//!   `id` D3-…, `name`, `tactic`, the first path's `artifact`, `defense_relation`,
+//!   `attack_artifact`, `attack_relation`, and every path in `paths`), `engage`
 //!   (`id` EAC…, `name`, `vulnerability` {`id` EAV…, `description`}), `assets` (ICS);
 //! - `group` (also `rampart group show --json`): `aliases`, `techniques` (`id`, `name`,
 //!   `tactics`, `direct`, `via_software`, `via_campaigns`), `software`, `campaigns`;
 //! - `software`, `mitigation`, `tactic`, `campaign`, `detection-strategy`,
 //!   `data-component`, …: `aliases`, `techniques`, `groups`, `shortname` (tactics),
 //!   `analytics` and `log_sources` (detection strategies, data components);
-//! - `d3fend-technique` (D3-… ids): `id`, `name`, `tactic`, `definition`, `parents`,
-//!   `artifacts` (`[relation, artifact class]` pairs).
+//! - `d3fend-technique` (D3-… ids): `id`, `name`, `url`, `tactic`, `definition`,
+//!   `parents`, `artifacts` (`[relation, artifact class]` pairs), `counters` (the
+//!   current ATT&CK techniques it counters: `id`, `name`, `domain`, `paths`);
+//! - `engage-activity` (EAC… ids): `id`, `name`, `description`, `long_description`,
+//!   `goals`, `approaches`, `vulnerabilities` (`id`, `description`), `techniques`.
 
 use crate::knowledge::{Hit, Knowledge};
 use crate::matrix::Matrix;
-use crate::model::{Kind, LogSource, Meta, NodeRef, Technique};
+use crate::model::{Domain, Kind, LogSource, Meta, NodeRef, Status, Technique};
 use crate::queries::Provenance;
-use rampart_defense::d3fend::D3fendTechnique;
+use rampart_defense::d3fend::{Countermeasure, D3fendTechnique};
 use serde::Serialize;
 
 /// A related object, by ATT&CK id and name.
@@ -134,7 +138,9 @@ pub struct StrategyView {
     pub log_sources: Vec<LogSource>,
 }
 
-/// A D3FEND countermeasure of a technique.
+/// A D3FEND countermeasure of a technique: one per D3FEND technique (see
+/// [`Knowledge::distinct_countermeasures`]), its most direct artifact path flattened
+/// into it and every path in `paths`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CountermeasureView {
     /// D3FEND id (`D3-PSA`).
@@ -143,14 +149,40 @@ pub struct CountermeasureView {
     pub name: String,
     /// D3FEND tactic (`Detect`, `Harden`, …).
     pub tactic: String,
+    /// The artifact the countermeasure acts on (first path).
+    pub artifact: String,
+    /// The countermeasure's relation to it (`analyzes`) (first path).
+    pub defense_relation: String,
+    /// The artifact the ATT&CK technique acts on (first path).
+    pub attack_artifact: String,
+    /// The technique's relation to it (`accesses`) (first path).
+    pub attack_relation: String,
+    /// Every artifact path linking the two, most direct first.
+    pub paths: Vec<ArtifactPathView>,
+}
+
+/// One artifact path between an ATT&CK technique and a countermeasure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArtifactPathView {
     /// The artifact the countermeasure acts on.
     pub artifact: String,
-    /// The countermeasure's relation to it (`analyzes`).
+    /// The countermeasure's relation to it.
     pub defense_relation: String,
     /// The artifact the ATT&CK technique acts on.
     pub attack_artifact: String,
-    /// The technique's relation to it (`accesses`).
+    /// The technique's relation to it.
     pub attack_relation: String,
+}
+
+impl From<&Countermeasure> for ArtifactPathView {
+    fn from(c: &Countermeasure) -> Self {
+        ArtifactPathView {
+            artifact: c.artifact.clone(),
+            defense_relation: c.defense_relation.clone(),
+            attack_artifact: c.attack_artifact.clone(),
+            attack_relation: c.attack_relation.clone(),
+        }
+    }
 }
 
 /// An ENGAGE activity answering a technique.
@@ -251,6 +283,8 @@ pub struct D3fendReport {
     pub id: String,
     /// Name.
     pub name: String,
+    /// Its page on d3fend.mitre.org.
+    pub url: String,
     /// D3FEND tactic.
     pub tactic: Option<String>,
     /// Definition.
@@ -259,6 +293,48 @@ pub struct D3fendReport {
     pub parents: Vec<String>,
     /// Artifacts it acts on: (relation, artifact class).
     pub artifacts: Vec<(String, String)>,
+    /// The current ATT&CK techniques it counters, sorted by domain then id: the
+    /// inverse of the countermeasures `attack show T…` lists, so each technique here
+    /// lists this one. Techniques ATT&CK has since revoked count as their replacement;
+    /// deprecated ones are left out.
+    pub counters: Vec<CounteredView>,
+}
+
+/// An ATT&CK technique a D3FEND technique counters.
+#[derive(Debug, Clone, Serialize)]
+pub struct CounteredView {
+    /// ATT&CK id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `enterprise`, `mobile` or `ics`.
+    pub domain: &'static str,
+    /// Every artifact path linking the two, most direct first.
+    pub paths: Vec<ArtifactPathView>,
+}
+
+/// An ENGAGE activity.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngageReport {
+    /// Always `engage-activity`.
+    pub kind: &'static str,
+    /// `EAC…` id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// One-sentence description.
+    pub description: String,
+    /// The longer explanation.
+    pub long_description: String,
+    /// Goals it serves (`EGO…`/`SGO…` ids with names).
+    pub goals: Vec<Ref>,
+    /// Approaches it belongs to.
+    pub approaches: Vec<Ref>,
+    /// Adversary vulnerabilities it exploits.
+    pub vulnerabilities: Vec<VulnerabilityView>,
+    /// The current ATT&CK techniques it answers (ENGAGE's mapping, revoked ids read
+    /// as their replacement, deprecated ones left out), sorted by id.
+    pub techniques: Vec<Ref>,
 }
 
 /// A view of any object.
@@ -273,6 +349,8 @@ pub enum Report {
     Object(Box<ObjectReport>),
     /// A D3FEND technique.
     D3fend(Box<D3fendReport>),
+    /// An ENGAGE activity.
+    Engage(Box<EngageReport>),
 }
 
 impl Knowledge {
@@ -290,11 +368,16 @@ impl Knowledge {
 
     /// The view of a D3FEND technique (`D3-PSA`, any case), when D3FEND is loaded.
     pub fn d3fend_report(&self, id: &str) -> Option<D3fendReport> {
-        let technique: &D3fendTechnique = self.d3fend()?.technique(id.trim())?;
+        let ontology = self.d3fend()?;
+        let technique: &D3fendTechnique = ontology.technique(id.trim())?;
         Some(D3fendReport {
             kind: "d3fend-technique",
             id: technique.id.clone(),
             name: technique.name.clone(),
+            url: format!(
+                "https://d3fend.mitre.org/technique/d3f:{}/",
+                technique.class
+            ),
             tactic: technique.tactic.clone(),
             definition: technique.definition.clone(),
             parents: technique.parents.clone(),
@@ -303,6 +386,140 @@ impl Knowledge {
                 .iter()
                 .map(|a| (a.relation.clone(), a.artifact.clone()))
                 .collect(),
+            counters: self.countered_by(&technique.id),
+        })
+    }
+
+    /// The ATT&CK techniques a D3FEND technique counters: the ontology's inverse
+    /// inference, read the way [`Knowledge::countermeasures`] reads the forward one, so
+    /// the two directions agree. A technique the ontology names by its own current id
+    /// takes the paths found for that id; one reached only through an id it revoked is
+    /// checked against its own countermeasures (the forward direction asks older ids
+    /// only when the current one finds nothing).
+    fn countered_by(&self, d3fend_id: &str) -> Vec<CounteredView> {
+        let Some(ontology) = self.d3fend() else {
+            return Vec::new();
+        };
+        let mut found: Vec<(Hit, Vec<Countermeasure>)> = Vec::new();
+        let mut through_revoked: Vec<Hit> = Vec::new();
+        for countered in ontology.countered_techniques(d3fend_id) {
+            for matrix in self.matrices() {
+                let Some(&node) = matrix.by_attack_id(&countered.attack_id).first() else {
+                    continue;
+                };
+                if node.kind != Kind::Technique {
+                    continue;
+                }
+                let domain = matrix.domain;
+                match matrix.status(node) {
+                    Status::Active => {
+                        let hit = Hit { domain, node };
+                        match found.iter_mut().find(|(known, _)| *known == hit) {
+                            Some((_, paths)) => paths.push(countered.via.clone()),
+                            None => found.push((hit, vec![countered.via.clone()])),
+                        }
+                    }
+                    Status::Revoked => {
+                        if let Some(node) = matrix.replacement(node) {
+                            let hit = Hit { domain, node };
+                            if matrix.is_active(node) && !through_revoked.contains(&hit) {
+                                through_revoked.push(hit);
+                            }
+                        }
+                    }
+                    Status::Deprecated => {}
+                }
+            }
+        }
+        for hit in through_revoked {
+            if found.iter().any(|(known, _)| *known == hit) {
+                continue;
+            }
+            let paths = self
+                .distinct_countermeasures(hit)
+                .into_iter()
+                .find(|paths| paths.first().is_some_and(|c| c.id == d3fend_id));
+            if let Some(paths) = paths {
+                found.push((hit, paths));
+            }
+        }
+        let mut out: Vec<CounteredView> = found
+            .into_iter()
+            .filter_map(|(hit, paths)| {
+                let meta = self.matrix_of(hit).meta(hit.node)?;
+                Some(CounteredView {
+                    id: meta.attack_id.clone(),
+                    name: meta.name.clone(),
+                    domain: hit.domain.as_str(),
+                    paths: paths.iter().map(ArtifactPathView::from).collect(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            let domain = |d: &str| Domain::parse(d).map_or(usize::MAX, |d| d as usize);
+            (domain(a.domain), &a.id).cmp(&(domain(b.domain), &b.id))
+        });
+        out
+    }
+
+    /// The view of an ENGAGE activity (`EAC0005`, any case), when ENGAGE is loaded.
+    pub fn engage_report(&self, id: &str) -> Option<EngageReport> {
+        let engage = self.engage()?;
+        let activity = engage.activity(id)?;
+        let named = |id: &String, name: Option<&str>| Ref {
+            id: id.clone(),
+            name: name.unwrap_or_default().to_owned(),
+        };
+        let mut techniques: Vec<Ref> = Vec::new();
+        for mapping in engage.attack_mappings() {
+            if !mapping.activity_id.eq_ignore_ascii_case(&activity.id) {
+                continue;
+            }
+            let Some(hit) = self.resolve(&mapping.attack_id).current() else {
+                continue;
+            };
+            let matrix = self.matrix_of(hit);
+            if hit.node.kind != Kind::Technique || !matrix.is_active(hit.node) {
+                continue;
+            }
+            if let Some(technique) = to_ref(matrix, hit.node) {
+                if !techniques.contains(&technique) {
+                    techniques.push(technique);
+                }
+            }
+        }
+        techniques.sort_by(|a, b| a.id.cmp(&b.id));
+        Some(EngageReport {
+            kind: "engage-activity",
+            id: activity.id.clone(),
+            name: activity.name.clone(),
+            description: activity.description.clone(),
+            long_description: activity.long_description.clone(),
+            goals: activity
+                .goals
+                .iter()
+                .map(|g| {
+                    let goal = engage.goals().iter().find(|known| &known.id == g);
+                    named(g, goal.map(|known| known.name.as_str()))
+                })
+                .collect(),
+            approaches: activity
+                .approaches
+                .iter()
+                .map(|a| {
+                    let approach = engage.approaches().iter().find(|known| &known.id == a);
+                    named(a, approach.map(|known| known.name.as_str()))
+                })
+                .collect(),
+            vulnerabilities: activity
+                .vulnerabilities
+                .iter()
+                .map(|v| VulnerabilityView {
+                    id: v.id.clone(),
+                    description: v.description.clone(),
+                })
+                .collect(),
+            techniques,
         })
     }
 
@@ -332,7 +549,7 @@ impl Knowledge {
             parent: technique
                 .parent
                 .and_then(|p| to_ref(m, node(Kind::Technique, p))),
-            subtechniques: refs(Kind::Technique, technique.subtechniques.clone()),
+            subtechniques: refs(Kind::Technique, m.subtechniques_of(i)),
             groups: m
                 .groups_using(i)
                 .into_iter()
@@ -356,16 +573,20 @@ impl Knowledge {
                 .map(|s| strategy_view(m, s))
                 .collect(),
             countermeasures: self
-                .countermeasures(hit)
+                .distinct_countermeasures(hit)
                 .into_iter()
-                .map(|c| CountermeasureView {
-                    id: c.id,
-                    name: c.name,
-                    tactic: c.tactic,
-                    artifact: c.artifact,
-                    defense_relation: c.defense_relation,
-                    attack_artifact: c.attack_artifact,
-                    attack_relation: c.attack_relation,
+                .filter_map(|paths| {
+                    let first = paths.first()?;
+                    Some(CountermeasureView {
+                        id: first.id.clone(),
+                        name: first.name.clone(),
+                        tactic: first.tactic.clone(),
+                        artifact: first.artifact.clone(),
+                        defense_relation: first.defense_relation.clone(),
+                        attack_artifact: first.attack_artifact.clone(),
+                        attack_relation: first.attack_relation.clone(),
+                        paths: paths.iter().map(ArtifactPathView::from).collect(),
+                    })
                 })
                 .collect(),
             engage: self
@@ -545,11 +766,10 @@ fn analytic_view(m: &Matrix, index: u32) -> AnalyticView {
 
 fn strategy_view(m: &Matrix, index: u32) -> StrategyView {
     let strategy = &m.detection_strategies[index as usize];
-    let analytics: Vec<AnalyticView> = strategy
-        .analytics
-        .iter()
-        .filter(|a| (**a as usize) < m.analytics.len())
-        .map(|a| analytic_view(m, *a))
+    let analytics: Vec<AnalyticView> = m
+        .analytics_of(index)
+        .into_iter()
+        .map(|a| analytic_view(m, a))
         .collect();
     let mut log_sources: Vec<LogSource> = Vec::new();
     for source in analytics.iter().flat_map(|a| &a.log_sources) {

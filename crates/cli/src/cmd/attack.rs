@@ -1,9 +1,8 @@
-//! `rampart attack`: show, search and list ATT&CK (and D3FEND) objects.
+//! `rampart attack`: show, search and list ATT&CK objects, D3FEND techniques and
+//! ENGAGE activities.
 //!
 //! Exit codes: 0 on success, 2 when the id, name or filter asked for is unknown (the
 //! message names the nearest matches), 1 for any other failure (no data, bad file).
-
-pub(crate) mod render;
 
 use crate::global::GlobalOpts;
 use anyhow::Context;
@@ -23,7 +22,8 @@ pub struct AttackArgs {
 enum AttackCommand {
     /// Everything about one object: technique (T…), group (G…), software (S…),
     /// mitigation (M…), tactic (TA…), campaign (C…), detection strategy (DET…),
-    /// D3FEND technique (D3-…), or a name or alias.
+    /// D3FEND technique (D3-… or its class name), ENGAGE activity (EAC…), or a name
+    /// or alias.
     Show {
         /// The id (any case), name or alias.
         id: String,
@@ -31,7 +31,8 @@ enum AttackCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Ranked full-text search over names, aliases and descriptions.
+    /// Ranked full-text search over names, aliases and descriptions of ATT&CK objects,
+    /// D3FEND techniques and ENGAGE activities (marked by kind).
     Search {
         /// Words to look for.
         text: String,
@@ -129,7 +130,15 @@ pub(crate) fn unknown(what: &str, query: &str, nearest: &[(String, String)]) -> 
 
 fn show(knowledge: &Knowledge, query: &str, json: bool) -> anyhow::Result<ExitCode> {
     let trimmed = query.trim();
-    if trimmed.len() > 3 && trimmed[..3].eq_ignore_ascii_case("D3-") {
+    if trimmed.is_empty() {
+        eprintln!("error: no id or name given (e.g. `rampart attack show T1003.001`)");
+        return Ok(ExitCode::from(2));
+    }
+    // `get`, not `[..3]`: the query is user text and may start with a multi-byte char.
+    if trimmed
+        .get(..3)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("D3-"))
+    {
         let Some(report) = knowledge.d3fend_report(trimmed) else {
             if knowledge.d3fend().is_none() {
                 anyhow::bail!("D3FEND is not loaded (no d3fend*.ttl in the data directory)");
@@ -138,8 +147,24 @@ fn show(knowledge: &Knowledge, query: &str, json: bool) -> anyhow::Result<ExitCo
         };
         return print(&Report::D3fend(Box::new(report)), json);
     }
+    if trimmed
+        .get(..3)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("EAC"))
+    {
+        let Some(report) = knowledge.engage_report(trimmed) else {
+            if knowledge.engage().is_none() {
+                anyhow::bail!("ENGAGE is not loaded (no ENGAGE JSON in the data directory)");
+            }
+            return Ok(unknown("ENGAGE activity", trimmed, &[]));
+        };
+        return print(&Report::Engage(Box::new(report)), json);
+    }
     match knowledge.resolve(trimmed) {
         Resolution::Unknown { nearest } => {
+            // A D3FEND class name (`ProcessSpawnAnalysis`) names a technique too.
+            if let Some(report) = knowledge.d3fend_report(trimmed) {
+                return print(&Report::D3fend(Box::new(report)), json);
+            }
             let nearest: Vec<(String, String)> =
                 nearest.into_iter().map(|s| (s.id, s.name)).collect();
             Ok(unknown("ATT&CK id or name", trimmed, &nearest))
@@ -160,7 +185,7 @@ fn print(report: &Report, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        print!("{}", render::report(report));
+        print!("{}", rampart_knowledge::text::report(report));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -170,24 +195,23 @@ fn print(report: &Report, json: bool) -> anyhow::Result<ExitCode> {
 struct SearchRow {
     id: String,
     name: String,
+    /// `technique`, `group`, …, `d3fend-technique` or `engage-activity`.
     kind: &'static str,
+    /// The ATT&CK domain, or `d3fend` / `engage`.
     domain: &'static str,
     score: f64,
 }
 
 fn search(knowledge: &Knowledge, text: &str, json: bool, limit: usize) -> anyhow::Result<ExitCode> {
     let rows: Vec<SearchRow> = knowledge
-        .search(text, limit)
+        .search_all(text, limit)
         .into_iter()
-        .filter_map(|hit| {
-            let meta = knowledge.matrix_of(hit.hit).meta(hit.hit.node)?;
-            Some(SearchRow {
-                id: meta.attack_id.clone(),
-                name: meta.name.clone(),
-                kind: hit.hit.node.kind.as_str(),
-                domain: hit.hit.domain.as_str(),
-                score: (hit.score * 100.0).round() / 100.0,
-            })
+        .map(|hit| SearchRow {
+            id: hit.id,
+            name: hit.name,
+            kind: hit.kind,
+            domain: hit.source,
+            score: (hit.score * 100.0).round() / 100.0,
         })
         .collect();
     if json {
@@ -196,10 +220,11 @@ fn search(knowledge: &Knowledge, text: &str, json: bool, limit: usize) -> anyhow
         println!("no match for {text:?}");
     } else {
         for row in &rows {
-            println!(
+            let line = format!(
                 "{:<11} {:<19} {:<10} {}",
                 row.id, row.kind, row.domain, row.name
             );
+            println!("{}", rampart_knowledge::text::escape(&line));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -262,7 +287,8 @@ fn list(
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         for row in &rows {
-            println!("{:<11} {:<55} {}", row.id, row.name, row.tactics.join(", "));
+            let line = format!("{:<11} {:<55} {}", row.id, row.name, row.tactics.join(", "));
+            println!("{}", rampart_knowledge::text::escape(&line));
         }
         eprintln!("{} techniques", rows.len());
     }

@@ -2,7 +2,7 @@
 //!
 //! Exit codes as for `rampart attack`: 2 when no group goes by the name asked for.
 
-use super::attack::{load_knowledge, render, unknown};
+use super::attack::{load_knowledge, unknown};
 use crate::global::GlobalOpts;
 use clap::{Args, Subcommand};
 use rampart_knowledge::{Kind, Resolution};
@@ -61,7 +61,7 @@ pub fn run(args: GroupArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render::group(&report));
+        print!("{}", rampart_knowledge::text::group(&report));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,19 +1,32 @@
-//! Human-readable summaries of knowledge-graph reports (the non-`--json` output).
+//! Human-readable summaries of [`Report`]s: the text of `rampart attack show` and
+//! `rampart group show`.
+//!
+//! Every text here comes from a bundle, an ontology or a feed, so it is attacker-
+//! controlled as far as a terminal is concerned: descriptions are cut and stripped
+//! char by char (never at a byte offset, which panics inside a multi-byte character),
+//! and control characters are written as `\u{..}` escapes so a hostile description
+//! cannot drive the terminal.
 
-use rampart_knowledge::report::{
-    Common, D3fendReport, GroupReport, ObjectReport, Ref, TechniqueReport,
+use crate::report::{
+    Common, D3fendReport, EngageReport, GroupReport, ObjectReport, Ref, TechniqueReport,
 };
-use rampart_knowledge::Report;
+use crate::Report;
 use std::fmt::Write;
 
 /// Renders any report as text ending in a newline.
-pub(crate) fn report(report: &Report) -> String {
-    match report {
+pub fn report(report: &Report) -> String {
+    escape(&match report {
         Report::Technique(t) => technique(t),
-        Report::Group(g) => group(g),
+        Report::Group(g) => group_text(g),
         Report::Object(o) => object(o),
         Report::D3fend(d) => d3fend(d),
-    }
+        Report::Engage(e) => engage(e),
+    })
+}
+
+/// The text of `rampart group show`, ending in a newline.
+pub fn group(g: &GroupReport) -> String {
+    escape(&group_text(g))
 }
 
 fn header(out: &mut String, common: &Common, subtitle: &str) {
@@ -43,30 +56,50 @@ fn description(out: &mut String, text: &str) {
 }
 
 /// Drops ATT&CK's `(Citation: …)` markers and turns `[text](url)` links into text.
+///
+/// Every cut is at an ASCII delimiter found by `find` or `strip_prefix`, or after a
+/// whole first character, so it always falls on a char boundary.
 fn plain_text(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len());
     let mut rest = markdown;
-    while !rest.is_empty() {
+    while let Some(first) = rest.chars().next() {
         if let Some(after) = rest.strip_prefix("(Citation:") {
-            rest = after.find(')').map_or("", |end| &after[end + 1..]);
-        } else if rest.starts_with('[') {
-            match (rest.find("]("), rest.find(')')) {
+            rest = after.split_once(')').map_or("", |(_, tail)| tail);
+        } else if let Some(link) = rest.strip_prefix('[') {
+            match (link.find("]("), link.find(')')) {
                 (Some(mid), Some(end)) if mid < end => {
-                    out.push_str(&rest[1..mid]);
-                    rest = &rest[end + 1..];
+                    out.push_str(&link[..mid]);
+                    rest = &link[end + 1..];
                 }
                 _ => {
                     out.push('[');
-                    rest = &rest[1..];
+                    rest = link;
                 }
             }
         } else {
-            let next = rest[1..].find(['(', '[']).map_or(rest.len(), |i| i + 1);
+            let after_first = &rest[first.len_utf8()..];
+            let next = after_first
+                .find(['(', '['])
+                .map_or(rest.len(), |i| i + first.len_utf8());
             out.push_str(&rest[..next]);
             rest = &rest[next..];
         }
     }
     out.trim().to_owned()
+}
+
+/// Attacker-controlled text made safe for a terminal: control characters (other than
+/// a line break) become `\u{..}` escapes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn ref_list(out: &mut String, title: &str, refs: &[Ref]) {
@@ -131,9 +164,13 @@ fn technique(t: &TechniqueReport) -> String {
     if !t.countermeasures.is_empty() {
         let _ = writeln!(out, "D3FEND countermeasures ({}):", t.countermeasures.len());
         for c in &t.countermeasures {
+            let more = match c.paths.len() {
+                0 | 1 => String::new(),
+                n => format!(" +{} more path(s)", n - 1),
+            };
             let _ = writeln!(
                 out,
-                "  {:<11} {} [{}] {} {} (technique {} {})",
+                "  {:<11} {} [{}] {} {} (technique {} {}){more}",
                 c.id,
                 c.name,
                 c.tactic,
@@ -175,8 +212,7 @@ fn how(direct: bool, software: &[Ref], campaigns: &[Ref]) -> String {
     format!("  ({})", parts.join("; "))
 }
 
-/// The text of `rampart group show`.
-pub(crate) fn group(g: &GroupReport) -> String {
+fn group_text(g: &GroupReport) -> String {
     let mut out = String::new();
     header(&mut out, &g.common, "");
     if !g.aliases.is_empty() {
@@ -235,14 +271,18 @@ fn object(o: &ObjectReport) -> String {
 fn d3fend(d: &D3fendReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} {} [D3FEND technique]", d.id, d.name);
+    let _ = writeln!(out, "URL:        {}", d.url);
     if let Some(tactic) = &d.tactic {
         let _ = writeln!(out, "Tactic:     {tactic}");
     }
     if !d.parents.is_empty() {
         let _ = writeln!(out, "Parents:    {}", d.parents.join(", "));
     }
-    if let Some(definition) = &d.definition {
-        let _ = writeln!(out, "\n{definition}\n");
+    match &d.definition {
+        Some(definition) => {
+            let _ = writeln!(out, "\n{}\n", definition.trim());
+        }
+        None => out.push_str("\n(D3FEND gives no definition)\n\n"),
     }
     if !d.artifacts.is_empty() {
         let _ = writeln!(out, "Artifacts ({}):", d.artifacts.len());
@@ -250,5 +290,56 @@ fn d3fend(d: &D3fendReport) -> String {
             let _ = writeln!(out, "  {relation} {artifact}");
         }
     }
+    if !d.counters.is_empty() {
+        let _ = writeln!(out, "Counters ATT&CK techniques ({}):", d.counters.len());
+        for c in &d.counters {
+            let via: Vec<String> = c
+                .paths
+                .iter()
+                .map(|p| format!("{} {}", p.attack_relation, p.attack_artifact))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:<11} {} [{}] (technique {})",
+                c.id,
+                c.name,
+                c.domain,
+                via.join("; ")
+            );
+        }
+    }
+    out
+}
+
+fn engage(e: &EngageReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {} [ENGAGE activity]", e.id, e.name);
+    let names = |refs: &[Ref]| -> String {
+        refs.iter()
+            .map(|r| format!("{} {}", r.id, r.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !e.goals.is_empty() {
+        let _ = writeln!(out, "Goals:      {}", names(&e.goals));
+    }
+    if !e.approaches.is_empty() {
+        let _ = writeln!(out, "Approaches: {}", names(&e.approaches));
+    }
+    let description = e.description.trim();
+    if !description.is_empty() {
+        let _ = writeln!(out, "\n{description}\n");
+    }
+    if !e.vulnerabilities.is_empty() {
+        let _ = writeln!(
+            out,
+            "Adversary vulnerabilities ({}):",
+            e.vulnerabilities.len()
+        );
+        for v in &e.vulnerabilities {
+            let _ = writeln!(out, "  {:<11} {}", v.id, v.description);
+        }
+    }
+    ref_list(&mut out, "ATT&CK techniques", &e.techniques);
     out
 }
