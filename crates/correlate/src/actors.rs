@@ -50,8 +50,8 @@ pub struct ThreatActors {
     pub(crate) base_of: Vec<TechniqueIndex>,
     /// Per base technique: the actors using it or one of its sub-techniques.
     pub(crate) users_of_base: Vec<Vec<usize>>,
-    /// Per base technique: `ln((actors + 1) / (users + 1))`, so a technique every actor
-    /// uses says little about which actor is at work.
+    /// Per base technique: `ln((actors + 1) / users)`, so a technique every actor uses
+    /// says little about which actor is at work, yet still more than nothing.
     pub(crate) rarity: Vec<f64>,
     /// Per actor: the sum of its base techniques' rarity.
     pub(crate) rarity_total: Vec<f64>,
@@ -208,7 +208,7 @@ impl ThreatActorsBuilder {
         table.rarity = table
             .users_of_base
             .iter()
-            .map(|users| ((actors + 1.0) / (users.len() as f64 + 1.0)).ln())
+            .map(|users| ((actors + 1.0) / users.len().max(1) as f64).ln())
             .collect();
         table.rarity_total = table
             .bases

@@ -7,7 +7,7 @@
 //! similarity, squared so that the best-fitting actors dominate:
 //!
 //! ```text
-//! rarity(b) = ln((actors + 1) / (actors using b + 1))
+//! rarity(b) = ln((actors + 1) / actors using b)
 //! fit(a)    = Σ_{b ∈ B(O) ∩ B(a)} rarity(b) / Σ_{b ∈ B(O) ∪ B(a)} rarity(b)
 //! weight(a) = fit(a)²
 //! likelihood(t) = Σ_{a used t} weight(a) / Σ_a weight(a)
@@ -101,14 +101,18 @@ impl NextTechnique {
         let name = self
             .name
             .as_deref()
-            .map(|n| format!(" ({n})"))
+            .map(|n| format!(" ({})", printable(n)))
             .unwrap_or_default();
         let coverage = match self.coverage {
             Coverage::Covered => "covered by a rule",
             Coverage::ParentOnly => "only its parent technique is covered",
             Coverage::NotCovered => "no rule covers it",
         };
-        let names: Vec<&str> = self.supported_by.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<String> = self
+            .supported_by
+            .iter()
+            .map(|s| printable(&s.name))
+            .collect();
         let more = if self.supporters > names.len() {
             format!(", … of {}", self.supporters)
         } else {
@@ -116,11 +120,25 @@ impl NextTechnique {
         };
         format!(
             "{}{name} — {coverage} [likelihood {:.2}; {}{more}]",
-            self.technique,
+            printable(&self.technique),
             self.likelihood,
             names.join(", ")
         )
     }
+}
+
+/// Text from the ATT&CK feed made safe for a terminal: control characters (escape
+/// sequences a hostile bundle could carry) are written as `\u{1b}`.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Where a technique sits in the kill chain, precomputed per interned technique.

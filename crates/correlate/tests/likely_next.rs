@@ -1,7 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Likely-next behaviour on concrete incidents, with the real ATT&CK Enterprise matrix.
 
-use rampart_correlate::{kill_chain_from, next_predictor_from, KillChain, NextPredictor};
+use rampart_correlate::{
+    kill_chain_from, next_predictor_from, Actor, ActorKind, KillChain, NextPredictor, Tactic,
+    ThreatActorsBuilder,
+};
 use rampart_knowledge::Knowledge;
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -134,4 +137,33 @@ fn junk_technique_tags_do_not_change_the_ranking() {
     noisy.push(String::new());
     let clean = predictor().predict(&real, &HashSet::new(), 10);
     assert_eq!(predictor().predict(&noisy, &HashSet::new(), 10), clean);
+}
+
+/// Names come from a threat-intelligence feed: terminal control sequences in them are
+/// written out escaped in the line for people, never sent to the terminal.
+#[test]
+fn hostile_names_are_escaped_in_the_line_for_people() {
+    let tactic = |shortname: &str| Tactic {
+        shortname: shortname.into(),
+        id: None,
+        name: None,
+    };
+    let mut chain = KillChain::new(vec![tactic("execution"), tactic("impact")]);
+    chain.add_technique("T1059", vec!["execution".into()]);
+    chain.add_technique("T1486", vec!["impact".into()]);
+    let mut actors = ThreatActorsBuilder::new();
+    let actor = Actor {
+        id: "G9999".into(),
+        name: "Evil\u{1b}]0;pwned\u{7}".into(),
+        kind: ActorKind::Group,
+    };
+    actors.add_actor(actor, ids(&["T1059", "T1486"]));
+    actors.add_name("T1486", "Data Encrypted\u{1b}[2J");
+    let predictor = NextPredictor::new(actors.build(), chain);
+    let next = predictor.predict(&ids(&["T1059"]), &HashSet::new(), 5);
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].technique, "T1486");
+    let line = next[0].describe();
+    assert!(!line.chars().any(char::is_control), "{line:?}");
+    assert!(line.contains("Evil\\u{1b}]0;pwned"), "{line}");
 }
