@@ -8,9 +8,7 @@ use crate::cmd::alerts::{GroupingArgs, StoreArg};
 use crate::cmd::hunt_store::{load_knowledge, rebuild_incidents, rule_infos};
 use crate::global::GlobalOpts;
 use clap::{Args, Subcommand};
-use rampart_correlate::{
-    group_usage_from, kill_chain_from, likely_next, Incident, KillChain, NextTechnique,
-};
+use rampart_correlate::{kill_chain_from, next_predictor_from, Incident, KillChain, NextTechnique};
 use rampart_enrich::{Enricher, TechniqueContext};
 use rampart_knowledge::Knowledge;
 use rampart_store::Store;
@@ -201,7 +199,7 @@ fn detail<'a>(
         .iter()
         .filter_map(|t| enricher.technique(t).1)
         .collect();
-    let usage = group_usage_from(knowledge);
+    let predictor = next_predictor_from(knowledge);
     Detail {
         incident,
         tactic_names: incident
@@ -215,7 +213,7 @@ fn detail<'a>(
             })
             .collect(),
         technique_context,
-        likely_next: likely_next(&incident.techniques, &usage, &chain, covered, NEXT_LIMIT),
+        likely_next: predictor.predict(&incident.techniques, covered, NEXT_LIMIT),
         coverage_source,
     }
 }
