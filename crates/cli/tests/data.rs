@@ -242,3 +242,42 @@ fn update_from_a_local_mirror_and_a_corrupt_one() {
     let status = rampart(dir.path(), &["data", "status"]);
     assert!(status.status.success(), "{}", stdout(&status));
 }
+
+#[test]
+fn a_garbage_newer_bundle_and_a_truncated_mobile_one_leave_enterprise_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = rampart_testkit::data_dir();
+    let attack = dir.path().join("mitre-attack");
+    std::fs::create_dir_all(&attack).unwrap();
+    std::os::unix::fs::symlink(
+        data.join("mitre-attack/enterprise-attack-18.1.json.gz"),
+        attack.join("enterprise-attack-18.1.json.gz"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("enterprise-attack-99.0.json"), b"garbage").unwrap();
+    let mobile =
+        rampart_refdata::read_maybe_gzip(&data.join("mitre-attack/mobile-attack-18.1.json.gz"))
+            .unwrap();
+    std::fs::write(
+        attack.join("mobile-attack-18.1.json"),
+        &mobile[..mobile.len() / 2],
+    )
+    .unwrap();
+
+    let output = rampart(dir.path(), &["attack", "show", "T1003"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("OS Credential Dumping"),
+        "{}",
+        stdout(&output)
+    );
+    let warnings = stderr(&output);
+    assert!(
+        warnings.contains("enterprise-attack-99.0.json") && warnings.contains("not a STIX bundle"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("mobile-attack-18.1.json") && warnings.contains("mobile not loaded"),
+        "{warnings}"
+    );
+}

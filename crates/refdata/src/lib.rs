@@ -15,6 +15,7 @@
 
 mod discover;
 mod error;
+mod head;
 mod import;
 mod install;
 mod open;

@@ -168,6 +168,9 @@ fn render_status(status: &Status) -> String {
         }
     }
     out += &render_engage(status);
+    for warning in &status.passed_over {
+        out += &format!("\nPROBLEM: {warning}\n");
+    }
     if !status.sigma_rule_dirs.is_empty() {
         out += "\nSigma rules\n";
         for dir in &status.sigma_rule_dirs {
