@@ -168,6 +168,9 @@ pub fn discover(data_dir: &Path) -> Result<DataFiles, RefdataError> {
 /// Every candidate seen during the walk, before choosing among duplicates.
 #[derive(Default)]
 struct Found {
+    /// Folders already walked, resolved: a link back to one of them is not walked again
+    /// (links to the parent would otherwise multiply the walk at every level).
+    visited: std::collections::HashSet<PathBuf>,
     attack: Vec<(AttackDomain, PathBuf)>,
     d3fend_ttl: Vec<PathBuf>,
     d3fend_jsonld: Vec<PathBuf>,
@@ -248,6 +251,11 @@ impl Found {
 fn walk(dir: &Path, depth: usize, in_tests: bool, found: &mut Found) -> Result<(), RefdataError> {
     if depth > MAX_DEPTH {
         return Ok(());
+    }
+    if let Ok(resolved) = dir.canonicalize() {
+        if !found.visited.insert(resolved) {
+            return Ok(());
+        }
     }
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
