@@ -43,8 +43,8 @@ enum DataCommand {
         attack_version: Option<String>,
         /// A mirror to fetch from instead of MITRE, laid out like a data directory
         /// (URL/mitre-attack/enterprise-attack-18.1.json, URL/mitre-d3fend/d3fend.ttl,
-        /// URL/mitre-engage/attack_mapping.json, …).
-        #[arg(long, env = "RAMPART_DATA_URL", value_name = "URL")]
+        /// URL/mitre-engage/attack_mapping.json, …). `--from` is the same flag.
+        #[arg(long, alias = "from", env = "RAMPART_DATA_URL", value_name = "URL")]
         base_url: Option<String>,
         /// Fetch only these sources (repeatable); all of them by default.
         #[arg(long, value_enum, value_name = "SOURCE")]
