@@ -2,10 +2,41 @@
 # The main job, end to end, over real attack samples: hunt the EVTX-ATTACK-SAMPLES
 # corpus with the SigmaHQ rules into the embedded store, then show the top incidents
 # in kill-chain order with their likely next techniques.
+#
+# Reference data: RAMPART_DATA, else ../shared/data beside the checkout, else the
+# platform data folder that `rampart data update` / `rampart data import` fill. When
+# none holds what the demo needs, it stops before building and says what to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export RAMPART_DATA="${RAMPART_DATA:-../shared/data}"
+
+platform_data_dir() {
+  case "$(uname -s)" in
+    Darwin) echo "${HOME:-.}/Library/Application Support/rampart" ;;
+    *) echo "${XDG_DATA_HOME:-${HOME:-.}/.local/share}/rampart" ;;
+  esac
+}
+
+if [ -z "${RAMPART_DATA:-}" ]; then
+  if [ -d ../shared/data ]; then
+    RAMPART_DATA=../shared/data
+  else
+    RAMPART_DATA=$(platform_data_dir)
+  fi
+fi
+export RAMPART_DATA
 samples="${1:-$RAMPART_DATA/evtx-attack-samples}"
+
+# What the demo cannot run without: an ATT&CK Enterprise bundle, SigmaHQ rules and the
+# sample logs.
+has_attack=$(find -L "$RAMPART_DATA" -name 'enterprise-attack*.json*' -print -quit 2>/dev/null || true)
+has_rules=$(find -L "$RAMPART_DATA" -type d -name rules -print -quit 2>/dev/null || true)
+state() { if [ -n "$1" ]; then echo found; else echo missing; fi; }
+if [ -z "$has_attack" ] || [ -z "$has_rules" ] || [ ! -e "$samples" ]; then
+  has_samples=$([ -e "$samples" ] && echo yes || true)
+  echo "demo: missing reference data in $RAMPART_DATA (ATT&CK: $(state "$has_attack"), Sigma rules: $(state "$has_rules"), samples $samples: $(state "$has_samples")); run \`cargo run --release --bin rampart -- data update\` for ATT&CK, D3FEND and ENGAGE, \`cargo run --release --bin rampart -- data import SIGMA_CHECKOUT\` for the SigmaHQ rules, then \`bash scripts/demo.sh EVTX_ATTACK_SAMPLES_CHECKOUT\` (or set RAMPART_DATA to a folder holding all three)." >&2
+  exit 2
+fi
+
 out=target/demo
 mkdir -p "$out"
 db="$out/rampart.db"

@@ -243,3 +243,128 @@ fn update_from_a_local_mirror_and_a_corrupt_one() {
     let status = rampart(dir.path(), &["data", "status"]);
     assert!(status.status.success(), "{}", stdout(&status));
 }
+
+#[test]
+fn a_garbage_newer_bundle_and_a_truncated_mobile_one_leave_enterprise_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = rampart_testkit::data_dir();
+    let attack = dir.path().join("mitre-attack");
+    std::fs::create_dir_all(&attack).unwrap();
+    std::os::unix::fs::symlink(
+        data.join("mitre-attack/enterprise-attack-18.1.json.gz"),
+        attack.join("enterprise-attack-18.1.json.gz"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("enterprise-attack-99.0.json"), b"garbage").unwrap();
+    let mobile =
+        rampart_refdata::read_maybe_gzip(&data.join("mitre-attack/mobile-attack-18.1.json.gz"))
+            .unwrap();
+    std::fs::write(
+        attack.join("mobile-attack-18.1.json"),
+        &mobile[..mobile.len() / 2],
+    )
+    .unwrap();
+
+    let output = rampart(dir.path(), &["attack", "show", "T1003"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("OS Credential Dumping"),
+        "{}",
+        stdout(&output)
+    );
+    let warnings = stderr(&output);
+    assert!(
+        warnings.contains("enterprise-attack-99.0.json") && warnings.contains("not a STIX bundle"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("mobile-attack-18.1.json") && warnings.contains("mobile not loaded"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn update_from_a_local_mirror_fills_an_empty_data_dir_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = rampart_testkit::data_dir();
+    let mut routes = d3fend_and_engage_routes();
+    for (domain, file) in [
+        ("enterprise", "enterprise-attack-18.1.json.gz"),
+        ("mobile", "mobile-attack-18.1.json.gz"),
+        ("ics", "ics-attack-18.1.json"),
+    ] {
+        routes.push((
+            format!("/mitre-attack/{domain}-attack.json"),
+            data.join("mitre-attack").join(file),
+        ));
+    }
+    let mirror = serve(routes, Vec::new());
+    let output = rampart(dir.path(), &["data", "update", "--from", &mirror]);
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("16 installed, 0 failed"),
+        "{}",
+        stdout(&output)
+    );
+    let status = rampart(dir.path(), &["data", "status"]);
+    assert!(status.status.success(), "{}", stdout(&status));
+    let show = rampart(dir.path(), &["attack", "show", "T1003"]);
+    assert!(show.status.success(), "{}", stderr(&show));
+    assert!(stdout(&show).contains("OS Credential Dumping"));
+}
+
+#[test]
+fn the_demo_without_reference_data_stops_with_one_sentence_before_building() {
+    let empty = tempfile::tempdir().unwrap();
+    let script = rampart_testkit::workspace_root().join("scripts/demo.sh");
+    let started = std::time::Instant::now();
+    let output = Command::new("bash")
+        .arg(&script)
+        .env("RAMPART_DATA", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(output.stdout.is_empty(), "{}", stdout(&output));
+    let message = stderr(&output);
+    assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+    for needle in [
+        empty.path().to_str().unwrap(),
+        "ATT&CK: missing",
+        "data update",
+        "data import",
+        "EVTX_ATTACK_SAMPLES",
+    ] {
+        assert!(message.contains(needle), "{needle}: {message}");
+    }
+    // Nothing was built: the stop comes first.
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    // With ATT&CK and rules but no samples, it names the samples.
+    let partial = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        rampart_testkit::data_path("mitre-attack"),
+        partial.path().join("mitre-attack"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        rampart_testkit::data_path("sigma"),
+        partial.path().join("sigma"),
+    )
+    .unwrap();
+    let output = Command::new("bash")
+        .arg(&script)
+        .env("RAMPART_DATA", partial.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("ATT&CK: found") && message.contains("evtx-attack-samples: missing"),
+        "{message}"
+    );
+}

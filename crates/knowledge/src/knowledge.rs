@@ -37,9 +37,10 @@ pub struct Hit {
 impl Knowledge {
     /// Builds the graph from the files found in a data directory (no cache).
     ///
-    /// Fails only when the Enterprise bundle is missing or unreadable, or another
-    /// ATT&CK bundle that is present is broken; a missing or broken D3FEND/ENGAGE
-    /// source becomes a warning and an empty answer for countermeasures/activities.
+    /// Fails only when the Enterprise bundle is missing or unreadable. Domains load
+    /// independently: a broken Mobile or ICS bundle becomes a warning and that domain is
+    /// absent, as a missing or broken D3FEND/ENGAGE source becomes a warning and an
+    /// empty answer for countermeasures/activities.
     pub fn from_files(files: &DataFiles) -> Result<Knowledge, KnowledgeError> {
         let enterprise_path =
             files
@@ -58,10 +59,10 @@ impl Knowledge {
                 path: files.root.clone(),
                 message: format!("loading {what} failed unexpectedly (loader thread panicked)"),
             };
-            let mobile = mobile.join().map_err(|_| panicked("ATT&CK Mobile"))??;
-            let ics = ics.join().map_err(|_| panicked("ATT&CK ICS"))??;
+            let (mobile, mobile_warning) = mobile.join().map_err(|_| panicked("ATT&CK Mobile"))?;
+            let (ics, ics_warning) = ics.join().map_err(|_| panicked("ATT&CK ICS"))?;
             let defense = defense.join().map_err(|_| panicked("D3FEND/ENGAGE"))?;
-            let mut warnings = Vec::new();
+            let mut warnings: Vec<String> = mobile_warning.into_iter().chain(ics_warning).collect();
             for matrix in [Some(&enterprise), mobile.as_ref(), ics.as_ref()]
                 .into_iter()
                 .flatten()
@@ -226,8 +227,20 @@ struct Defense {
     warnings: Vec<String>,
 }
 
-fn optional_matrix(domain: Domain, path: Option<&Path>) -> Result<Option<Matrix>, KnowledgeError> {
-    path.map(|p| load_matrix(domain, p)).transpose()
+/// A Mobile or ICS matrix, or the warning saying why the domain is left out: one broken
+/// bundle must not take the other domains down with it.
+fn optional_matrix(domain: Domain, path: Option<&Path>) -> (Option<Matrix>, Option<String>) {
+    match path.map(|p| load_matrix(domain, p)) {
+        None => (None, None),
+        Some(Ok(matrix)) => (Some(matrix), None),
+        Some(Err(error)) => (
+            None,
+            Some(format!(
+                "ATT&CK {} not loaded, its lookups are unavailable: {error}",
+                domain.as_str()
+            )),
+        ),
+    }
 }
 
 fn load_defense(files: &DataFiles) -> Defense {

@@ -152,3 +152,38 @@ fn broken_or_missing_defense_sources_degrade_to_warnings() {
     assert!(k.countermeasures(hit).is_empty());
     assert!(k.engage_activities(hit).is_empty());
 }
+
+#[test]
+fn a_truncated_mobile_bundle_is_a_warning_and_enterprise_still_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mobile = rampart_refdata::read_maybe_gzip(&rampart_testkit::data_path(
+        "mitre-attack/mobile-attack-18.1.json.gz",
+    ))
+    .unwrap();
+    let truncated = dir.path().join("mobile-attack-18.1.json");
+    std::fs::write(&truncated, &mobile[..mobile.len() / 3]).unwrap();
+    let files = DataFiles {
+        root: dir.path().to_path_buf(),
+        enterprise: Some(rampart_testkit::data_path(
+            "mitre-attack/enterprise-attack-18.1.json.gz",
+        )),
+        mobile: Some(truncated),
+        ics: Some(rampart_testkit::data_path(
+            "mitre-attack/ics-attack-18.1.json",
+        )),
+        ..DataFiles::default()
+    };
+    let k = Knowledge::from_files(&files).unwrap();
+    assert!(k.find("T1003").is_some());
+    assert!(k.matrix(Domain::Mobile).is_none());
+    assert!(k.matrix(Domain::Ics).is_some());
+    let warning = k
+        .warnings()
+        .iter()
+        .find(|w| w.contains("mobile-attack-18.1.json"))
+        .unwrap_or_else(|| panic!("no Mobile warning: {:?}", k.warnings()));
+    assert!(
+        warning.contains("ATT&CK mobile not loaded") && warning.contains("line"),
+        "{warning}"
+    );
+}

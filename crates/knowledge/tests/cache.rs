@@ -50,7 +50,7 @@ fn cache_is_written_reused_and_rebuilt_when_stale() {
     assert_eq!(cached.enterprise().counts, built.enterprise().counts);
     assert_eq!(cached.find("cozy bear"), built.find("cozy bear"));
 
-    // A newer input file makes the cache stale.
+    // A new mtime on unchanged content is not a change: the key is the content.
     let enterprise = files.enterprise.clone().unwrap();
     let later = SystemTime::now() + Duration::from_secs(60);
     std::fs::File::options()
@@ -60,9 +60,52 @@ fn cache_is_written_reused_and_rebuilt_when_stale() {
         .set_modified(later)
         .unwrap();
     let (_, status) = Knowledge::load_cached(&files, cache.path()).unwrap();
-    assert!(is_rebuilt(&status, "stale"), "{status:?}");
+    assert_eq!(status, CacheStatus::Fresh);
+}
+
+#[test]
+fn an_edit_that_keeps_size_and_mtime_makes_the_cache_stale() {
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let ics = data.path().join("ics-attack-18.1.json");
+    std::fs::copy(
+        rampart_testkit::data_path("mitre-attack/ics-attack-18.1.json"),
+        &ics,
+    )
+    .unwrap();
+    let files = DataFiles {
+        ics: Some(ics.clone()),
+        ..sources(data.path())
+    };
+    let name_of_t0800 = |k: &Knowledge| {
+        let hit = k.find("T0800").unwrap();
+        k.matrix_of(hit).meta(hit.node).unwrap().name.clone()
+    };
+    let (k, _) = Knowledge::load_cached(&files, cache.path()).unwrap();
+    assert_eq!(name_of_t0800(&k), "Activate Firmware Update Mode");
     let (_, status) = Knowledge::load_cached(&files, cache.path()).unwrap();
     assert_eq!(status, CacheStatus::Fresh);
+
+    // Same length, same mtime, different content.
+    let before = std::fs::metadata(&ics).unwrap();
+    let text = std::fs::read_to_string(&ics).unwrap().replace(
+        "Activate Firmware Update Mode",
+        "Activate Firmware Update MODE",
+    );
+    std::fs::write(&ics, text).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&ics)
+        .unwrap()
+        .set_modified(before.modified().unwrap())
+        .unwrap();
+    let after = std::fs::metadata(&ics).unwrap();
+    assert_eq!(after.len(), before.len());
+    assert_eq!(after.modified().unwrap(), before.modified().unwrap());
+
+    let (k, status) = Knowledge::load_cached(&files, cache.path()).unwrap();
+    assert!(is_rebuilt(&status, "stale"), "{status:?}");
+    assert_eq!(name_of_t0800(&k), "Activate Firmware Update MODE");
 }
 
 #[test]

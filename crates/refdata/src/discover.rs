@@ -4,6 +4,7 @@
 //! `rampart data update`, a hand-made one, and the shared reference data checkout, whose
 //! folders are laid out by upstream project rather than by Rampart.
 
+use crate::head::check_bundle_head;
 use crate::RefdataError;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -35,7 +36,8 @@ const EXCLUDED_SIGMA_DIRS: &[&str] = &[
 pub struct DataFiles {
     /// The data directory searched.
     pub root: PathBuf,
-    /// ATT&CK Enterprise STIX bundle (`enterprise-attack*.json[.gz]`), highest version.
+    /// ATT&CK Enterprise STIX bundle (`enterprise-attack*.json[.gz]`), the highest
+    /// version whose head passes the bundle check (see [`DataFiles::warnings`]).
     pub enterprise: Option<PathBuf>,
     /// ATT&CK Mobile STIX bundle (`mobile-attack*.json[.gz]`), highest version.
     pub mobile: Option<PathBuf>,
@@ -52,6 +54,9 @@ pub struct DataFiles {
     pub sigma_rule_dirs: Vec<PathBuf>,
     /// SigmaHQ's `regression_data` folder (rule test cases).
     pub sigma_regression_dir: Option<PathBuf>,
+    /// Files named like an ATT&CK bundle that were passed over because their first bytes
+    /// are not a bundle of that domain: one message each, naming the file and why.
+    pub warnings: Vec<String>,
 }
 
 impl DataFiles {
@@ -163,6 +168,9 @@ pub fn discover(data_dir: &Path) -> Result<DataFiles, RefdataError> {
 /// Every candidate seen during the walk, before choosing among duplicates.
 #[derive(Default)]
 struct Found {
+    /// Folders already walked, resolved: a link back to one of them is not walked again
+    /// (links to the parent would otherwise multiply the walk at every level).
+    visited: std::collections::HashSet<PathBuf>,
     attack: Vec<(AttackDomain, PathBuf)>,
     d3fend_ttl: Vec<PathBuf>,
     d3fend_jsonld: Vec<PathBuf>,
@@ -173,21 +181,49 @@ struct Found {
 
 impl Found {
     fn into_data_files(mut self, root: &Path) -> DataFiles {
-        let best_attack = |domain: AttackDomain| {
-            self.attack
+        let mut warnings = Vec::new();
+        let mut best_attack = |domain: AttackDomain| {
+            let mut candidates: Vec<&PathBuf> = self
+                .attack
                 .iter()
                 .filter(|(d, _)| *d == domain)
                 .map(|(_, p)| p)
-                // Highest version wins; among equals, the shortest then first path, so the
-                // choice does not depend on directory listing order.
-                .max_by(|a, b| {
-                    version_key(a)
-                        .cmp(&version_key(b))
-                        .then_with(|| b.as_os_str().len().cmp(&a.as_os_str().len()))
-                        .then_with(|| b.cmp(a))
-                })
-                .cloned()
+                .collect();
+            // Highest version first; among equals, the shortest then first path, so the
+            // choice does not depend on directory listing order.
+            candidates.sort_by(|a, b| {
+                version_key(b)
+                    .cmp(&version_key(a))
+                    .then_with(|| a.as_os_str().len().cmp(&b.as_os_str().len()))
+                    .then_with(|| a.cmp(b))
+            });
+            // A file only wins once its head looks like a bundle of the domain: a stray
+            // `enterprise-attack-99.0.json` must not hide the real one.
+            let mut passed_over = Vec::new();
+            let chosen =
+                candidates
+                    .into_iter()
+                    .find(|path| match check_bundle_head(domain, path) {
+                        Ok(()) => true,
+                        Err(reason) => {
+                            passed_over.push(format!("{}: {reason}", path.display()));
+                            false
+                        }
+                    });
+            for skipped in passed_over {
+                let next = match chosen {
+                    Some(path) => format!("using {} instead", path.display()),
+                    None => "no other candidate".to_owned(),
+                };
+                let warning = format!("ignoring {skipped}; {next}");
+                tracing::warn!("{warning}");
+                warnings.push(warning);
+            }
+            chosen.cloned()
         };
+        let enterprise = best_attack(AttackDomain::Enterprise);
+        let mobile = best_attack(AttackDomain::Mobile);
+        let ics = best_attack(AttackDomain::Ics);
         self.d3fend_ttl
             .sort_by_key(|p| (file_name(p) != "d3fend.ttl", p.clone()));
         self.d3fend_jsonld.sort();
@@ -196,14 +232,15 @@ impl Found {
         self.sigma_regression_dirs.sort();
         DataFiles {
             root: root.to_path_buf(),
-            enterprise: best_attack(AttackDomain::Enterprise),
-            mobile: best_attack(AttackDomain::Mobile),
-            ics: best_attack(AttackDomain::Ics),
+            enterprise,
+            mobile,
+            ics,
             d3fend_ttl: self.d3fend_ttl.first().cloned(),
             d3fend_jsonld: self.d3fend_jsonld.first().cloned(),
             engage_dir: self.engage_dirs.first().cloned(),
             sigma_rule_dirs: self.sigma_rule_dirs,
             sigma_regression_dir: self.sigma_regression_dirs.first().cloned(),
+            warnings,
         }
     }
 }
@@ -214,6 +251,11 @@ impl Found {
 fn walk(dir: &Path, depth: usize, in_tests: bool, found: &mut Found) -> Result<(), RefdataError> {
     if depth > MAX_DEPTH {
         return Ok(());
+    }
+    if let Ok(resolved) = dir.canonicalize() {
+        if !found.visited.insert(resolved) {
+            return Ok(());
+        }
     }
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,

@@ -8,7 +8,8 @@
 
 use crate::discover::AttackDomain;
 use crate::open::file_is_gzip;
-use crate::verify::{verify, DataKind, Summary};
+use crate::open::ExpansionLimit;
+use crate::verify::{verify_within, DataKind, Summary};
 use crate::RefdataError;
 use serde::Serialize;
 use std::fs;
@@ -70,15 +71,18 @@ pub(crate) fn temp_in(folder: &Path) -> Result<NamedTempFile, RefdataError> {
 /// `name` is the final file name for everything but ATT&CK bundles, which are named
 /// after the version they declare (`enterprise-attack-18.1.json`, `.json.gz` when the
 /// content is gzip) so that [`crate::discover`] can pick the newest. `expected_version`
-/// (a pinned ATT&CK version) must match the version the bundle declares.
+/// (a pinned ATT&CK version) must match the version the bundle declares. The check reads
+/// at most what `limit` allows.
 pub(crate) fn install(
     kind: DataKind,
     temp: NamedTempFile,
     name: &str,
     expected_version: Option<&str>,
     source: String,
+    limit: &ExpansionLimit,
 ) -> Result<Installed, RefdataError> {
-    let summary = verify(kind, temp.path()).map_err(|e| e.about_origin(temp.path(), &source))?;
+    let summary = verify_within(kind, temp.path(), limit)
+        .map_err(|e| e.about_origin(temp.path(), &source))?;
     let folder = temp
         .path()
         .parent()

@@ -15,6 +15,7 @@
 
 mod discover;
 mod error;
+mod head;
 mod import;
 mod install;
 mod open;
@@ -25,11 +26,13 @@ mod verify;
 
 pub use discover::{attack_version_from_name, discover, AttackDomain, DataFiles};
 pub use error::RefdataError;
-pub use import::{import, ImportReport};
+pub use import::{import, ImportOptions, ImportReport};
 pub use install::{Failure, Installed};
-pub use open::{open_maybe_gzip, read_maybe_gzip};
+pub use open::{
+    open_maybe_gzip, open_within, read_maybe_gzip, ExpansionLimit, DEFAULT_MAX_EXPANDED,
+};
 pub use status::{sha256_of, status, DirStatus, FileStatus, Status};
 pub use update::{
     update, update_urls, Progress, SourceGroup, UpdateOptions, UpdateReport, ENGAGE_FILES,
 };
-pub use verify::{verify, DataKind, Summary};
+pub use verify::{verify, verify_within, DataKind, Summary};

@@ -6,14 +6,25 @@
 //! folder as it was. Folders keep their SigmaHQ names under `sigma/` so that
 //! [`crate::discover`] recognises the result as a Sigma repository.
 
+use crate::import::refusal;
 use crate::install::{Failure, Installed};
+use crate::open::ExpansionLimit;
 use crate::verify::{DataKind, Summary};
 use crate::RefdataError;
 use std::fs;
 use std::path::Path;
 
-/// Copies one Sigma folder into `<data_dir>/sigma/<its name>`.
-pub(crate) fn import_sigma_dir(data_dir: &Path, source: &Path) -> Result<Installed, Failure> {
+/// Copies one Sigma folder into `<data_dir>/sigma/<its name>`. Only regular files and
+/// real folders are copied, and only links that stay inside `tree` (the folder being
+/// imported) are followed; every entry left out is added to `refused`. The bytes copied
+/// count against `limit`.
+pub(crate) fn import_sigma_dir(
+    data_dir: &Path,
+    source: &Path,
+    tree: &Path,
+    limit: &ExpansionLimit,
+    refused: &mut Vec<Failure>,
+) -> Result<Installed, Failure> {
     let failure = |error| Failure {
         source: source.display().to_string(),
         error,
@@ -28,7 +39,12 @@ pub(crate) fn import_sigma_dir(data_dir: &Path, source: &Path) -> Result<Install
         .tempdir_in(&parent)
         .map_err(|e| failure(RefdataError::io(&parent, e)))?;
     let copy = staging.path().join(name);
-    let (files, bytes, rules) = copy_tree(source, &copy).map_err(failure)?;
+    let mut copier = Copier {
+        tree,
+        limit,
+        refused,
+    };
+    let (files, bytes, rules) = copier.copy_tree(source, &copy).map_err(failure)?;
     if rules == 0 {
         return Err(failure(RefdataError::Rejected {
             origin: source.display().to_string(),
@@ -49,21 +65,55 @@ pub(crate) fn import_sigma_dir(data_dir: &Path, source: &Path) -> Result<Install
     })
 }
 
-/// Recursively copies `from` to `to`; returns (files, bytes, YAML files). Symbolic links
-/// are followed; hidden entries are skipped like everywhere else in the data directory.
-fn copy_tree(from: &Path, to: &Path) -> Result<(u64, u64, u64), RefdataError> {
-    fs::create_dir_all(to).map_err(|e| RefdataError::io(to, e))?;
-    let (mut files, mut bytes, mut rules) = (0, 0, 0);
-    for entry in fs::read_dir(from).map_err(|e| RefdataError::io(from, e))? {
-        let entry = entry.map_err(|e| RefdataError::io(from, e))?;
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let (source, target) = (entry.path(), to.join(entry.file_name()));
-        if source.is_dir() {
-            let (f, b, r) = copy_tree(&source, &target)?;
-            (files, bytes, rules) = (files + f, bytes + b, rules + r);
-        } else {
+/// What a tree copy needs besides the two folders.
+struct Copier<'a> {
+    tree: &'a Path,
+    limit: &'a ExpansionLimit,
+    refused: &'a mut Vec<Failure>,
+}
+
+impl Copier<'_> {
+    /// Recursively copies `from` to `to`; returns (files, bytes, YAML files). Hidden
+    /// entries are skipped like everywhere else in the data directory.
+    fn copy_tree(&mut self, from: &Path, to: &Path) -> Result<(u64, u64, u64), RefdataError> {
+        fs::create_dir_all(to).map_err(|e| RefdataError::io(to, e))?;
+        let (mut files, mut bytes, mut rules) = (0, 0, 0);
+        for entry in fs::read_dir(from).map_err(|e| RefdataError::io(from, e))? {
+            let entry = entry.map_err(|e| RefdataError::io(from, e))?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let (source, target) = (entry.path(), to.join(entry.file_name()));
+            let kind = entry
+                .file_type()
+                .map_err(|e| RefdataError::io(&source, e))?;
+            if kind.is_dir() {
+                let (f, b, r) = self.copy_tree(&source, &target)?;
+                (files, bytes, rules) = (files + f, bytes + b, rules + r);
+                continue;
+            }
+            if let Some(reason) = self.unfit(&source, kind) {
+                self.refused.push(refusal(&source, reason));
+                continue;
+            }
+            let size = fs::metadata(&source)
+                .map_err(|e| RefdataError::io(&source, e))?
+                .len();
+            if size > self.limit.per_file() {
+                return Err(RefdataError::Rejected {
+                    origin: source.display().to_string(),
+                    reason: format!(
+                        "larger than {} bytes, the limit per file (--max-expanded)",
+                        self.limit.per_file()
+                    ),
+                });
+            }
+            self.limit
+                .take(size)
+                .map_err(|reason| RefdataError::Rejected {
+                    origin: source.display().to_string(),
+                    reason,
+                })?;
             bytes += fs::copy(&source, &target).map_err(|e| RefdataError::io(&source, e))?;
             files += 1;
             if source
@@ -73,8 +123,27 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(u64, u64, u64), RefdataError> {
                 rules += 1;
             }
         }
+        Ok((files, bytes, rules))
     }
-    Ok((files, bytes, rules))
+
+    /// Why an entry that is not a real folder must not be copied, if it must not: only
+    /// regular files are, and links only to a regular file inside the imported folder.
+    fn unfit(&self, path: &Path, kind: fs::FileType) -> Option<&'static str> {
+        if kind.is_file() {
+            return None;
+        }
+        if !kind.is_symlink() {
+            return Some("not a regular file (device, pipe or socket)");
+        }
+        match path.canonicalize() {
+            Ok(resolved) if !resolved.starts_with(self.tree) => {
+                Some("a symbolic link leading out of the imported folder is not followed")
+            }
+            Ok(resolved) if resolved.is_file() => None,
+            Ok(_) => Some("a symbolic link to a folder is not followed"),
+            Err(_) => Some("a symbolic link that leads nowhere"),
+        }
+    }
 }
 
 /// Replaces `destination` with `copy`; `staging` (same parent) holds the old folder

@@ -54,12 +54,14 @@ pub struct Status {
     pub sigma_rule_dirs: Vec<DirStatus>,
     /// SigmaHQ's regression test folder.
     pub sigma_regression_dir: Option<DirStatus>,
+    /// Files named like ATT&CK bundles that discovery passed over, with why.
+    pub passed_over: Vec<String>,
 }
 
 impl Status {
-    /// Whether every file passed its check.
+    /// Whether every file passed its check and none was passed over.
     pub fn is_healthy(&self) -> bool {
-        self.files.iter().all(|f| f.problem.is_none())
+        self.files.iter().all(|f| f.problem.is_none()) && self.passed_over.is_empty()
     }
 }
 
@@ -104,6 +106,7 @@ pub fn status(files: &DataFiles) -> Status {
             .map(|d| dir_status(d))
             .collect(),
         sigma_regression_dir: files.sigma_regression_dir.as_deref().map(dir_status),
+        passed_over: files.warnings.clone(),
     }
 }
 

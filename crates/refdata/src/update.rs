@@ -12,6 +12,7 @@
 
 use crate::discover::AttackDomain;
 use crate::install::{folder_of, install, temp_in, Failure, Installed};
+use crate::open::{ExpansionLimit, DEFAULT_MAX_EXPANDED};
 use crate::verify::DataKind;
 use crate::RefdataError;
 use std::io::{Read, Write};
@@ -58,6 +59,9 @@ pub struct UpdateOptions {
     pub base_url: Option<String>,
     /// The families to fetch; all of them when empty.
     pub only: Vec<SourceGroup>,
+    /// The most bytes one file may take, downloaded and once decompressed;
+    /// [`DEFAULT_MAX_EXPANDED`] when `None`. A server that sends more is cut off.
+    pub max_expanded: Option<u64>,
 }
 
 /// Progress of `update`, reported as it happens (the CLI draws it as a progress bar).
@@ -165,10 +169,12 @@ pub fn update(
         .timeout_read(Duration::from_secs(120))
         .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
         .build();
+    let max_bytes = options.max_expanded.unwrap_or(DEFAULT_MAX_EXPANDED);
+    let limit = ExpansionLimit::new(max_bytes, u64::MAX);
     let mut report = UpdateReport::default();
     for download in plan(options) {
         let folder = data_dir.join(folder_of(download.kind));
-        let result = fetch(&agent, &download, &folder, progress).and_then(|temp| {
+        let result = fetch(&agent, &download, &folder, max_bytes, progress).and_then(|temp| {
             progress(Progress::Verifying { url: &download.url });
             install(
                 download.kind,
@@ -176,6 +182,7 @@ pub fn update(
                 &download.name,
                 options.attack_version.as_deref(),
                 download.url.clone(),
+                &limit,
             )
         });
         match result {
@@ -201,6 +208,7 @@ fn fetch(
     agent: &ureq::Agent,
     download: &Download,
     folder: &Path,
+    max_bytes: u64,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<tempfile::NamedTempFile, RefdataError> {
     let url = download.url.as_str();
@@ -242,6 +250,12 @@ fn fetch(
         temp.write_all(&buffer[..n])
             .map_err(|e| RefdataError::io(temp.path(), e))?;
         received += n as u64;
+        // A server that never stops sending must not fill the disk.
+        if received > max_bytes {
+            return Err(failed(format!(
+                "body exceeds {max_bytes} bytes, the limit per file (--max-expanded)"
+            )));
+        }
         progress(Progress::Downloaded {
             url,
             bytes: received,

@@ -6,10 +6,11 @@
 //! counts and a version, so they stay cheap.
 
 use crate::discover::AttackDomain;
-use crate::open::{open_maybe_gzip, read_maybe_gzip};
+use crate::open::{open_within, ExpansionLimit};
 use crate::RefdataError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::path::Path;
 
 /// What kind of reference file a path holds.
@@ -76,11 +77,21 @@ pub struct Summary {
 /// Checks a file of the given kind and summarises it; a file that fails is rejected with
 /// a message naming it and saying why.
 pub fn verify(kind: DataKind, path: &Path) -> Result<Summary, RefdataError> {
+    verify_within(kind, path, &ExpansionLimit::default())
+}
+
+/// [`verify`] reading at most what `limit` allows: a file that expands beyond it is
+/// rejected as it is decompressed.
+pub fn verify_within(
+    kind: DataKind,
+    path: &Path,
+    limit: &ExpansionLimit,
+) -> Result<Summary, RefdataError> {
     match kind {
-        DataKind::Attack(_) => verify_attack_bundle(path),
-        DataKind::D3fendTurtle => verify_turtle(path),
-        DataKind::D3fendJsonLd => verify_jsonld(path),
-        DataKind::EngageJson => verify_engage_json(path),
+        DataKind::Attack(_) => verify_attack_bundle(path, limit),
+        DataKind::D3fendTurtle => verify_turtle(path, limit),
+        DataKind::D3fendJsonLd => verify_jsonld(path, limit),
+        DataKind::EngageJson => verify_engage_json(path, limit),
         DataKind::SigmaFolder => Err(RefdataError::invalid(
             path,
             "Sigma folders are checked as they are copied, not as single files",
@@ -109,16 +120,16 @@ struct ObjectHead {
     x_mitre_version: Option<String>,
 }
 
-fn verify_attack_bundle(path: &Path) -> Result<Summary, RefdataError> {
-    let bytes = read_maybe_gzip(path)?;
+fn verify_attack_bundle(path: &Path, limit: &ExpansionLimit) -> Result<Summary, RefdataError> {
+    let mut reader = open_within(path, limit)?;
     // Serde's message for a JSON list here ("expected a string") would hide the point.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if first_non_blank(&mut reader).map_err(|e| read_error(path, &e))? != Some(b'{') {
         return Err(RefdataError::invalid(
             path,
             "not a STIX bundle (the file does not start with a JSON object)",
         ));
     }
-    let bundle: BundleHead = serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
+    let bundle: BundleHead = parse_json(path, reader)?;
     if bundle.kind != "bundle" {
         return Err(RefdataError::invalid(
             path,
@@ -147,10 +158,10 @@ fn verify_attack_bundle(path: &Path) -> Result<Summary, RefdataError> {
     Ok(summary)
 }
 
-fn verify_turtle(path: &Path) -> Result<Summary, RefdataError> {
+fn verify_turtle(path: &Path, limit: &ExpansionLimit) -> Result<Summary, RefdataError> {
     const D3FEND_ID: &str = "http://d3fend.mitre.org/ontologies/d3fend.owl#d3fend-id";
     const VERSION_INFO: &str = "http://www.w3.org/2002/07/owl#versionInfo";
-    let reader = open_maybe_gzip(path)?;
+    let reader = open_within(path, limit)?;
     let mut summary = Summary::default();
     let (mut triples, mut ids) = (0u64, 0u64);
     for triple in oxttl::TurtleParser::new().for_reader(reader) {
@@ -191,10 +202,8 @@ fn verify_turtle(path: &Path) -> Result<Summary, RefdataError> {
     Ok(summary)
 }
 
-fn verify_jsonld(path: &Path) -> Result<Summary, RefdataError> {
-    let bytes = read_maybe_gzip(path)?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
+fn verify_jsonld(path: &Path, limit: &ExpansionLimit) -> Result<Summary, RefdataError> {
+    let value: serde_json::Value = parse_json(path, open_within(path, limit)?)?;
     let nodes = value
         .get("@graph")
         .and_then(|g| g.as_array())
@@ -207,10 +216,8 @@ fn verify_jsonld(path: &Path) -> Result<Summary, RefdataError> {
     Ok(summary)
 }
 
-fn verify_engage_json(path: &Path) -> Result<Summary, RefdataError> {
-    let bytes = read_maybe_gzip(path)?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
+fn verify_engage_json(path: &Path, limit: &ExpansionLimit) -> Result<Summary, RefdataError> {
+    let value: serde_json::Value = parse_json(path, open_within(path, limit)?)?;
     let entries = match &value {
         serde_json::Value::Array(items) => items.len(),
         serde_json::Value::Object(map) => map.len(),
@@ -226,6 +233,38 @@ fn verify_engage_json(path: &Path) -> Result<Summary, RefdataError> {
     Ok(summary)
 }
 
-fn json_error(path: &Path, error: &serde_json::Error) -> RefdataError {
-    RefdataError::invalid(path, format!("invalid JSON: {error}"))
+/// Parses JSON as it is read rather than from a copy in memory: a file padded to the
+/// size limit (a gzip bomb of blanks) then costs time up to the limit, not memory.
+fn parse_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    reader: impl BufRead,
+) -> Result<T, RefdataError> {
+    serde_json::from_reader(reader).map_err(|e| {
+        if e.is_io() {
+            read_error(path, &e)
+        } else {
+            RefdataError::invalid(path, format!("invalid JSON: {e}"))
+        }
+    })
+}
+
+fn read_error(path: &Path, error: &dyn std::fmt::Display) -> RefdataError {
+    RefdataError::invalid(path, format!("cannot read: {error}"))
+}
+
+/// The first byte that is not JSON whitespace, without consuming it.
+fn first_non_blank(reader: &mut impl BufRead) -> std::io::Result<Option<u8>> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(None);
+        }
+        match buffer.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(at) => return Ok(Some(buffer[at])),
+            None => {
+                let blank = buffer.len();
+                reader.consume(blank);
+            }
+        }
+    }
 }

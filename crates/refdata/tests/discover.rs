@@ -50,28 +50,95 @@ fn finds_every_source_in_the_shared_data() {
         .ends_with("sigma/regression_data"));
 }
 
+/// Links `name` in `dir` to a file of the reference data (never a copy).
+fn link(dir: &Path, name: &str, reference: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(rampart_testkit::data_path(reference), path).unwrap();
+}
+
+const ENTERPRISE: &str = "mitre-attack/enterprise-attack-18.1.json.gz";
+const MOBILE: &str = "mitre-attack/mobile-attack-18.1.json.gz";
+
 #[test]
 fn the_highest_attack_version_wins_and_hidden_files_are_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let nested = dir.path().join("a/b");
-    std::fs::create_dir_all(&nested).unwrap();
     for name in [
         "enterprise-attack-9.0.json",
         "enterprise-attack.json",
         "a/b/enterprise-attack-18.1.json.gz",
         "enterprise-attack-17.0.json",
-        ".rampart-x.part",
-        "notes.json",
+        ".enterprise-attack-99.0.json",
     ] {
+        link(dir.path(), name, ENTERPRISE);
+    }
+    for name in [".rampart-x.part", "notes.json"] {
         std::fs::write(dir.path().join(name), b"{}").unwrap();
     }
-    std::fs::write(dir.path().join(".enterprise-attack-99.0.json"), b"{}").unwrap();
     let files = discover(dir.path()).unwrap();
     assert_eq!(
         files.enterprise.unwrap(),
         nested.join("enterprise-attack-18.1.json.gz")
     );
     assert!(files.mobile.is_none() && files.ics.is_none());
+    assert!(files.warnings.is_empty(), "{:?}", files.warnings);
+}
+
+#[test]
+fn a_newer_file_that_is_not_a_bundle_of_its_domain_is_passed_over_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    link(
+        dir.path(),
+        "mitre-attack/enterprise-attack-18.1.json.gz",
+        ENTERPRISE,
+    );
+    link(
+        dir.path(),
+        "mitre-attack/mobile-attack-18.1.json.gz",
+        MOBILE,
+    );
+    // Garbage, a bundle of another domain, a JSON list, a broken gzip stream: each
+    // named as a newer release.
+    std::fs::write(dir.path().join("enterprise-attack-99.0.json"), b"garbage").unwrap();
+    link(dir.path(), "x/enterprise-attack-50.0.json.gz", MOBILE);
+    std::fs::write(dir.path().join("enterprise-attack-40.0.json"), b"[1, 2]").unwrap();
+    std::fs::write(
+        dir.path().join("mobile-attack-99.0.json.gz"),
+        [0x1f, 0x8b, 0x08, 0x00, 0x42, 0x42],
+    )
+    .unwrap();
+    let files = discover(dir.path()).unwrap();
+    assert_eq!(name(&files.enterprise), "enterprise-attack-18.1.json.gz");
+    assert_eq!(name(&files.mobile), "mobile-attack-18.1.json.gz");
+    let warnings = files.warnings.join("\n");
+    assert_eq!(files.warnings.len(), 4, "{warnings}");
+    for (file, why) in [
+        ("enterprise-attack-99.0.json", "not a STIX bundle"),
+        (
+            "enterprise-attack-50.0.json.gz",
+            "holds ATT&CK Mobile content",
+        ),
+        (
+            "enterprise-attack-40.0.json",
+            "does not start with a JSON object",
+        ),
+        ("mobile-attack-99.0.json.gz", "cannot be decompressed"),
+    ] {
+        let warning = files.warnings.iter().find(|w| w.contains(file));
+        let warning = warning.unwrap_or_else(|| panic!("no warning for {file}: {warnings}"));
+        assert!(warning.contains(why), "{warning}");
+        assert!(warning.contains("-18.1.json.gz instead"), "{warning}");
+    }
+
+    // With no good candidate left, the domain is simply absent.
+    std::fs::remove_file(dir.path().join("mitre-attack/mobile-attack-18.1.json.gz")).unwrap();
+    let files = discover(dir.path()).unwrap();
+    assert!(files.mobile.is_none());
+    assert!(files
+        .warnings
+        .iter()
+        .any(|w| w.contains("mobile-attack-99.0.json.gz") && w.contains("no other candidate")));
 }
 
 #[test]

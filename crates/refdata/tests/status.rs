@@ -75,8 +75,15 @@ fn status_of_the_shared_data_reports_versions_counts_and_hashes() {
 #[test]
 fn a_broken_file_is_reported_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
+    // Truncated: its head is a real ICS bundle's, so discovery picks it.
+    let ics = std::fs::read(rampart_testkit::data_path(
+        "mitre-attack/ics-attack-18.1.json",
+    ))
+    .unwrap();
+    std::fs::write(dir.path().join("ics-attack-18.1.json"), &ics[..20_000]).unwrap();
+    // Not a bundle at all: passed over, and said so.
     std::fs::write(
-        dir.path().join("ics-attack-18.1.json"),
+        dir.path().join("ics-attack-99.0.json"),
         b"{\"type\": \"bundle\", \"objects\": [",
     )
     .unwrap();
@@ -108,6 +115,13 @@ fn a_broken_file_is_reported_not_fatal() {
         .find(|f| f.kind == DataKind::Attack(AttackDomain::Mobile))
         .unwrap();
     assert!(mobile.problem.is_none());
+    assert_eq!(status.passed_over.len(), 1, "{:?}", status.passed_over);
+    assert!(
+        status.passed_over[0].contains("ics-attack-99.0.json")
+            && status.passed_over[0].contains("no ATT&CK ICS collection"),
+        "{:?}",
+        status.passed_over
+    );
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //! the internet — and against corrupt downloads that must leave the old files alone.
 
 use rampart_refdata::{
-    discover, import, sha256_of, status, update, update_urls, AttackDomain, Progress, SourceGroup,
-    UpdateOptions,
+    discover, import, sha256_of, status, update, update_urls, AttackDomain, ImportOptions,
+    Progress, SourceGroup, UpdateOptions,
 };
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -88,6 +88,7 @@ impl Server {
             attack_version: attack_version.map(str::to_owned),
             base_url: Some(self.base.clone()),
             only: only.to_vec(),
+            max_expanded: None,
         }
     }
 }
@@ -319,6 +320,52 @@ fn corrupt_or_failed_downloads_leave_the_old_files_untouched() {
 }
 
 #[test]
+fn a_download_beyond_the_limit_is_cut_off_compressed_or_not() {
+    use std::io::Write as _;
+    let server = Server::start();
+    // A plain body larger than the limit, and a small gzip body that expands beyond it.
+    let mut big = b"[".to_vec();
+    big.extend(std::iter::repeat_n(b' ', 3 << 20));
+    big.extend(b"]");
+    server.serve("/mitre-engage/goals.json", Reply::Body(big));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"@prefix d3f: <http://d3fend.mitre.org/ontologies/d3fend.owl#> .\n")
+        .unwrap();
+    gz.write_all(&vec![b'\n'; 8 << 20]).unwrap();
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 1 << 20);
+    server.serve("/mitre-d3fend/d3fend.ttl", Reply::Body(bomb));
+    let dir = tempfile::tempdir().unwrap();
+    let options = UpdateOptions {
+        max_expanded: Some(1 << 20),
+        ..server.options(&[SourceGroup::D3fend, SourceGroup::Engage], None)
+    };
+    let report = update(dir.path(), &options, &mut |_| {});
+    let message_for = |name: &str| {
+        report
+            .failed
+            .iter()
+            .find(|f| f.source.ends_with(name))
+            .map(|f| f.error.to_string())
+            .unwrap_or_else(|| panic!("{name} did not fail"))
+    };
+    let goals = message_for("/goals.json");
+    assert!(goals.contains("body exceeds 1048576 bytes"), "{goals}");
+    let ttl = message_for("/d3fend.ttl");
+    assert!(
+        ttl.contains("d3fend.ttl") && ttl.contains("more than 1048576 bytes"),
+        "{ttl}"
+    );
+    assert!(!dir.path().join("mitre-engage/goals.json").exists());
+    assert!(!dir.path().join("mitre-d3fend/d3fend.ttl").exists());
+    assert!(
+        hidden_leftovers(dir.path()).is_empty(),
+        "{:?}",
+        hidden_leftovers(dir.path())
+    );
+}
+
+#[test]
 fn a_pinned_version_must_match_what_the_bundle_declares() {
     let server = Server::start();
     // The mirror wrongly serves 18.1 content as 17.0.
@@ -351,11 +398,16 @@ fn import_copies_checked_files_and_refuses_corrupt_ones() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     // A folder: the ENGAGE JSON of the reference data.
-    let report = import(&data_dir, &data("mitre-engage")).unwrap();
+    let report = import(&data_dir, &data("mitre-engage"), &ImportOptions::default()).unwrap();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(report.installed.len(), rampart_refdata::ENGAGE_FILES.len());
     // A single file, gzip, keeps its version name.
-    let report = import(&data_dir, &data("mitre-attack/mobile-attack-18.1.json.gz")).unwrap();
+    let report = import(
+        &data_dir,
+        &data("mitre-attack/mobile-attack-18.1.json.gz"),
+        &ImportOptions::default(),
+    )
+    .unwrap();
     assert!(report.installed[0]
         .path
         .ends_with("mitre-attack/mobile-attack-18.1.json.gz"));
@@ -368,7 +420,7 @@ fn import_copies_checked_files_and_refuses_corrupt_ones() {
     let bad = bad_dir.join("mobile-attack-18.1.json.gz");
     std::fs::write(&bad, [0x1f, 0x8b, 0x08, 0x00, 1, 2, 3]).unwrap();
     let before = sha256_of(files.mobile.as_ref().unwrap()).unwrap();
-    let report = import(&data_dir, &bad).unwrap();
+    let report = import(&data_dir, &bad, &ImportOptions::default()).unwrap();
     assert_eq!(report.failed.len(), 1);
     assert!(
         report.failed[0].error.to_string().contains("mobile-attack"),
@@ -379,7 +431,7 @@ fn import_copies_checked_files_and_refuses_corrupt_ones() {
     assert!(hidden_leftovers(&data_dir).is_empty());
 
     // Nothing recognisable.
-    let message = import(&data_dir, &data("mitre-car"))
+    let message = import(&data_dir, &data("mitre-car"), &ImportOptions::default())
         .unwrap_err()
         .to_string();
     assert!(
@@ -425,7 +477,7 @@ fn import_copies_sigma_rule_folders_whole_and_replaces_them_on_reimport() {
     let data_dir = dir.path().join("data");
     let sigma = data("sigma");
     for round in 0..2 {
-        let report = import(&data_dir, &sigma).unwrap();
+        let report = import(&data_dir, &sigma, &ImportOptions::default()).unwrap();
         assert!(
             report.failed.is_empty(),
             "round {round}: {:?}",

@@ -11,8 +11,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rampart_refdata::{
-    AttackDomain, DataKind, Failure, FileStatus, Installed, Progress, SourceGroup, Status,
-    UpdateOptions,
+    AttackDomain, DataKind, Failure, FileStatus, ImportOptions, Installed, Progress, SourceGroup,
+    Status, UpdateOptions,
 };
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -43,12 +43,16 @@ enum DataCommand {
         attack_version: Option<String>,
         /// A mirror to fetch from instead of MITRE, laid out like a data directory
         /// (URL/mitre-attack/enterprise-attack-18.1.json, URL/mitre-d3fend/d3fend.ttl,
-        /// URL/mitre-engage/attack_mapping.json, …).
-        #[arg(long, env = "RAMPART_DATA_URL", value_name = "URL")]
+        /// URL/mitre-engage/attack_mapping.json, …). `--from` is the same flag.
+        #[arg(long, alias = "from", env = "RAMPART_DATA_URL", value_name = "URL")]
         base_url: Option<String>,
         /// Fetch only these sources (repeatable); all of them by default.
         #[arg(long, value_enum, value_name = "SOURCE")]
         only: Vec<Source>,
+        /// The most bytes one file may take, downloaded and once decompressed; a
+        /// server sending more is cut off and the file refused.
+        #[arg(long, value_name = "BYTES", default_value_t = rampart_refdata::DEFAULT_MAX_EXPANDED)]
+        max_expanded: u64,
     },
     /// Copy local files (one file, or a folder searched by file name) into the data
     /// directory, checking each. Sigma rule folders (rules, rules-emerging-threats, …)
@@ -57,6 +61,10 @@ enum DataCommand {
         /// A file (enterprise-attack-18.1.json, d3fend.ttl, attack_mapping.json, …) or a
         /// folder holding such files (for instance a SigmaHQ checkout).
         path: PathBuf,
+        /// The most bytes one file may expand to once decompressed, and all imported
+        /// files together; a file beyond it (a gzip bomb) is refused as it is read.
+        #[arg(long, value_name = "BYTES", default_value_t = rampart_refdata::DEFAULT_MAX_EXPANDED)]
+        max_expanded: u64,
     },
 }
 
@@ -87,18 +95,21 @@ pub fn run(args: DataArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             attack_version,
             base_url,
             only,
+            max_expanded,
         } => {
             let options = UpdateOptions {
                 attack_version,
                 base_url,
                 only: only.into_iter().map(SourceGroup::from).collect(),
+                max_expanded: Some(max_expanded),
             };
             let mut bars = Bars::new(std::io::stderr().is_terminal());
             let report = rampart_refdata::update(&data_dir, &options, &mut |p| bars.show(p));
             summarise(&data_dir, &report.installed, &report.failed)
         }
-        DataCommand::Import { path } => {
-            let report = rampart_refdata::import(&data_dir, &path)
+        DataCommand::Import { path, max_expanded } => {
+            let options = ImportOptions { max_expanded };
+            let report = rampart_refdata::import(&data_dir, &path, &options)
                 .with_context(|| format!("importing {}", path.display()))?;
             summarise(&data_dir, &report.installed, &report.failed)
         }
@@ -168,6 +179,9 @@ fn render_status(status: &Status) -> String {
         }
     }
     out += &render_engage(status);
+    for warning in &status.passed_over {
+        out += &format!("\nPROBLEM: {warning}\n");
+    }
     if !status.sigma_rule_dirs.is_empty() {
         out += "\nSigma rules\n";
         for dir in &status.sigma_rule_dirs {
