@@ -13,6 +13,16 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The SQLite `application_id` that marks a file as a Rampart store: "RMPT" in ASCII
+/// (0x524D5054). It is set when a store is created (or an unmarked store of an earlier
+/// version adopted) and checked before anything else is written.
+pub const APPLICATION_ID: i32 = 0x524D_5054;
+
+/// The tables of a schema-version-1 store, which earlier versions created without an
+/// application id; sorted, as [`SqliteStore::table_names`] lists them.
+const UNMARKED_STORE_TABLES: [&str; 5] =
+    ["alert_techniques", "alerts", "incidents", "rules", "runs"];
+
 /// How to open a store.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
@@ -107,13 +117,18 @@ impl SqliteStore {
         )
     }
 
-    /// Settings, integrity probe and migrations. Reading `user_version` is the first
-    /// read of the file, so a file that is not a database fails here, by name.
+    /// Identity check, settings and migrations. Reading `user_version` is the first
+    /// read of the file, so a file that is not a database fails here, by name; and
+    /// nothing is written (not even the journal mode) until the file is known to be a
+    /// Rampart store, a store of an earlier version, or empty.
     fn prepare(&mut self, read_only: bool) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(|e| self.err(e))?;
+        let version = self.pragma_number("user_version")?;
+        let application_id = self.pragma_number("application_id")?;
+        if application_id != 0 && application_id != i64::from(APPLICATION_ID) {
+            return Err(self.foreign(format!(
+                "its application id is {application_id}, Rampart's is {APPLICATION_ID}"
+            )));
+        }
         let supported = MIGRATIONS.len() as i64;
         // No Rampart writes a negative version; taken as a count of migrations it
         // would skip them all and leave a store without tables.
@@ -132,16 +147,16 @@ impl SqliteStore {
                 },
             ));
         }
-        if version == 0 && self.has_foreign_tables()? {
-            return Err(StoreError::new(
-                &self.path,
-                StoreErrorKind::Corrupt(
-                    "an SQLite database, but not a Rampart store (it has other tables)".into(),
-                ),
-            ));
+        if application_id == 0 {
+            self.check_unmarked(version)?;
         }
         if read_only {
             return Ok(());
+        }
+        if application_id == 0 {
+            self.conn
+                .pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(|e| self.err(e))?;
         }
         // WAL lets `alerts list` read while a hunt writes; FULL sync makes each
         // committed batch survive a crash, not only a killed process.
@@ -163,21 +178,47 @@ impl SqliteStore {
         }
         Ok(())
     }
-}
 
-impl SqliteStore {
-    /// Whether an unversioned file already holds tables: someone else's database, which
-    /// migrating would silently mix into ours.
-    fn has_foreign_tables(&self) -> Result<bool> {
-        let tables: i64 = self
+    /// A file without Rampart's application id is taken only when it is empty (a new
+    /// store) or holds exactly the tables of a store made before the id was set.
+    fn check_unmarked(&self, version: i64) -> Result<()> {
+        let tables = self.table_names()?;
+        if tables.is_empty() && version == 0 {
+            return Ok(());
+        }
+        if version == 1 && tables.iter().map(String::as_str).eq(UNMARKED_STORE_TABLES) {
+            return Ok(());
+        }
+        if tables.is_empty() {
+            return Err(self.foreign(format!("schema version {version} but no tables")));
+        }
+        Err(self.foreign(format!("it has other tables: {tables:?}")))
+    }
+
+    fn pragma_number(&self, pragma: &str) -> Result<i64> {
+        self.conn
+            .query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// The names of the file's own tables (not SQLite's), sorted.
+    fn table_names(&self) -> Result<Vec<String>> {
+        let mut statement = self
             .conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
-                [],
-                |row| row.get(0),
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table'
+                 AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name",
             )
             .map_err(|e| self.err(e))?;
-        Ok(tables > 0)
+        let names = statement
+            .query_map([], |row| row.get(0))
+            .and_then(|rows| rows.collect::<std::result::Result<Vec<String>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(names)
+    }
+
+    fn foreign(&self, why: String) -> StoreError {
+        StoreError::new(&self.path, StoreErrorKind::Foreign(why))
     }
 }
 
