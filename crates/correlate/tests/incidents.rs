@@ -37,6 +37,7 @@ fn alert(
     user: Option<&str>,
 ) -> Alert {
     Alert {
+        id: String::new(),
         rule_id: rule.into(),
         rule_title: format!("rule {rule}"),
         level,
@@ -51,6 +52,7 @@ fn alert(
             computer: Some(host.into()),
             ..EventMeta::default()
         },
+        context: Vec::new(),
         matched: user
             .map(|u| {
                 vec![MatchedField {

@@ -233,6 +233,17 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// `alert` with `id` as its id (a copy only when it differs).
+fn with_id<'a>(alert: &'a Alert, id: &str) -> std::borrow::Cow<'a, Alert> {
+    if alert.id == id {
+        std::borrow::Cow::Borrowed(alert)
+    } else {
+        let mut owned = alert.clone();
+        owned.id = id.to_string();
+        std::borrow::Cow::Owned(owned)
+    }
+}
+
 fn level_rank(level: Level) -> i64 {
     Level::ALL.iter().position(|l| *l == level).unwrap_or(0) as i64
 }
@@ -293,8 +304,9 @@ impl Store for SqliteStore {
             let mut insert = tx
                 .prepare(
                     "INSERT OR IGNORE INTO alerts
-                     (id, run, rule_id, level_rank, event_time, host, source, record_id, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     (id, run, rule_id, level_rank, event_time, host, source, record_id, body,
+                      id_scheme)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2)",
                 )
                 .map_err(sql)?;
             let mut technique = tx
@@ -304,6 +316,8 @@ impl Store for SqliteStore {
                 .map_err(sql)?;
             for alert in alerts {
                 let id = dedup_key(alert);
+                // The body carries the id it is stored under, whatever the alert had.
+                let alert = &with_id(alert, &id);
                 let body = serde_json::to_string(alert).map_err(|e| {
                     StoreError::new(
                         &path,
@@ -403,10 +417,30 @@ impl Store for SqliteStore {
         let mut alerts = Vec::new();
         for row in rows {
             let (id, run, body) = row.map_err(|e| self.err(e))?;
-            let alert = serde_json::from_str(&body).map_err(|e| self.bad(&id, e))?;
+            let mut alert: Alert = serde_json::from_str(&body).map_err(|e| self.bad(&id, e))?;
+            // Rows of schema version 1 hold no id in their body.
+            alert.id.clone_from(&id);
             alerts.push(StoredAlert { id, run, alert });
         }
         Ok(alerts)
+    }
+
+    fn alert(&self, id: &str) -> Result<Option<StoredAlert>> {
+        let row: Option<(String, i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT id, run, body FROM alerts WHERE id = ?1 COLLATE NOCASE",
+                [id.trim()],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some((id, run, body)) = row else {
+            return Ok(None);
+        };
+        let mut alert: Alert = serde_json::from_str(&body).map_err(|e| self.bad(&id, e))?;
+        alert.id.clone_from(&id);
+        Ok(Some(StoredAlert { id, run, alert }))
     }
 
     fn rules(&self) -> Result<Vec<RuleInfo>> {

@@ -24,6 +24,7 @@ fn alert(
     tech: &str,
 ) -> Alert {
     Alert {
+        id: String::new(),
         rule_id: rule.into(),
         rule_title: format!("rule {rule}"),
         level,
@@ -40,6 +41,7 @@ fn alert(
             event_id: Some(4624),
             record_id: record,
         },
+        context: Vec::new(),
         matched: vec![MatchedField {
             field: "Image".into(),
             value: format!("c:\\{rule}.exe"),
@@ -436,6 +438,10 @@ fn a_store_from_an_earlier_version_is_adopted() {
     let alerts = store.alerts(&AlertQuery::default()).unwrap();
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].alert.rule_id, "r1");
+    // The old row keeps its id and can be shown; new alerts go in beside it.
+    let old_row = store.alert("OLD-KEY").unwrap().unwrap();
+    assert_eq!(old_row.id, "old-key");
+    assert_eq!(old_row.alert.id, "old-key");
     assert_eq!(run(&mut store, &sample()), (4, 0));
     assert_eq!(store.alerts(&AlertQuery::default()).unwrap().len(), 5);
     drop(store);

@@ -48,10 +48,10 @@ impl AlertSink for EnrichedLines {
         match self.kind {
             EnrichedKind::Native => serde_json::to_writer(&mut self.out, &enriched)?,
             EnrichedKind::Ocsf => {
-                // The store's dedup key is stable across runs, so the same finding keeps
-                // the same uid whether it comes from a hunt or from the store.
-                let uid = rampart_store::dedup_key(alert);
-                let finding = ocsf::detection_finding(&enriched, &uid, &self.attack_version);
+                // The alert's id is the store's id, so the same finding keeps the same
+                // uid whether it comes from a hunt or from the store.
+                let finding =
+                    ocsf::detection_finding(&enriched, &enriched.id, &self.attack_version);
                 serde_json::to_writer(&mut self.out, &finding)?
             }
         }

@@ -71,6 +71,11 @@ pub struct HuntArgs {
     /// duplicates.
     #[arg(long, value_name = "DB")]
     store: Option<PathBuf>,
+    /// Keep every field of the event with each alert (stored and written), not only
+    /// its context fields (user, process, parent, command line, logon id, hashes, …).
+    /// Each value is capped at 4 KiB, an event at 512 fields.
+    #[arg(long)]
+    full_event: bool,
     /// No closing summary on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -157,6 +162,7 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let render = sink.takes_json_lines();
     let scan = Scan {
         engine: &rules.engine,
+        full_event: args.full_event,
         render,
         json_writers: Mutex::new(Vec::new()),
         correlator: correlator.as_ref(),
@@ -303,6 +309,8 @@ fn progress_bar(inputs: &[Input]) -> Option<ProgressBar> {
 /// State shared by the threads of one hunt.
 struct Scan<'a> {
     engine: &'a Engine,
+    /// Whether alerts keep every field of their event (`--full-event`).
+    full_event: bool,
     /// Whether scanning threads render their batches as JSON lines: the output lock
     /// is then held only to copy bytes.
     render: bool,
@@ -400,7 +408,13 @@ impl Sink for InputSink<'_> {
         SCRATCH.with_borrow_mut(|scratch| {
             for event in &batch.events {
                 let first = alerts.len();
-                engine.scan(event, scratch, &mut |alert| alerts.push(alert));
+                let full_event = self.scan.full_event;
+                engine.scan(event, scratch, &mut |mut alert| {
+                    if full_event {
+                        alert.context = rampart_event::context_fields(event, true);
+                    }
+                    alerts.push(alert)
+                });
                 if let Some(correlator) = self.scan.correlator {
                     // Only alerts a correlation listens to are kept, with their event, for
                     // the replay in time order after the scan.
