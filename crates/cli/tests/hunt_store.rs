@@ -372,6 +372,54 @@ fn the_alert_id_is_the_stored_id_and_the_ocsf_uid() {
     );
 }
 
+/// `hunt --store db | head -1`: the reader of stdout goes away before the first
+/// alert is written; every alert is still stored and the run marked finished.
+#[test]
+fn a_closed_stdout_does_not_stop_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pipe.db");
+    let file = dir.path().join("many.jsonl");
+    let events: String = (0..200)
+        .map(|n| log_cleared("DC1", Some(n), "2024-05-01T10:00:00Z", "mallory"))
+        .collect();
+    std::fs::write(&file, events).unwrap();
+    let rule = log_cleared_rule();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args([
+            "hunt",
+            text(&file),
+            "--rules",
+            text(&rule),
+            "--format",
+            "jsonl",
+        ])
+        .args(["--quiet", "--store", text(&db)])
+        .env("RAMPART_DATA", rampart_testkit::data_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end at once, as `head` does once it has its line.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(141),
+        "exit status 128 + SIGPIPE, after storing: {:?} {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stored(&db).len(), 200, "every alert is stored");
+    let runs = lines(&rampart(&[
+        "alerts",
+        "runs",
+        "--store",
+        text(&db),
+        "--json",
+    ]));
+    assert!(!runs[0]["finished_at"].is_null(), "the run is finished");
+}
+
 #[test]
 fn alerts_show_prints_context_escaped_and_full_event_keeps_every_field() {
     let dir = tempfile::tempdir().unwrap();

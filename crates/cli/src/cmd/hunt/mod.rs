@@ -130,6 +130,7 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         None
     };
     let mut sink = output::sink(format, out, knowledge)?;
+    let output_error: Arc<Mutex<Option<std::io::Error>>> = Arc::new(Mutex::new(None));
     let store = match &args.store {
         Some(db) => {
             let info = RunInfo {
@@ -140,7 +141,11 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             let mut store_sink = StoreSink::open(db, info)?;
             store_sink.record_rules(&hunt_store::rule_infos(&rules.set))?;
             let shared = Arc::new(Mutex::new(store_sink));
-            sink = Box::new(enriched::StoreTee::new(sink, shared.clone()));
+            sink = Box::new(enriched::StoreTee::new(
+                sink,
+                shared.clone(),
+                output_error.clone(),
+            ));
             Some(shared)
         }
         None => None,
@@ -249,7 +254,30 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             eprintln!("{report}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // The store tee keeps going when the output fails; the failure is reported now
+    // that every alert is stored and the run is finished.
+    let output_error = output_error
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    match output_error {
+        // The reader of stdout went away (`| head`): the status a shell reports for a
+        // filter ended by SIGPIPE, without a message.
+        Some(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            Ok(ExitCode::from(EXIT_BROKEN_PIPE))
+        }
+        Some(error) => Err(anyhow::Error::new(error).context("writing alerts")),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// 128 + SIGPIPE (13): how a shell reports a filter whose output pipe closed.
+const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// Whether a hunt with these arguments must outlive a closed stdout: with `--store`,
+/// the alerts go on into the store, so SIGPIPE must not end the process.
+pub fn survives_closed_stdout(args: &HuntArgs) -> bool {
+    args.store.is_some()
 }
 
 /// Runs the correlation rules over the alerts of the rules they reference, in event
