@@ -490,3 +490,34 @@ fn a_real_log_cleared_alert_names_the_user() {
     let context = written[0]["context"].to_string();
     assert!(context.contains("SubjectUserName"), "{context}");
 }
+
+/// An imported alert file is attacker-controlled: its context is held to the bounds a
+/// hunt keeps (512 fields, 4 KiB a value), and an id that is not one is replaced.
+#[test]
+fn imported_alerts_have_bounded_context_and_a_real_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("import.db");
+    let file = dir.path().join("alerts.jsonl");
+    let context: Vec<Value> = (0..2000)
+        .map(|n| serde_json::json!({"field": format!("F{n}"), "value": "x".repeat(100_000)}))
+        .collect();
+    let alert = serde_json::json!({
+        "id": "not an id\u{1b}[2J",
+        "rule_id": "r1", "rule_title": "imported", "level": "high", "status": null,
+        "techniques": [], "tactics": [], "tags": [],
+        "event": {"source": "x", "timestamp": null, "computer": "H", "channel": null,
+                  "provider": null, "event_id": null, "record_id": 1},
+        "matched": [], "context": context,
+    });
+    std::fs::write(&file, format!("{alert}\n")).unwrap();
+    rampart(&["alerts", "import", text(&file), "--store", text(&db)]);
+    let stored = stored(&db);
+    let kept = stored[0]["alert"]["context"].as_array().unwrap();
+    assert_eq!(kept.len(), 512);
+    assert!(kept
+        .iter()
+        .all(|c| c["value"].as_str().unwrap().len() <= 4096 + "…[cut]".len()));
+    let id = stored[0]["id"].as_str().unwrap();
+    assert_eq!(id.len(), 32, "{id}");
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+}

@@ -6,7 +6,8 @@ mod identity;
 mod json_line;
 
 pub use context::{
-    context_fields, ContextField, CONTEXT_FIELDS, CONTEXT_VALUE_CAP, CUT_MARK, FULL_EVENT_FIELD_CAP,
+    cap_context, context_fields, ContextField, CONTEXT_FIELDS, CONTEXT_VALUE_CAP, CUT_MARK,
+    FULL_EVENT_FIELD_CAP,
 };
 pub use identity::{alert_id, derived_alert_id, is_alert_id};
 pub use json_line::JsonLineWriter;

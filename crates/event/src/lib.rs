@@ -14,8 +14,9 @@ mod event;
 mod level;
 
 pub use alert::{
-    alert_id, context_fields, derived_alert_id, is_alert_id, Alert, ContextField, JsonLineWriter,
-    MatchedField, CONTEXT_FIELDS, CONTEXT_VALUE_CAP, CUT_MARK, FULL_EVENT_FIELD_CAP,
+    alert_id, cap_context, context_fields, derived_alert_id, is_alert_id, Alert, ContextField,
+    JsonLineWriter, MatchedField, CONTEXT_FIELDS, CONTEXT_VALUE_CAP, CUT_MARK,
+    FULL_EVENT_FIELD_CAP,
 };
 pub use event::{Event, EventMeta, Text, Value};
 pub use level::Level;

@@ -87,6 +87,20 @@ pub fn context_fields(event: &Event, full_event: bool) -> Vec<ContextField> {
         .collect()
 }
 
+/// Holds context read from elsewhere (an imported alert file) to the bounds
+/// [`context_fields`] keeps: at most [`FULL_EVENT_FIELD_CAP`] fields, each value cut to
+/// [`CONTEXT_VALUE_CAP`] bytes.
+pub fn cap_context(context: &mut Vec<ContextField>) {
+    context.truncate(FULL_EVENT_FIELD_CAP);
+    for field in context.iter_mut() {
+        if field.value.len() > CONTEXT_VALUE_CAP + CUT_MARK.len() {
+            let kept = cap_str(&field.value).len();
+            field.value.truncate(kept);
+            field.value.push_str(CUT_MARK);
+        }
+    }
+}
+
 fn capped_text(value: &Value) -> String {
     let mut text = match value {
         Value::Str(text) => cap_str(text).to_string(),
