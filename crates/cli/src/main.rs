@@ -46,11 +46,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Like other Unix filters, end quietly when the reader of stdout goes away
-    // (`rampart … | head`) instead of panicking in `println!`.
-    sigpipe::reset();
     no_transparent_huge_pages();
     let cli = Cli::parse();
+    // Like other Unix filters, end quietly when the reader of stdout goes away
+    // (`rampart … | head`) instead of panicking in `println!`. Not a hunt that stores
+    // its alerts: the store must not depend on stdout, so that hunt sees the closed
+    // pipe as a write error, stops its output, stores the rest and exits with 141.
+    let survives_closed_stdout = match &cli.command {
+        Command::Hunt(args) => cmd::hunt::survives_closed_stdout(args),
+        _ => false,
+    };
+    if !survives_closed_stdout {
+        sigpipe::reset();
+    }
     global::init_logging(&cli.global);
     let result = match cli.command {
         Command::Data(args) => cmd::data::run(args, &cli.global),

@@ -36,6 +36,7 @@ fn alert(
     user: Option<&str>,
 ) -> Alert {
     Alert {
+        id: String::new(),
         rule_id: rule.into(),
         rule_title: format!("rule {rule}"),
         level,
@@ -50,6 +51,7 @@ fn alert(
             computer: Some(host.into()),
             ..EventMeta::default()
         },
+        context: Vec::new(),
         matched: user
             .map(|u| {
                 vec![MatchedField {

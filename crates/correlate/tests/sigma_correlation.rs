@@ -357,6 +357,7 @@ fn alert_correlator_groups_by_the_event_header_and_returns_alerts() {
             ..EventMeta::default()
         };
         let alert = Alert {
+            id: String::new(),
             rule_id: A.into(),
             rule_title: "Recon A".into(),
             level: Level::Low,
@@ -365,6 +366,7 @@ fn alert_correlator_groups_by_the_event_header_and_returns_alerts() {
             tactics: vec![],
             tags: vec![],
             event: meta.clone(),
+            context: Vec::new(),
             matched: vec![],
         };
         (

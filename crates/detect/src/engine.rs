@@ -353,6 +353,7 @@ impl Engine {
                 let matched = matched_fields(rule, event, scratch, &self.fields);
                 let template = &rule.alert;
                 out(Alert {
+                    id: rampart_event::alert_id(&template.rule_id, event),
                     rule_id: template.rule_id.clone(),
                     rule_title: template.title.clone(),
                     level: template.level,
@@ -362,6 +363,9 @@ impl Engine {
                     tags: template.tags.clone(),
                     event: event.meta.clone(),
                     matched,
+                    // Copied only for matching events: the hunt reads millions of
+                    // events and raises alerts on few.
+                    context: rampart_event::context_fields(event, false),
                 });
             }
         }

@@ -4,7 +4,7 @@
 use crate::context::{resolve, ResolvedTag, TacticRef, TechniqueContext};
 use crate::pyramid::{Pyramid, PyramidClassifier};
 use chrono::{DateTime, Utc};
-use rampart_event::{Alert, EventMeta, Level, MatchedField};
+use rampart_event::{Alert, ContextField, EventMeta, Level, MatchedField};
 use rampart_knowledge::{Domain, Knowledge};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -90,6 +90,9 @@ pub struct Enrichment {
 /// One enriched alert: the native JSON-lines record (schema in the crate docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnrichedAlert {
+    /// The alert's stable id (the store's id; OCSF `finding_info.uid`).
+    #[serde(default)]
+    pub id: String,
     /// Event time.
     #[serde(rename = "@timestamp")]
     pub timestamp: Option<DateTime<Utc>>,
@@ -99,6 +102,9 @@ pub struct EnrichedAlert {
     pub event: EventMeta,
     /// Matched fields and values.
     pub matched: Vec<MatchedField>,
+    /// Context fields of the event (user, process, parent, …), values capped.
+    #[serde(default)]
+    pub context: Vec<ContextField>,
     /// ECS `threat.*`.
     pub threat: Threat,
     /// ATT&CK, D3FEND and ENGAGE context.
@@ -181,6 +187,7 @@ impl<'k> Enricher<'k> {
                 .map(|m| (m.field.as_str(), m.value.as_str())),
         );
         EnrichedAlert {
+            id: alert.stable_id(),
             timestamp: alert.event.timestamp,
             rule: RuleView {
                 id: alert.rule_id.clone(),
@@ -191,6 +198,7 @@ impl<'k> Enricher<'k> {
             },
             event: alert.event.clone(),
             matched: alert.matched.clone(),
+            context: alert.context.clone(),
             threat: self.threat(alert, &techniques),
             enrichment: Enrichment {
                 techniques,

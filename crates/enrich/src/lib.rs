@@ -8,10 +8,12 @@
 //! Native record ([`EnrichedAlert`], one JSON object per line):
 //!
 //! ```text
+//! id                    the alert's stable id (= store id = OCSF finding_info.uid)
 //! @timestamp            event time (RFC 3339, UTC)
 //! rule                  { id, name, level, status, tags }
 //! event                 { source, timestamp, computer, channel, provider, event_id, record_id }
 //! matched[]             { field, value }: what made the rule match
+//! context[]             { field, value }: the event's user, process, parent, … fields
 //! threat                ECS: framework, technique.{id,name,reference}[],
 //!                       technique.subtechnique.{id,name,reference}[], tactic.{id,name,reference}[]
 //! enrichment.techniques[]  { technique{id,name,url}, parent, tactics[] (matrix order),

@@ -28,7 +28,8 @@ pub fn severity_id(level: Level) -> u8 {
 }
 
 /// An enriched alert as an OCSF Detection Finding. `uid` is the alert's identity
-/// (e.g. the store's dedup key); `attack_version` the ATT&CK version loaded.
+/// (its stable id, which is also the store's id); `attack_version` the ATT&CK
+/// version loaded.
 pub fn detection_finding(alert: &EnrichedAlert, uid: &str, attack_version: &str) -> Value {
     let mut attacks = Vec::new();
     for context in &alert.enrichment.techniques {
@@ -83,6 +84,7 @@ pub fn detection_finding(alert: &EnrichedAlert, uid: &str, attack_version: &str)
             "source": &*alert.event.source,
             "event_id": alert.event.event_id,
             "record_id": alert.event.record_id,
+            "context": alert.context.iter().map(|c| (c.field.clone(), Value::String(c.value.clone()))).collect::<Map<_, _>>(),
             "pyramid": alert.enrichment.pyramid,
             "tags": alert.enrichment.tags,
             "groups": alert.enrichment.techniques.iter().map(|c| json!({"technique": c.technique.id, "count": c.groups.count, "top": c.groups.top})).collect::<Vec<_>>(),

@@ -18,6 +18,7 @@ fn knowledge() -> &'static Knowledge {
 /// mimikatz opens lsass, tagged with a current, a revoked and an unknown technique.
 fn lsass_alert() -> Alert {
     Alert {
+        id: String::new(),
         rule_id: "test-lsass".into(),
         rule_title: "Credential dumping tool accessing LSASS".into(),
         level: Level::High,
@@ -39,6 +40,7 @@ fn lsass_alert() -> Alert {
             event_id: Some(10),
             record_id: Some(7),
         },
+        context: Vec::new(),
         matched: vec![
             MatchedField {
                 field: "TargetImage".into(),

@@ -21,6 +21,7 @@ fn alerts() -> Vec<Alert> {
         .map(|n| {
             let rule = (n * 7919) % RULES;
             Alert {
+                id: String::new(),
                 rule_id: format!("{rule:08x}-3f1b-4d68-a2fb-4d11bdd56f1c"),
                 rule_title: format!("Suspicious Process Creation Pattern Number {rule}"),
                 level: Level::ALL[rule % 5],
@@ -42,6 +43,7 @@ fn alerts() -> Vec<Alert> {
                     event_id: Some(1),
                     record_id: Some(100_000 + n as u64),
                 },
+                context: Vec::new(),
                 matched: vec![
                     MatchedField {
                         field: "Image".into(),

@@ -1,8 +1,15 @@
 use crate::{EventMeta, Level};
 use serde::{Deserialize, Serialize};
 
+mod context;
+mod identity;
 mod json_line;
 
+pub use context::{
+    cap_context, context_fields, ContextField, CONTEXT_FIELDS, CONTEXT_VALUE_CAP, CUT_MARK,
+    FULL_EVENT_FIELD_CAP,
+};
+pub use identity::{alert_id, derived_alert_id, is_alert_id};
 pub use json_line::JsonLineWriter;
 
 /// One field of the event that a rule's selection matched, with the value it held.
@@ -17,6 +24,11 @@ pub struct MatchedField {
 /// One (rule, event) match: what the detection engine emits and later stages consume.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
+    /// The alert's stable id ([`alert_id`]): the same (rule, event) pair has the same
+    /// id in every run, store and output format. Empty only in alerts written by
+    /// versions that had none; [`Alert::stable_id`] derives one for them.
+    #[serde(default)]
+    pub id: String,
     /// Sigma rule id (UUID), or the file name when the rule has none.
     pub rule_id: String,
     /// Rule title.
@@ -35,4 +47,20 @@ pub struct Alert {
     pub event: EventMeta,
     /// The fields and values that made the rule match.
     pub matched: Vec<MatchedField>,
+    /// Context from the event: its [`CONTEXT_FIELDS`] (or every field when the whole
+    /// event was asked for), values capped.
+    #[serde(default)]
+    pub context: Vec<ContextField>,
+}
+
+impl Alert {
+    /// The alert's id: [`Alert::id`] when it has the shape of one, else derived from
+    /// its header and matched values ([`derived_alert_id`]).
+    pub fn stable_id(&self) -> String {
+        if is_alert_id(&self.id) {
+            self.id.clone()
+        } else {
+            derived_alert_id(self)
+        }
+    }
 }

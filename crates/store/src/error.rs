@@ -29,6 +29,10 @@ pub enum StoreErrorKind {
     /// The file is not an SQLite database, or its pages are damaged.
     #[error("the store file is corrupt or not a Rampart store: {0}")]
     Corrupt(String),
+    /// An SQLite database of another program (another `application_id`, or tables
+    /// that are not Rampart's); it is left exactly as it was.
+    #[error("an SQLite database, but not a Rampart store ({0}); it was left unchanged")]
+    Foreign(String),
     /// The file was written by a newer Rampart.
     #[error("schema version {found} is newer than this build supports ({supported})")]
     TooNew {

@@ -6,8 +6,11 @@
 //! file in WAL mode: a hunt can write while `rampart alerts list` reads.
 //!
 //! Guarantees the rest of Rampart builds on:
-//! - **No duplicates on re-run.** An alert's id is its [`dedup_key`] (rule id + source
-//!   + record id, or an event hash without record id); inserting a known key is a no-op.
+//! - **No duplicates on re-run.** An alert's id is its [`dedup_key`] (rule id + the
+//!   event's host, channel, time and record id, or a digest of its fields without a
+//!   record id; never the path); inserting a known key is a no-op.
+//! - **Only its own file.** A store carries SQLite `application_id` [`APPLICATION_ID`];
+//!   any other database is refused before anything in it is changed.
 //! - **Reported means durable.** [`Store::insert_alerts`] writes a batch in one
 //!   transaction and returns only after it committed, so a count a caller reports was
 //!   on disk; killing the process loses at most the batch being written.
@@ -27,7 +30,7 @@ pub use error::{Result, StoreError, StoreErrorKind};
 pub use model::{
     AlertQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary, StoredAlert,
 };
-pub use sqlite::{OpenOptions, SqliteStore};
+pub use sqlite::{OpenOptions, SqliteStore, APPLICATION_ID};
 
 use rampart_correlate::Incident;
 use rampart_event::Alert;
@@ -71,6 +74,8 @@ pub trait Store: Send {
     fn finish_run(&mut self, run: RunId, summary: &RunSummary) -> Result<()>;
     /// Alerts matching a query, in event-time order (untimed last).
     fn alerts(&self, query: &AlertQuery) -> Result<Vec<StoredAlert>>;
+    /// One alert by id (case-insensitive).
+    fn alert(&self, id: &str) -> Result<Option<StoredAlert>>;
     /// Every rule the store has seen loaded.
     fn rules(&self) -> Result<Vec<RuleInfo>>;
     /// Every run, oldest first.

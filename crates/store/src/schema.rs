@@ -51,4 +51,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         body       TEXT NOT NULL
     );
     "#,
+    // Version 2: alert ids identify the event (host, channel, provider, event id,
+    // time, record id or a digest of its fields), no longer the file it was read from.
+    // Rows stored before keep their ids and go on working; `id_scheme` says which rule
+    // made an id (1: rule + path + record id, 2: the event's identity).
+    r#"
+    ALTER TABLE alerts ADD COLUMN id_scheme INTEGER NOT NULL DEFAULT 1;
+    "#,
 ];

@@ -13,6 +13,16 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The SQLite `application_id` that marks a file as a Rampart store: "RMPT" in ASCII
+/// (0x524D5054). It is set when a store is created (or an unmarked store of an earlier
+/// version adopted) and checked before anything else is written.
+pub const APPLICATION_ID: i32 = 0x524D_5054;
+
+/// The tables of a schema-version-1 store, which earlier versions created without an
+/// application id; sorted, as [`SqliteStore::table_names`] lists them.
+const UNMARKED_STORE_TABLES: [&str; 5] =
+    ["alert_techniques", "alerts", "incidents", "rules", "runs"];
+
 /// How to open a store.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
@@ -107,13 +117,18 @@ impl SqliteStore {
         )
     }
 
-    /// Settings, integrity probe and migrations. Reading `user_version` is the first
-    /// read of the file, so a file that is not a database fails here, by name.
+    /// Identity check, settings and migrations. Reading `user_version` is the first
+    /// read of the file, so a file that is not a database fails here, by name; and
+    /// nothing is written (not even the journal mode) until the file is known to be a
+    /// Rampart store, a store of an earlier version, or empty.
     fn prepare(&mut self, read_only: bool) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(|e| self.err(e))?;
+        let version = self.pragma_number("user_version")?;
+        let application_id = self.pragma_number("application_id")?;
+        if application_id != 0 && application_id != i64::from(APPLICATION_ID) {
+            return Err(self.foreign(format!(
+                "its application id is {application_id}, Rampart's is {APPLICATION_ID}"
+            )));
+        }
         let supported = MIGRATIONS.len() as i64;
         // No Rampart writes a negative version; taken as a count of migrations it
         // would skip them all and leave a store without tables.
@@ -132,16 +147,16 @@ impl SqliteStore {
                 },
             ));
         }
-        if version == 0 && self.has_foreign_tables()? {
-            return Err(StoreError::new(
-                &self.path,
-                StoreErrorKind::Corrupt(
-                    "an SQLite database, but not a Rampart store (it has other tables)".into(),
-                ),
-            ));
+        if application_id == 0 {
+            self.check_unmarked(version)?;
         }
         if read_only {
             return Ok(());
+        }
+        if application_id == 0 {
+            self.conn
+                .pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(|e| self.err(e))?;
         }
         // WAL lets `alerts list` read while a hunt writes; FULL sync makes each
         // committed batch survive a crash, not only a killed process.
@@ -163,21 +178,47 @@ impl SqliteStore {
         }
         Ok(())
     }
-}
 
-impl SqliteStore {
-    /// Whether an unversioned file already holds tables: someone else's database, which
-    /// migrating would silently mix into ours.
-    fn has_foreign_tables(&self) -> Result<bool> {
-        let tables: i64 = self
+    /// A file without Rampart's application id is taken only when it is empty (a new
+    /// store) or holds exactly the tables of a store made before the id was set.
+    fn check_unmarked(&self, version: i64) -> Result<()> {
+        let tables = self.table_names()?;
+        if tables.is_empty() && version == 0 {
+            return Ok(());
+        }
+        if version == 1 && tables.iter().map(String::as_str).eq(UNMARKED_STORE_TABLES) {
+            return Ok(());
+        }
+        if tables.is_empty() {
+            return Err(self.foreign(format!("schema version {version} but no tables")));
+        }
+        Err(self.foreign(format!("it has other tables: {tables:?}")))
+    }
+
+    fn pragma_number(&self, pragma: &str) -> Result<i64> {
+        self.conn
+            .query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// The names of the file's own tables (not SQLite's), sorted.
+    fn table_names(&self) -> Result<Vec<String>> {
+        let mut statement = self
             .conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
-                [],
-                |row| row.get(0),
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table'
+                 AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name",
             )
             .map_err(|e| self.err(e))?;
-        Ok(tables > 0)
+        let names = statement
+            .query_map([], |row| row.get(0))
+            .and_then(|rows| rows.collect::<std::result::Result<Vec<String>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(names)
+    }
+
+    fn foreign(&self, why: String) -> StoreError {
+        StoreError::new(&self.path, StoreErrorKind::Foreign(why))
     }
 }
 
@@ -190,6 +231,17 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// `alert` with `id` as its id (a copy only when it differs).
+fn with_id<'a>(alert: &'a Alert, id: &str) -> std::borrow::Cow<'a, Alert> {
+    if alert.id == id {
+        std::borrow::Cow::Borrowed(alert)
+    } else {
+        let mut owned = alert.clone();
+        owned.id = id.to_string();
+        std::borrow::Cow::Owned(owned)
+    }
 }
 
 fn level_rank(level: Level) -> i64 {
@@ -252,8 +304,9 @@ impl Store for SqliteStore {
             let mut insert = tx
                 .prepare(
                     "INSERT OR IGNORE INTO alerts
-                     (id, run, rule_id, level_rank, event_time, host, source, record_id, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     (id, run, rule_id, level_rank, event_time, host, source, record_id, body,
+                      id_scheme)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2)",
                 )
                 .map_err(sql)?;
             let mut technique = tx
@@ -263,6 +316,8 @@ impl Store for SqliteStore {
                 .map_err(sql)?;
             for alert in alerts {
                 let id = dedup_key(alert);
+                // The body carries the id it is stored under, whatever the alert had.
+                let alert = &with_id(alert, &id);
                 let body = serde_json::to_string(alert).map_err(|e| {
                     StoreError::new(
                         &path,
@@ -362,10 +417,30 @@ impl Store for SqliteStore {
         let mut alerts = Vec::new();
         for row in rows {
             let (id, run, body) = row.map_err(|e| self.err(e))?;
-            let alert = serde_json::from_str(&body).map_err(|e| self.bad(&id, e))?;
+            let mut alert: Alert = serde_json::from_str(&body).map_err(|e| self.bad(&id, e))?;
+            // Rows of schema version 1 hold no id in their body.
+            alert.id.clone_from(&id);
             alerts.push(StoredAlert { id, run, alert });
         }
         Ok(alerts)
+    }
+
+    fn alert(&self, id: &str) -> Result<Option<StoredAlert>> {
+        let row: Option<(String, i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT id, run, body FROM alerts WHERE id = ?1 COLLATE NOCASE",
+                [id.trim()],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some((id, run, body)) = row else {
+            return Ok(None);
+        };
+        let mut alert: Alert = serde_json::from_str(&body).map_err(|e| self.bad(&id, e))?;
+        alert.id.clone_from(&id);
+        Ok(Some(StoredAlert { id, run, alert }))
     }
 
     fn rules(&self) -> Result<Vec<RuleInfo>> {

@@ -24,6 +24,7 @@ fn alert(
     tech: &str,
 ) -> Alert {
     Alert {
+        id: String::new(),
         rule_id: rule.into(),
         rule_title: format!("rule {rule}"),
         level,
@@ -40,6 +41,7 @@ fn alert(
             event_id: Some(4624),
             record_id: record,
         },
+        context: Vec::new(),
         matched: vec![MatchedField {
             field: "Image".into(),
             value: format!("c:\\{rule}.exe"),
@@ -319,7 +321,7 @@ fn another_programs_database_is_not_taken_over() {
         .execute_batch("CREATE TABLE notes (text TEXT)")
         .unwrap();
     let error = SqliteStore::open(&path).unwrap_err();
-    assert!(matches!(error.kind, StoreErrorKind::Corrupt(_)), "{error}");
+    assert!(matches!(error.kind, StoreErrorKind::Foreign(_)), "{error}");
     assert!(rampart_event::error_chain(&error).contains("not a Rampart store"));
 }
 
@@ -343,3 +345,157 @@ fn run_dyn(store: &mut dyn Store) -> u64 {
     let id = store.begin_run(&RunInfo::default()).unwrap();
     store.insert_alerts(id, &sample()).unwrap().inserted
 }
+
+fn file_digest(path: &Path) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+fn pragma_text(path: &Path, pragma: &str) -> String {
+    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap()
+        .query_row(&format!("PRAGMA {pragma}"), [], |row| {
+            row.get::<_, rusqlite::types::Value>(0)
+        })
+        .map(|value| format!("{value:?}"))
+        .unwrap()
+}
+
+/// A database another program made, with a schema version of its own: Rampart must
+/// refuse it before changing anything (journal mode included), read-write or not.
+#[test]
+fn a_foreign_database_with_a_schema_version_is_refused_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, setup) in [
+        (
+            "versioned.db",
+            "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('keep'); PRAGMA user_version = 1;",
+        ),
+        (
+            "other-app.db",
+            "CREATE TABLE notes (text TEXT); PRAGMA application_id = 1234;",
+        ),
+        ("other-app-empty.db", "PRAGMA application_id = 1234;"),
+    ] {
+        let path = dir.path().join(name);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(setup)
+            .unwrap();
+        let before = file_digest(&path);
+        let journal = pragma_text(&path, "journal_mode");
+        for read_only in [false, true] {
+            let options = OpenOptions {
+                read_only,
+                ..OpenOptions::default()
+            };
+            let error = SqliteStore::open_with(&path, &options).unwrap_err();
+            assert!(
+                matches!(error.kind, StoreErrorKind::Foreign(_)),
+                "{name}: {error}"
+            );
+            assert!(rampart_event::error_chain(&error).contains("not a Rampart store"), "{error}");
+            assert_names_file(&error, &path);
+        }
+        assert_eq!(file_digest(&path), before, "{name} is byte-for-byte unchanged");
+        assert_eq!(pragma_text(&path, "journal_mode"), journal, "{name}");
+        assert!(!dir.path().join(format!("{name}-wal")).exists(), "{name}");
+    }
+}
+
+#[test]
+fn a_new_store_is_marked_with_rampart_application_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fresh.db");
+    // An empty file (e.g. made by `touch`) becomes a store too.
+    std::fs::write(&path, b"").unwrap();
+    drop(SqliteStore::open(&path).unwrap());
+    assert_eq!(
+        pragma_text(&path, "application_id"),
+        format!("Integer({})", rampart_store::APPLICATION_ID)
+    );
+}
+
+/// Stores written before the application id existed are recognised by their tables
+/// and adopted, their alerts kept.
+#[test]
+fn a_store_from_an_earlier_version_is_adopted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let old = rusqlite::Connection::open(&path).unwrap();
+    old.execute_batch(OLD_SCHEMA_V1).unwrap();
+    old.execute_batch(
+        "PRAGMA user_version = 1;
+         INSERT INTO runs (id, started_at, info) VALUES (1, '2019-03-19T10:00:00.000000Z', '{\"command\":\"hunt\",\"inputs\":[],\"rule_sources\":[]}');",
+    )
+    .unwrap();
+    let body = serde_json::to_string(&sample()[0]).unwrap();
+    old.execute(
+        "INSERT INTO alerts (id, run, rule_id, level_rank, event_time, host, source, record_id, body)
+         VALUES ('old-key', 1, 'r1', 3, '2019-03-19T10:01:00.000000Z', 'WS1', 'samples/a.evtx', 1, ?1)",
+        [body],
+    )
+    .unwrap();
+    drop(old);
+    let mut store = SqliteStore::open(&path).unwrap();
+    let alerts = store.alerts(&AlertQuery::default()).unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].alert.rule_id, "r1");
+    // The old row keeps its id and can be shown; new alerts go in beside it.
+    let old_row = store.alert("OLD-KEY").unwrap().unwrap();
+    assert_eq!(old_row.id, "old-key");
+    assert_eq!(old_row.alert.id, "old-key");
+    assert_eq!(run(&mut store, &sample()), (4, 0));
+    assert_eq!(store.alerts(&AlertQuery::default()).unwrap().len(), 5);
+    drop(store);
+    assert_eq!(
+        pragma_text(&path, "application_id"),
+        format!("Integer({})", rampart_store::APPLICATION_ID)
+    );
+}
+
+/// The schema of the first released store, as earlier versions created it.
+const OLD_SCHEMA_V1: &str = r#"
+    CREATE TABLE runs (
+        id           INTEGER PRIMARY KEY,
+        started_at   TEXT NOT NULL,
+        finished_at  TEXT,
+        info         TEXT NOT NULL,
+        summary      TEXT,
+        alerts_added INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE rules (
+        id         TEXT PRIMARY KEY,
+        title      TEXT NOT NULL,
+        level      TEXT NOT NULL,
+        techniques TEXT NOT NULL,
+        first_run  INTEGER NOT NULL REFERENCES runs(id),
+        last_run   INTEGER NOT NULL REFERENCES runs(id)
+    );
+    CREATE TABLE alerts (
+        id         TEXT PRIMARY KEY,
+        run        INTEGER NOT NULL REFERENCES runs(id),
+        rule_id    TEXT NOT NULL,
+        level_rank INTEGER NOT NULL,
+        event_time TEXT,
+        host       TEXT COLLATE NOCASE,
+        source     TEXT NOT NULL,
+        record_id  INTEGER,
+        body       TEXT NOT NULL
+    );
+    CREATE INDEX alerts_time ON alerts(event_time);
+    CREATE INDEX alerts_host ON alerts(host);
+    CREATE TABLE alert_techniques (
+        alert_id  TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        technique TEXT NOT NULL,
+        PRIMARY KEY (technique, alert_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE incidents (
+        id         TEXT PRIMARY KEY,
+        host       TEXT NOT NULL,
+        first_seen TEXT,
+        last_seen  TEXT,
+        score      REAL NOT NULL,
+        body       TEXT NOT NULL
+    );
+"#;

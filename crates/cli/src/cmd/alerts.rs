@@ -1,8 +1,10 @@
-//! `rampart alerts`: list stored alerts, or import hunt JSON lines into the store.
+//! `rampart alerts`: list stored alerts, show one with its context, or import hunt
+//! JSON lines into the store.
 //!
 //! The store is `--store DB`, else `rampart.db` in the data directory (see
 //! [`crate::cmd::hunt_store::default_store_path`]).
 
+use crate::cmd::hunt::output::escape_controls;
 use crate::cmd::hunt_store::{default_store_path, load_knowledge, StoreSink};
 use crate::global::GlobalOpts;
 use anyhow::Context;
@@ -11,7 +13,7 @@ use clap::{Args, Subcommand};
 use rampart_correlate::IncidentConfig;
 use rampart_enrich::{ocsf, Enricher};
 use rampart_event::{Alert, Level};
-use rampart_store::{AlertQuery, OpenOptions, RunInfo, RunSummary, Store};
+use rampart_store::{AlertQuery, OpenOptions, RunInfo, RunSummary, Store, StoredAlert};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,6 +35,21 @@ enum AlertsCommand {
     /// List the hunt runs and imports recorded in the store; an unfinished run that is
     /// not still going was interrupted (its committed alerts are kept).
     Runs(RunsArgs),
+    /// Show one stored alert by id: rule, techniques, event, matched and context fields.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// The alert id (as `alerts list --json`, hunt output and OCSF `finding_info.uid`
+    /// give it).
+    #[arg(value_name = "ID")]
+    id: String,
+    /// One JSON object (`{"id", "run", "alert": <hunt alert>}`).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    store: StoreArg,
 }
 
 #[derive(Debug, Args)]
@@ -148,7 +165,110 @@ pub fn run(args: AlertsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         AlertsCommand::List(args) => list(args, global),
         AlertsCommand::Import(args) => import(args, global),
         AlertsCommand::Runs(args) => runs(args, global),
+        AlertsCommand::Show(args) => show(args, global),
     }
+}
+
+fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    let store = args.store.open_read(global)?;
+    let Some(stored) = store.alert(&args.id)? else {
+        anyhow::bail!(
+            "no alert {} in {}",
+            escape_controls(&args.id),
+            store.location().display()
+        );
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        serde_json::to_writer(&mut out, &stored)?;
+        writeln!(out)?;
+    } else {
+        write_alert_details(&mut out, &stored)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One alert for a person: every value from the event is escaped, as it is
+/// attacker-controlled and goes to a terminal.
+fn write_alert_details(out: &mut impl Write, stored: &StoredAlert) -> std::io::Result<()> {
+    let alert = &stored.alert;
+    let event = &alert.event;
+    let opt = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    let rows: [(&str, String); 12] = [
+        ("alert", stored.id.clone()),
+        ("run", stored.run.to_string()),
+        ("rule", format!("{} ({})", alert.rule_title, alert.rule_id)),
+        (
+            "level",
+            format!(
+                "{} (status {})",
+                alert.level,
+                alert.status.as_deref().unwrap_or("-")
+            ),
+        ),
+        ("techniques", alert.techniques.join(", ")),
+        ("tactics", alert.tactics.join(", ")),
+        (
+            "time",
+            opt(event
+                .timestamp
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))),
+        ),
+        ("host", opt(event.computer.as_ref().map(|c| c.to_string()))),
+        (
+            "channel",
+            opt(event.channel.as_ref().map(|c| c.to_string())),
+        ),
+        (
+            "provider",
+            opt(event.provider.as_ref().map(|c| c.to_string())),
+        ),
+        (
+            "event",
+            format!(
+                "id {}, record {}",
+                opt(event.event_id.map(|id| id.to_string())),
+                opt(event.record_id.map(|id| id.to_string()))
+            ),
+        ),
+        ("source", event.source.to_string()),
+    ];
+    for (name, value) in &rows {
+        writeln!(out, "{name:<11} {}", escape_controls(value))?;
+    }
+    for (title, fields) in [
+        (
+            "matched",
+            alert
+                .matched
+                .iter()
+                .map(|m| (m.field.as_str(), m.value.as_str()))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "context",
+            alert
+                .context
+                .iter()
+                .map(|c| (c.field.as_str(), c.value.as_str()))
+                .collect(),
+        ),
+    ] {
+        writeln!(out, "{title}:")?;
+        if fields.is_empty() {
+            writeln!(out, "  (none)")?;
+        }
+        for (field, value) in fields {
+            writeln!(
+                out,
+                "  {}: {}",
+                escape_controls(field),
+                escape_controls(value)
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn runs(args: RunsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {

@@ -109,6 +109,9 @@ impl StoreSink {
     pub fn write(&mut self, alert: &Alert) -> anyhow::Result<()> {
         let mut alert = alert.clone();
         alert.event.source = self.canonical_source(&alert.event.source);
+        // Imported alert files are input like any other: their context is held to the
+        // bounds a hunt keeps.
+        rampart_event::cap_context(&mut alert.context);
         self.buffer.push(alert);
         if self.buffer.len() >= BATCH {
             self.flush()?;

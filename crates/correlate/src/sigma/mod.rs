@@ -117,7 +117,8 @@ impl CorrelationAlert {
             field: self.kind.clone(),
             value: self.value.to_string(),
         });
-        Alert {
+        let mut alert = Alert {
+            id: String::new(),
             rule_id: self.id.clone(),
             rule_title: self.title.clone(),
             level: self.level,
@@ -132,7 +133,11 @@ impl CorrelationAlert {
                 ..EventMeta::default()
             },
             matched,
-        }
+            context: Vec::new(),
+        };
+        // No single event: the id comes from the rule, host, time and group values.
+        alert.id = alert.stable_id();
+        alert
     }
 }
 

@@ -62,7 +62,7 @@ impl Hasher for IdHasher {
     }
 }
 
-/// One rule's fields and their rendered text, from `{"rule_id":` up to and including
+/// One rule's fields and their rendered text, from `,"rule_id":` up to and including
 /// `"event":{"source":`.
 #[derive(Debug)]
 struct RuleHead {
@@ -78,7 +78,7 @@ struct RuleHead {
 impl RuleHead {
     fn new(alert: &Alert) -> Self {
         let mut text = Vec::with_capacity(256);
-        text.extend_from_slice(b"{\"rule_id\":");
+        text.extend_from_slice(b",\"rule_id\":");
         write_str(&mut text, &alert.rule_id);
         text.extend_from_slice(b",\"rule_title\":");
         write_str(&mut text, &alert.rule_title);
@@ -123,6 +123,8 @@ impl JsonLineWriter {
 
     /// Appends `alert` as one JSON object and a newline to `out`.
     pub fn write(&mut self, alert: &Alert, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"id\":");
+        write_str(out, &alert.id);
         self.write_head(alert, out);
         self.write_source(&alert.event.source, out);
         write_event_rest(&alert.event, out);
@@ -135,6 +137,17 @@ impl JsonLineWriter {
             write_str(out, &matched.field);
             out.extend_from_slice(b",\"value\":");
             write_str(out, &matched.value);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"context\":[");
+        for (index, context) in alert.context.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"field\":");
+            write_str(out, &context.field);
+            out.extend_from_slice(b",\"value\":");
+            write_str(out, &context.value);
             out.push(b'}');
         }
         out.extend_from_slice(b"]}\n");
@@ -379,7 +392,7 @@ fn escape_byte(out: &mut Vec<u8>, bytes: &[u8], start: &mut usize, index: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MatchedField;
+    use crate::{ContextField, MatchedField};
     use chrono::TimeZone;
 
     fn serde_line(alert: &Alert) -> String {
@@ -396,6 +409,7 @@ mod tests {
 
     fn alert() -> Alert {
         Alert {
+            id: "0123456789abcdef0123456789abcdef".into(),
             rule_id: "5f1abf38-3f1b-4d68-a2fb-4d11bdd56f1c".into(),
             rule_title: "Suspicious \"Encoded\" PowerShell\\Command".into(),
             level: Level::High,
@@ -425,6 +439,16 @@ mod tests {
                     value: String::new(),
                 },
             ],
+            context: vec![
+                ContextField {
+                    field: "SubjectUserName".into(),
+                    value: "eve\u{1b}[2J\"".into(),
+                },
+                ContextField {
+                    field: "ProcessId".into(),
+                    value: "4242".into(),
+                },
+            ],
         }
     }
 
@@ -441,6 +465,8 @@ mod tests {
         alert.tags.clear();
         alert.event = EventMeta::default();
         alert.matched.clear();
+        alert.context.clear();
+        alert.id.clear();
         assert_eq!(ours(&mut writer, &alert), serde_line(&alert));
         assert_eq!(writer.heads.iter().map(Vec::len).sum::<usize>(), 2);
     }

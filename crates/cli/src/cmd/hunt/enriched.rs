@@ -48,10 +48,10 @@ impl AlertSink for EnrichedLines {
         match self.kind {
             EnrichedKind::Native => serde_json::to_writer(&mut self.out, &enriched)?,
             EnrichedKind::Ocsf => {
-                // The store's dedup key is stable across runs, so the same finding keeps
-                // the same uid whether it comes from a hunt or from the store.
-                let uid = rampart_store::dedup_key(alert);
-                let finding = ocsf::detection_finding(&enriched, &uid, &self.attack_version);
+                // The alert's id is the store's id, so the same finding keeps the same
+                // uid whether it comes from a hunt or from the store.
+                let finding =
+                    ocsf::detection_finding(&enriched, &enriched.id, &self.attack_version);
                 serde_json::to_writer(&mut self.out, &finding)?
             }
         }
@@ -63,23 +63,49 @@ impl AlertSink for EnrichedLines {
     }
 }
 
-/// Writes every alert to an output sink and to the store. The store sink stays shared
-/// so the hunt can finish the run (and regroup incidents) after the output is flushed.
+/// Writes every alert to the store and to an output sink. The store does not depend on
+/// the output: when the output fails (stdout closed by `| head`, a full disk) the tee
+/// stops writing output, keeps the first error for the hunt to report after the run is
+/// finished, and goes on storing every alert. The store sink stays shared so the hunt
+/// can finish the run (and regroup incidents) after the output is flushed.
 pub struct StoreTee {
     output: Box<dyn AlertSink + Send>,
     store: Arc<Mutex<StoreSink>>,
+    output_error: Arc<Mutex<Option<io::Error>>>,
 }
 
 impl StoreTee {
-    /// A tee in front of `output` and `store`.
-    pub fn new(output: Box<dyn AlertSink + Send>, store: Arc<Mutex<StoreSink>>) -> Self {
-        StoreTee { output, store }
+    /// A tee in front of `output` and `store`; the first output error goes to
+    /// `output_error`.
+    pub fn new(
+        output: Box<dyn AlertSink + Send>,
+        store: Arc<Mutex<StoreSink>>,
+        output_error: Arc<Mutex<Option<io::Error>>>,
+    ) -> Self {
+        StoreTee {
+            output,
+            store,
+            output_error,
+        }
     }
 
     fn store(&self) -> std::sync::MutexGuard<'_, StoreSink> {
         self.store
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `write` on the output unless it already failed; keeps its first error.
+    fn write_output(&mut self, write: impl FnOnce(&mut dyn AlertSink) -> io::Result<()>) {
+        let mut failed = self
+            .output_error
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if failed.is_none() {
+            if let Err(error) = write(self.output.as_mut()) {
+                *failed = Some(error);
+            }
+        }
     }
 }
 
@@ -91,11 +117,13 @@ fn store_error(error: anyhow::Error) -> io::Error {
 impl AlertSink for StoreTee {
     fn write(&mut self, alert: &Alert) -> io::Result<()> {
         self.store().write(alert).map_err(store_error)?;
-        self.output.write(alert)
+        self.write_output(|output| output.write(alert));
+        Ok(())
     }
 
     fn finish(&mut self) -> io::Result<()> {
         self.store().flush().map_err(store_error)?;
-        self.output.finish()
+        self.write_output(|output| output.finish());
+        Ok(())
     }
 }

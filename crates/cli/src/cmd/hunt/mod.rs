@@ -71,6 +71,11 @@ pub struct HuntArgs {
     /// duplicates.
     #[arg(long, value_name = "DB")]
     store: Option<PathBuf>,
+    /// Keep every field of the event with each alert (stored and written), not only
+    /// its context fields (user, process, parent, command line, logon id, hashes, …).
+    /// Each value is capped at 4 KiB, an event at 512 fields.
+    #[arg(long)]
+    full_event: bool,
     /// No closing summary on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -141,6 +146,7 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         std::thread::spawn(move || version_skew_line(knowledge, &global, &rule_tags))
     });
     let mut sink = output::sink(format, out, knowledge)?;
+    let output_error: Arc<Mutex<Option<std::io::Error>>> = Arc::new(Mutex::new(None));
     let store = match &args.store {
         Some(db) => {
             let info = RunInfo {
@@ -151,7 +157,11 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             let mut store_sink = StoreSink::open(db, info)?;
             store_sink.record_rules(&hunt_store::rule_infos(&rules.set))?;
             let shared = Arc::new(Mutex::new(store_sink));
-            sink = Box::new(enriched::StoreTee::new(sink, shared.clone()));
+            sink = Box::new(enriched::StoreTee::new(
+                sink,
+                shared.clone(),
+                output_error.clone(),
+            ));
             Some(shared)
         }
         None => None,
@@ -173,6 +183,7 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let render = sink.takes_json_lines();
     let scan = Scan {
         engine: &rules.engine,
+        full_event: args.full_event,
         render,
         json_writers: Mutex::new(Vec::new()),
         correlator: correlator.as_ref(),
@@ -264,7 +275,30 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             eprintln!("{report}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // The store tee keeps going when the output fails; the failure is reported now
+    // that every alert is stored and the run is finished.
+    let output_error = output_error
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    match output_error {
+        // The reader of stdout went away (`| head`): the status a shell reports for a
+        // filter ended by SIGPIPE, without a message.
+        Some(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            Ok(ExitCode::from(EXIT_BROKEN_PIPE))
+        }
+        Some(error) => Err(anyhow::Error::new(error).context("writing alerts")),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// 128 + SIGPIPE (13): how a shell reports a filter whose output pipe closed.
+const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// Whether a hunt with these arguments must outlive a closed stdout: with `--store`,
+/// the alerts go on into the store, so SIGPIPE must not end the process.
+pub fn survives_closed_stdout(args: &HuntArgs) -> bool {
+    args.store.is_some()
 }
 
 /// The version-skew warning for the rules' tags against ATT&CK Enterprise (the domain
@@ -347,6 +381,8 @@ fn progress_bar(inputs: &[Input]) -> Option<ProgressBar> {
 /// State shared by the threads of one hunt.
 struct Scan<'a> {
     engine: &'a Engine,
+    /// Whether alerts keep every field of their event (`--full-event`).
+    full_event: bool,
     /// Whether scanning threads render their batches as JSON lines: the output lock
     /// is then held only to copy bytes.
     render: bool,
@@ -447,7 +483,13 @@ impl Sink for InputSink<'_> {
         SCRATCH.with_borrow_mut(|scratch| {
             for event in &batch.events {
                 let first = alerts.len();
-                engine.scan(event, scratch, &mut |alert| alerts.push(alert));
+                let full_event = self.scan.full_event;
+                engine.scan(event, scratch, &mut |mut alert| {
+                    if full_event {
+                        alert.context = rampart_event::context_fields(event, true);
+                    }
+                    alerts.push(alert)
+                });
                 if let Some(correlator) = self.scan.correlator {
                     // Only alerts a correlation listens to are kept, with their event, for
                     // the replay in time order after the scan.

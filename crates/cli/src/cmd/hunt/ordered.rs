@@ -215,6 +215,7 @@ mod tests {
 
     fn alert(source: &str, record: u64, rule: &str) -> Alert {
         Alert {
+            id: String::new(),
             rule_id: rule.into(),
             rule_title: String::new(),
             level: Level::High,
@@ -227,6 +228,7 @@ mod tests {
                 record_id: Some(record),
                 ..EventMeta::default()
             },
+            context: Vec::new(),
             matched: Vec::new(),
         }
     }

@@ -6,13 +6,22 @@
 //! One [`rampart_event::Alert`] per line, serialised as is:
 //!
 //! ```json
-//! {"rule_id": "…uuid…", "rule_title": "…", "level": "high", "status": "test",
+//! {"id": "…32 hex digits…", "rule_id": "…uuid…", "rule_title": "…", "level": "high", "status": "test",
 //!  "techniques": ["T1059.001"], "tactics": ["execution"], "tags": ["attack.t1059.001", …],
 //!  "event": {"source": "path/file.evtx", "timestamp": "2019-03-19T23:39:22.123Z",
 //!            "computer": "host", "channel": "Security", "provider": "…",
 //!            "event_id": 4688, "record_id": 1234},
-//!  "matched": [{"field": "CommandLine", "value": "…"}]}
+//!  "matched": [{"field": "CommandLine", "value": "…"}],
+//!  "context": [{"field": "SubjectUserName", "value": "…"}, {"field": "Image", "value": "…"}]}
 //! ```
+//!
+//! `id` is the alert's stable id: the same in every run, in the store (`alerts show
+//! ID`) and as OCSF `finding_info.uid`; it comes from the rule and the event's identity
+//! (host, channel, provider, event id, time, record id or a digest of its fields),
+//! never from the file path. `context` holds the event's context fields
+//! (`rampart_event::CONTEXT_FIELDS`: users, logon id, process and parent with command
+//! lines, ids and hashes, host, …) or, with `--full-event`, every field; each value is
+//! capped at 4 KiB.
 //!
 //! `level` is one of `informational`, `low`, `medium`, `high`, `critical`; absent event
 //! header values are `null`; `record_id` is the EVTX record id, or for JSON input the
@@ -288,4 +297,25 @@ impl AlertSink for Table {
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// `text` safe to print on a terminal: control characters (C0, DEL, C1) and the bidi
+/// controls that reorder a line are written as escapes (`\n`, `\u{1b}`), so that
+/// attacker-controlled values cannot move the cursor, clear the screen or disguise
+/// themselves. Everything else is kept as is.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let needs =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(needs) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs(c) {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
 }
