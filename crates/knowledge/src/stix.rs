@@ -123,6 +123,13 @@ pub(crate) struct ParsedBundle {
 
 /// Reads a file whole, decompressing it when its name ends in `.gz`.
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, KnowledgeError> {
+    read_maybe_gzip_within(path, rampart_refdata::DEFAULT_MAX_EXPANDED)
+}
+
+/// [`read_maybe_gzip`], refusing a gzip stream that expands beyond `max_expanded`
+/// bytes: a bomb of a few KiB in the data folder must not fill memory (the largest
+/// real bundle, Enterprise, is about 53 MB expanded).
+fn read_maybe_gzip_within(path: &Path, max_expanded: u64) -> Result<Vec<u8>, KnowledgeError> {
     let raw = std::fs::read(path).map_err(|source| KnowledgeError::Read {
         path: path.to_path_buf(),
         source,
@@ -130,14 +137,22 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, KnowledgeError> {
     let gzipped = path.extension().is_some_and(|ext| ext == "gz");
     // Gzip is recognised by its magic bytes too: a renamed file still loads.
     if gzipped || raw.starts_with(&[0x1f, 0x8b]) {
+        let gzip_error = |source| KnowledgeError::Gzip {
+            path: path.to_path_buf(),
+            source,
+        };
         // Compressed ATT&CK bundles expand about six-fold.
-        let mut out = Vec::with_capacity(raw.len().saturating_mul(6));
+        let expected = raw.len().saturating_mul(6).min(max_expanded as usize);
+        let mut out = Vec::with_capacity(expected);
         GzDecoder::new(raw.as_slice())
+            .take(max_expanded.saturating_add(1))
             .read_to_end(&mut out)
-            .map_err(|source| KnowledgeError::Gzip {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(gzip_error)?;
+        if out.len() as u64 > max_expanded {
+            return Err(gzip_error(std::io::Error::other(format!(
+                "expands beyond {max_expanded} bytes"
+            ))));
+        }
         Ok(out)
     } else {
         Ok(raw)
@@ -199,5 +214,35 @@ fn check_bundle_type(path: &Path, kind: &str) -> Result<(), KnowledgeError> {
             path: path.to_path_buf(),
             message: format!("expected a STIX bundle (\"type\": \"bundle\"), found type {kind:?}"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_maybe_gzip_within;
+    use crate::KnowledgeError;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+
+    #[test]
+    fn a_gzip_bomb_in_the_data_folder_is_refused_at_the_limit() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("enterprise-attack-99.0.json.gz");
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+        let head = br#"{"type": "bundle", "objects": ["#;
+        encoder.write_all(head).expect("gzip");
+        let spaces = vec![b' '; 1 << 20];
+        for _ in 0..16 {
+            encoder.write_all(&spaces).expect("gzip");
+        }
+        std::fs::write(&path, encoder.finish().expect("gzip")).expect("write");
+
+        let error = read_maybe_gzip_within(&path, 4 << 20).expect_err("a bomb");
+        assert!(matches!(error, KnowledgeError::Gzip { .. }), "{error:?}");
+        let chain = rampart_event::error_chain(&error);
+        assert!(chain.contains("expands beyond 4194304 bytes"), "{chain}");
+        // Within a limit it fits, the same file reads whole.
+        let bytes = read_maybe_gzip_within(&path, 32 << 20).expect("within the limit");
+        assert_eq!(bytes.len(), head.len() + (16 << 20));
     }
 }
