@@ -12,6 +12,7 @@
 mod alert;
 mod event;
 mod level;
+pub mod terminal;
 
 pub use alert::{Alert, JsonLineWriter, MatchedField};
 pub use event::{Event, EventMeta, Text, Value};
