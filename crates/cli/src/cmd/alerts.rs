@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use clap::{Args, Subcommand};
 use rampart_correlate::IncidentConfig;
 use rampart_enrich::{ocsf, Enricher};
+use rampart_event::terminal::Escaped;
 use rampart_event::{Alert, Level};
 use rampart_store::{AlertQuery, OpenOptions, RunInfo, RunSummary, Store};
 use std::io::{BufRead, Write};
@@ -171,8 +172,8 @@ fn runs(args: RunsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             run.started_at.format("%Y-%m-%d %H:%M:%S"),
             end,
             run.alerts_added,
-            run.info.command,
-            run.info.inputs.join(" ")
+            Escaped(&run.info.command),
+            Escaped(&run.info.inputs.join(" "))
         )?;
     }
     out.flush()?;
@@ -224,9 +225,9 @@ fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                     .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                     .unwrap_or_else(|| "-".repeat(19)),
                 a.level.as_str(),
-                a.event.computer.as_deref().unwrap_or("-"),
-                a.techniques.join(","),
-                a.rule_title
+                Escaped(a.event.computer.as_deref().unwrap_or("-")),
+                Escaped(&a.techniques.join(",")),
+                Escaped(&a.rule_title)
             )?;
         }
     }
@@ -256,7 +257,8 @@ fn import(args: ImportArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             }
             Err(error) => {
                 bad_lines += 1;
-                eprintln!("warning: {}:{line}: not an alert: {error}", file.display());
+                let warning = format!("{}:{line}: not an alert: {error}", file.display());
+                eprintln!("warning: {}", Escaped(&warning));
                 Ok(())
             }
         })?;

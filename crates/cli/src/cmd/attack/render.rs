@@ -1,31 +1,44 @@
 //! Human-readable summaries of knowledge-graph reports (the non-`--json` output).
 
+use rampart_event::terminal::{escape_keeping_newlines, Escaped as E};
 use rampart_knowledge::report::{
     Common, D3fendReport, GroupReport, ObjectReport, Ref, TechniqueReport,
 };
 use rampart_knowledge::Report;
 use std::fmt::Write;
 
-/// Renders any report as text ending in a newline.
+/// Renders any report as text ending in a newline. The reference data is not trusted:
+/// values are escaped for the terminal, names on one line each, and the whole text
+/// once more with line breaks kept (descriptions span lines).
 pub(crate) fn report(report: &Report) -> String {
-    match report {
+    let text = match report {
         Report::Technique(t) => technique(t),
-        Report::Group(g) => group(g),
+        Report::Group(g) => group_text(g),
         Report::Object(o) => object(o),
         Report::D3fend(d) => d3fend(d),
-    }
+    };
+    escape_keeping_newlines(&text).into_owned()
+}
+
+/// The text of `rampart group show`.
+pub(crate) fn group(g: &GroupReport) -> String {
+    escape_keeping_newlines(&group_text(g)).into_owned()
 }
 
 fn header(out: &mut String, common: &Common, subtitle: &str) {
     let _ = writeln!(
         out,
         "{} {} [{} {}{}]",
-        common.id, common.name, common.domain, common.kind, subtitle
+        E(&common.id),
+        E(&common.name),
+        common.domain,
+        common.kind,
+        subtitle
     );
     if common.status != "active" {
         let _ = write!(out, "Status:     {}", common.status.to_uppercase());
         if let Some(new) = &common.revoked_by {
-            let _ = write!(out, ", replaced by {} {}", new.id, new.name);
+            let _ = write!(out, ", replaced by {} {}", E(&new.id), E(&new.name));
         }
         out.push('\n');
     }
@@ -75,14 +88,14 @@ fn ref_list(out: &mut String, title: &str, refs: &[Ref]) {
     }
     let _ = writeln!(out, "{title} ({}):", refs.len());
     for r in refs {
-        let _ = writeln!(out, "  {:<11} {}", r.id, r.name);
+        let _ = writeln!(out, "  {:<11} {}", E(&r.id), E(&r.name));
     }
 }
 
 fn technique(t: &TechniqueReport) -> String {
     let mut out = String::new();
     let subtitle = match &t.parent {
-        Some(parent) => format!(", sub-technique of {} {}", parent.id, parent.name),
+        Some(parent) => format!(", sub-technique of {} {}", E(&parent.id), E(&parent.name)),
         None => String::new(),
     };
     header(&mut out, &t.common, &subtitle);
@@ -96,8 +109,8 @@ fn technique(t: &TechniqueReport) -> String {
             let _ = writeln!(
                 out,
                 "  {:<11} {}{}",
-                g.id,
-                g.name,
+                E(&g.id),
+                E(&g.name),
                 how(g.direct, &g.via_software, &g.via_campaigns)
             );
         }
@@ -111,7 +124,7 @@ fn technique(t: &TechniqueReport) -> String {
             t.detection_strategies.len()
         );
         for s in &t.detection_strategies {
-            let _ = writeln!(out, "  {:<11} {}", s.id, s.name);
+            let _ = writeln!(out, "  {:<11} {}", E(&s.id), E(&s.name));
             for a in &s.analytics {
                 let sources: Vec<String> = a
                     .log_sources
@@ -134,13 +147,13 @@ fn technique(t: &TechniqueReport) -> String {
             let _ = writeln!(
                 out,
                 "  {:<11} {} [{}] {} {} (technique {} {})",
-                c.id,
-                c.name,
-                c.tactic,
-                c.defense_relation,
-                c.artifact,
-                c.attack_relation,
-                c.attack_artifact
+                E(&c.id),
+                E(&c.name),
+                E(&c.tactic),
+                E(&c.defense_relation),
+                E(&c.artifact),
+                E(&c.attack_relation),
+                E(&c.attack_artifact)
             );
         }
     }
@@ -150,7 +163,10 @@ fn technique(t: &TechniqueReport) -> String {
             let _ = writeln!(
                 out,
                 "  {:<11} {}  ({}: {})",
-                e.id, e.name, e.vulnerability.id, e.vulnerability.description
+                E(&e.id),
+                E(&e.name),
+                E(&e.vulnerability.id),
+                E(&e.vulnerability.description)
             );
         }
     }
@@ -172,11 +188,10 @@ fn how(direct: bool, software: &[Ref], campaigns: &[Ref]) -> String {
         let names: Vec<&str> = campaigns.iter().map(|c| c.name.as_str()).collect();
         parts.push(format!("via campaign {}", names.join(", ")));
     }
-    format!("  ({})", parts.join("; "))
+    format!("  ({})", E(&parts.join("; ")))
 }
 
-/// The text of `rampart group show`.
-pub(crate) fn group(g: &GroupReport) -> String {
+fn group_text(g: &GroupReport) -> String {
     let mut out = String::new();
     header(&mut out, &g.common, "");
     if !g.aliases.is_empty() {
@@ -195,8 +210,8 @@ pub(crate) fn group(g: &GroupReport) -> String {
         let _ = writeln!(
             out,
             "  {:<11} {}{}",
-            t.id,
-            t.name,
+            E(&t.id),
+            E(&t.name),
             how(t.direct, &t.via_software, &t.via_campaigns)
         );
     }
@@ -234,7 +249,7 @@ fn object(o: &ObjectReport) -> String {
 
 fn d3fend(d: &D3fendReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} {} [D3FEND technique]", d.id, d.name);
+    let _ = writeln!(out, "{} {} [D3FEND technique]", E(&d.id), E(&d.name));
     if let Some(tactic) = &d.tactic {
         let _ = writeln!(out, "Tactic:     {tactic}");
     }
@@ -247,7 +262,7 @@ fn d3fend(d: &D3fendReport) -> String {
     if !d.artifacts.is_empty() {
         let _ = writeln!(out, "Artifacts ({}):", d.artifacts.len());
         for (relation, artifact) in &d.artifacts {
-            let _ = writeln!(out, "  {relation} {artifact}");
+            let _ = writeln!(out, "  {} {}", E(relation), E(artifact));
         }
     }
     out

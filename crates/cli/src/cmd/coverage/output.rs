@@ -7,6 +7,7 @@ use rampart_coverage::{
     ClaimedCoverage, Confidence, CoverageDiff, Gap, Layer, LintReport, ReportInput,
     TechniqueVisibility, ValidatedCoverage, Visibility,
 };
+use rampart_event::terminal::{escape, Escaped};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -204,7 +205,7 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
         emit!(
             out,
             "{:<24} {:>4}/{:<4} {:>7}/{:<6}",
-            row.name,
+            Escaped(&row.name),
             row.covered,
             row.techniques,
             row.covered_with_subtechniques,
@@ -253,10 +254,10 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
             out,
             "{:>3}. {:<10} {:<50} {:>5.2}  {}",
             gap.rank,
-            gap.technique,
-            truncate(&gap.name, 50),
+            Escaped(&gap.technique),
+            truncate(&escape(&gap.name), 50),
             gap.priority,
-            gap.reasons.join("; ")
+            Escaped(&gap.reasons.join("; "))
         );
     }
     emit!(out);
@@ -269,11 +270,11 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
             .lint
             .counts
             .iter()
-            .map(|(k, v)| format!("{k} {v}"))
+            .map(|(k, v)| format!("{} {v}", Escaped(k)))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    super::load::print_out(&out)
+    super::load::print_text(&out)
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -298,8 +299,8 @@ pub(super) fn print_diff(diff: &CoverageDiff) -> anyhow::Result<()> {
             emit!(
                 out,
                 "  {:<10} {:<60} {:.2} -> {:.2} ({} -> {} rules)",
-                entry.technique,
-                truncate(&entry.name, 60),
+                Escaped(&entry.technique),
+                truncate(&escape(&entry.name), 60),
                 entry.old_score,
                 entry.new_score,
                 entry.old_rules,
@@ -307,5 +308,5 @@ pub(super) fn print_diff(diff: &CoverageDiff) -> anyhow::Result<()> {
             );
         }
     }
-    super::load::print_out(&out)
+    super::load::print_text(&out)
 }

@@ -19,6 +19,7 @@
 //! event's `EventRecordID` else its line number.
 
 use super::enriched::{EnrichedKind, EnrichedLines};
+use super::table::Table;
 use clap::ValueEnum;
 use rampart_enrich::Enricher;
 use rampart_event::{Alert, JsonLineWriter};
@@ -30,9 +31,11 @@ use std::io::{self, Write};
 pub enum Format {
     /// One JSON object per alert per line (the machine format; see the module docs).
     Jsonl,
-    /// Comma-separated values with a header row.
+    /// Comma-separated values with a header row; a cell a spreadsheet would run as a
+    /// formula (starting with `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`.
     Csv,
-    /// Aligned columns for people.
+    /// Aligned columns for people, sorted by event time; control characters in values
+    /// are shown as escapes (`\x1b`, `\n`).
     Table,
     /// Enriched JSON lines: the alert with its ATT&CK, D3FEND and ENGAGE context and
     /// ECS `threat.*` fields (schema in the `rampart-enrich` crate).
@@ -87,10 +90,7 @@ pub fn sink(
             writer: csv::Writer::from_writer(out),
             header_written: false,
         }),
-        Format::Table => Box::new(Table {
-            out,
-            header_written: false,
-        }),
+        Format::Table => Box::new(Table::new(out)),
     })
 }
 
@@ -159,13 +159,26 @@ struct Csv {
 }
 
 /// `field=value` pairs joined by `; `: one cell for a list of any length.
-fn matched_text(alert: &Alert) -> String {
+pub(super) fn matched_text(alert: &Alert) -> String {
     alert
         .matched
         .iter()
         .map(|m| format!("{}={}", m.field, m.value))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// `cell` as a spreadsheet will show it rather than run it: a cell starting with `=`,
+/// `+`, `-` or `@` is a formula to Excel, LibreOffice and Sheets (`=cmd|' /C calc'!A0`
+/// runs a program), and a leading tab or CR can hide such a start; OWASP's advice is
+/// to prefix those with `'`, which the spreadsheet shows as text. Quoting stays the
+/// `csv` writer's.
+pub(super) fn spreadsheet_safe(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
 }
 
 fn timestamp_text(alert: &Alert) -> String {
@@ -176,7 +189,7 @@ fn timestamp_text(alert: &Alert) -> String {
         .unwrap_or_default()
 }
 
-fn or_empty<T: ToString>(value: Option<T>) -> String {
+pub(super) fn or_empty<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
@@ -187,7 +200,7 @@ impl AlertSink for Csv {
             self.header_written = true;
         }
         let event = &alert.event;
-        self.writer.write_record([
+        let cells = [
             timestamp_text(alert),
             alert.level.to_string(),
             alert.rule_id.clone(),
@@ -201,7 +214,9 @@ impl AlertSink for Csv {
             or_empty(event.record_id),
             event.source.to_string(),
             matched_text(alert),
-        ])?;
+        ];
+        self.writer
+            .write_record(cells.into_iter().map(spreadsheet_safe))?;
         Ok(())
     }
 
@@ -210,82 +225,5 @@ impl AlertSink for Csv {
             self.writer.write_record(CSV_HEADER)?;
         }
         self.writer.flush()
-    }
-}
-
-/// Fixed-width columns, so the table streams without knowing all rows first; long
-/// cells are cut with `…`, and the rule title and matched values end the line.
-struct Table {
-    out: Box<dyn Write + Send>,
-    header_written: bool,
-}
-
-const TABLE_WIDTHS: [usize; 6] = [24, 13, 18, 6, 10, 12];
-
-/// `text` cut to `width` characters (ending in `…` when cut).
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else {
-        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
-        format!("{kept}…")
-    }
-}
-
-/// `text` cut or padded to exactly `width` characters.
-fn cell(text: &str, width: usize) -> String {
-    format!("{:<width$}", cut(text, width))
-}
-
-impl Table {
-    fn row(&mut self, cells: [&str; 6], rest: &str) -> io::Result<()> {
-        let mut line = String::new();
-        for (text, width) in cells.iter().zip(TABLE_WIDTHS) {
-            line.push_str(&cell(text, width));
-            line.push_str("  ");
-        }
-        line.push_str(rest);
-        writeln!(self.out, "{}", line.trim_end())
-    }
-}
-
-impl AlertSink for Table {
-    fn write(&mut self, alert: &Alert) -> io::Result<()> {
-        if !self.header_written {
-            let header = [
-                "TIME (UTC)",
-                "LEVEL",
-                "COMPUTER",
-                "EVENT",
-                "RECORD",
-                "TECHNIQUE",
-            ];
-            self.row(header, "RULE  [MATCHED]")?;
-            self.header_written = true;
-        }
-        let time = alert
-            .event
-            .timestamp
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
-        let event_id = or_empty(alert.event.event_id);
-        let record = or_empty(alert.event.record_id);
-        let computer = or_empty(alert.event.computer.as_deref());
-        let technique = alert.techniques.join(",");
-        let level = alert.level.to_string();
-        let matched = matched_text(alert);
-        let rest = if matched.is_empty() {
-            alert.rule_title.clone()
-        } else {
-            format!("{}  [{}]", alert.rule_title, cut(&matched, 120))
-        };
-        self.row(
-            [&time, &level, &computer, &event_id, &record, &technique],
-            &rest,
-        )
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        self.out.flush()
     }
 }

@@ -8,6 +8,7 @@ use crate::cmd::coverage::load;
 use crate::global::GlobalOpts;
 use clap::Args;
 use rampart_coverage::{lint_rules, LintOptions};
+use rampart_event::terminal::Escaped;
 use rampart_knowledge::Domain;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,13 +53,13 @@ pub fn run(args: LintArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         for finding in &report.findings {
             text.push_str(&format!(
                 "{}: {} [{}]: {}\n",
-                finding.path,
-                finding.title,
+                Escaped(&finding.path),
+                Escaped(&finding.title),
                 finding.kind.as_str(),
-                finding.message
+                Escaped(&finding.message)
             ));
         }
-        load::print_out(&text)?;
+        load::print_text(&text)?;
         let counts: Vec<String> = report
             .counts
             .iter()
