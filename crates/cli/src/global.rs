@@ -1,6 +1,7 @@
 //! Options shared by every subcommand.
 
 use clap::Args;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Options shared by every subcommand.
@@ -13,6 +14,35 @@ pub struct GlobalOpts {
     /// More log output on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Colour in log output: `auto` (only on a terminal, and not when `NO_COLOR` is
+    /// set), `always` or `never`.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// When to write ANSI colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour a terminal, unless `NO_COLOR` is set to something.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that `is_terminal` or not: escape sequences in a
+    /// file or a pipe are noise to whatever reads it (<https://no-color.org>).
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty())
+            }
+        }
+    }
 }
 
 impl GlobalOpts {
@@ -40,5 +70,6 @@ pub fn init_logging(opts: &GlobalOpts) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(opts.color.enabled(std::io::stderr().is_terminal()))
         .init();
 }

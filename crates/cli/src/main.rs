@@ -8,6 +8,7 @@ mod global;
 
 use clap::{Parser, Subcommand};
 use global::GlobalOpts;
+use rampart_event::terminal::escape_keeping_newlines;
 use std::process::ExitCode;
 
 // The hunt allocates many short-lived strings per event on several threads; glibc's
@@ -73,7 +74,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", rampart_event::error_chain(error.as_ref()));
+            // Errors quote file names and input; lines they hold on purpose (a list of
+            // failures) stay lines, anything else a terminal would act on is escaped.
+            let message = rampart_event::error_chain(error.as_ref());
+            eprintln!("error: {}", escape_keeping_newlines(&message));
             ExitCode::FAILURE
         }
     }

@@ -472,7 +472,7 @@ fn control_characters_from_a_bundle_are_escaped_in_text_output() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{args:?}: {stdout}");
         assert!(
-            stdout.contains("Evil\\u{1b}[2J\\u{7} task"),
+            stdout.contains("Evil\\x1b[2J\\x07 task"),
             "{args:?}: {stdout}"
         );
         assert!(

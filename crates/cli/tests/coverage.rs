@@ -503,7 +503,7 @@ fn attack_text_in_the_human_summary_cannot_drive_the_terminal() {
         "{text:?}"
     );
     assert!(
-        text.contains("Evil\\u{1b}]0;owned\\u{7}\\nfake line"),
+        text.contains("Evil\\x1b]0;owned\\x07\\nfake line"),
         "{text}"
     );
     assert!(!text.lines().any(|l| l.starts_with("fake line")), "{text}");

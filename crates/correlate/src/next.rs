@@ -128,17 +128,9 @@ impl NextTechnique {
 }
 
 /// Text from the ATT&CK feed made safe for a terminal: control characters (escape
-/// sequences a hostile bundle could carry) are written as `\u{1b}`.
+/// sequences a hostile bundle could carry) are written as visible escapes.
 fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    rampart_event::terminal::escape(text).into_owned()
 }
 
 /// Where a technique sits in the kill chain, precomputed per interned technique.

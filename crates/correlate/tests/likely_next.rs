@@ -165,5 +165,5 @@ fn hostile_names_are_escaped_in_the_line_for_people() {
     assert_eq!(next[0].technique, "T1486");
     let line = next[0].describe();
     assert!(!line.chars().any(char::is_control), "{line:?}");
-    assert!(line.contains("Evil\\u{1b}]0;pwned"), "{line}");
+    assert!(line.contains("Evil\\x1b]0;pwned"), "{line}");
 }

@@ -17,17 +17,10 @@ pub fn escape(text: &str) -> String {
 }
 
 /// Escapes control characters (escape sequences, line breaks) so attacker-written text
-/// printed on a terminal shows as text and cannot move the cursor or fake lines.
+/// printed on a terminal shows as text and cannot move the cursor or fake lines: the
+/// workspace's one terminal escaping, `rampart_event::terminal::escape`.
 pub fn escape_terminal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    rampart_event::terminal::escape(text).into_owned()
 }
 
 /// Escapes a cell for a Markdown table (pipes and line breaks would break the row).
@@ -46,6 +39,6 @@ mod tests {
             "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
         );
         assert_eq!(super::escape_markdown("a|b\nc"), "a\\|b c");
-        assert_eq!(super::escape_terminal("x\u{1b}[2Jy\nz"), "x\\u{1b}[2Jy\\nz");
+        assert_eq!(super::escape_terminal("x\u{1b}[2Jy\nz"), "x\\x1b[2Jy\\nz");
     }
 }

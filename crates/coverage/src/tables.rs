@@ -12,6 +12,17 @@ fn kind_name(gap: &Gap) -> String {
     format!("{:?}", gap.kind).to_lowercase()
 }
 
+/// `cell` as a spreadsheet shows it rather than runs it: names come from reference
+/// data, and a cell starting with `=`, `+`, `-`, `@`, tab or CR is a formula (or hides
+/// one) to Excel, LibreOffice and Sheets; OWASP's advice is a leading `'`.
+fn spreadsheet_safe(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
 /// The gaps as CSV (rank, technique, name, tactics, kind, priority, claimed, groups,
 /// countermeasures, reasons); list cells are `;`-separated.
 pub fn gaps_csv(gaps: &[Gap]) -> Result<String, CoverageError> {
@@ -35,19 +46,20 @@ pub fn gaps_csv(gaps: &[Gap]) -> Result<String, CoverageError> {
         ])
         .map_err(io)?;
     for gap in gaps {
+        let cells = [
+            gap.rank.to_string(),
+            gap.technique.clone(),
+            gap.name.clone(),
+            gap.tactics.join(";"),
+            kind_name(gap),
+            format!("{:.3}", gap.priority),
+            format!("{:.3}", gap.claimed),
+            gap.groups.join(";"),
+            gap.countermeasures.join(";"),
+            gap.reasons.join("; "),
+        ];
         writer
-            .write_record([
-                gap.rank.to_string(),
-                gap.technique.clone(),
-                gap.name.clone(),
-                gap.tactics.join(";"),
-                kind_name(gap),
-                format!("{:.3}", gap.priority),
-                format!("{:.3}", gap.claimed),
-                gap.groups.join(";"),
-                gap.countermeasures.join(";"),
-                gap.reasons.join("; "),
-            ])
+            .write_record(cells.into_iter().map(spreadsheet_safe))
             .map_err(io)?;
     }
     let bytes = writer.into_inner().map_err(|e| io(e.into_error().into()))?;
@@ -197,5 +209,26 @@ mod tests {
         let csv = csv.as_deref().unwrap_or_default();
         let mut reader = csv::Reader::from_reader(csv.as_bytes());
         assert_eq!(reader.records().count(), gaps.len());
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_are_prefixed() {
+        let matrix = small_matrix();
+        let claimed = claimed_coverage(&matrix, &[], &ClaimWeights::default());
+        let inputs = GapInputs {
+            claimed: &claimed,
+            validated: None,
+            visibility: None,
+        };
+        let mut gaps = rank_gaps(&matrix, &inputs, &GapOptions::default());
+        gaps[0].name = "=cmd|' /C calc'!A0".into();
+        gaps[0].reasons = vec!["@SUM(1)".into()];
+        let csv = gaps_csv(&gaps).map_err(|e| e.to_string());
+        let csv = csv.as_deref().unwrap_or_default();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let first = reader.records().next().and_then(Result::ok);
+        let first = first.as_ref();
+        assert_eq!(first.and_then(|r| r.get(2)), Some("'=cmd|' /C calc'!A0"));
+        assert_eq!(first.and_then(|r| r.get(9)), Some("'@SUM(1)"));
     }
 }

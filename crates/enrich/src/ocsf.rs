@@ -1,10 +1,14 @@
 //! OCSF Detection Finding (class 2004) serialisation of an enriched alert.
 //!
-//! Mapping: `finding_info.analytic` is the Sigma rule; `finding_info.attacks[]` has one
-//! entry per (technique, tactic) pair with `technique` (the parent), `sub_technique`,
-//! `tactic` and `version`; when ATT&CK lists mitigations, the entry's `mitigation` is the
-//! first one and carries the technique's D3FEND countermeasures as `countermeasures[]`
-//! (`d3f_tactic`, `d3f_technique`). `device.hostname`, `time` (epoch ms) and
+//! Mapping: `finding_info.analytic` is the Sigma rule. `finding_info.attacks[]` holds
+//! OCSF 1.5 `attack` objects, each with `technique` (the parent), `sub_technique` and
+//! `version`: per technique, one entry per tactic (`tactic`), then one per ATT&CK
+//! mitigation (`mitigation`: `uid`, `name`, `src_url`), so every mitigation appears
+//! once and none is paired with a tactic it has nothing to do with. D3FEND
+//! countermeasures answer the technique, not one of its mitigations, so they are not
+//! put in `mitigation.countermeasures`: each appears once per finding under
+//! `unmapped.countermeasures` (OCSF `d3fend` objects, `d3f_tactic` and `d3f_technique`,
+//! plus the `techniques` it answers). `device.hostname`, `time` (epoch ms) and
 //! `severity_id` (1 informational … 5 critical) come from the alert; everything else
 //! Rampart knows (groups, ENGAGE, pyramid level, tag issues) goes under `unmapped`.
 
@@ -12,6 +16,8 @@ use crate::context::TechniqueContext;
 use crate::enricher::EnrichedAlert;
 use rampart_event::Level;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// OCSF schema version the output follows.
 pub const OCSF_VERSION: &str = "1.5.0";
@@ -34,10 +40,16 @@ pub fn detection_finding(alert: &EnrichedAlert, uid: &str, attack_version: &str)
     let mut attacks = Vec::new();
     for context in &alert.enrichment.techniques {
         for tactic in &context.tactics {
-            attacks.push(attack(context, tactic, attack_version));
+            let tactic = json!({ "uid": tactic.id, "name": tactic.name, "src_url": tactic.url });
+            attacks.push(attack(context, "tactic", tactic, attack_version));
         }
-        if context.tactics.is_empty() {
-            attacks.push(attack_without_tactic(context, attack_version));
+        for mitigation in &context.mitigations {
+            let mitigation =
+                json!({ "uid": mitigation.id, "name": mitigation.name, "src_url": mitigation.url });
+            attacks.push(attack(context, "mitigation", mitigation, attack_version));
+        }
+        if context.tactics.is_empty() && context.mitigations.is_empty() {
+            attacks.push(Value::Object(attack_base(context, attack_version)));
         }
     }
     let level = alert.rule.level;
@@ -89,6 +101,7 @@ pub fn detection_finding(alert: &EnrichedAlert, uid: &str, attack_version: &str)
             "tags": alert.enrichment.tags,
             "groups": alert.enrichment.techniques.iter().map(|c| json!({"technique": c.technique.id, "count": c.groups.count, "top": c.groups.top})).collect::<Vec<_>>(),
             "engage": alert.enrichment.techniques.iter().map(|c| json!({"technique": c.technique.id, "activities": c.engage})).collect::<Vec<_>>(),
+            "countermeasures": countermeasures(&alert.enrichment.techniques),
         },
     })
 }
@@ -113,49 +126,50 @@ fn technique_objects(context: &TechniqueContext) -> (Value, Option<Value>) {
     }
 }
 
-fn mitigation(context: &TechniqueContext) -> Option<Value> {
-    let first = context.mitigations.first()?;
-    let countermeasures: Vec<Value> = context
-        .d3fend
-        .iter()
-        .flat_map(|(tactic, list)| {
-            list.iter().map(move |c| {
-                json!({
-                    "d3f_tactic": { "name": tactic },
-                    "d3f_technique": { "uid": c.id, "name": c.name },
-                })
+/// Each D3FEND countermeasure of the alert's techniques once, as an OCSF `d3fend`
+/// object with the techniques it answers, in D3FEND tactic then id order.
+fn countermeasures(contexts: &[Arc<TechniqueContext>]) -> Vec<Value> {
+    let mut answered: BTreeMap<(&str, &str), (&str, Vec<&str>)> = BTreeMap::new();
+    for context in contexts {
+        for (tactic, list) in &context.d3fend {
+            for countermeasure in list {
+                let (_, techniques) = answered
+                    .entry((tactic.as_str(), countermeasure.id.as_str()))
+                    .or_insert((countermeasure.name.as_str(), Vec::new()));
+                if !techniques.contains(&context.technique.id.as_str()) {
+                    techniques.push(&context.technique.id);
+                }
+            }
+        }
+    }
+    answered
+        .into_iter()
+        .map(|((tactic, id), (name, techniques))| {
+            json!({
+                "d3f_tactic": { "name": tactic },
+                "d3f_technique": { "uid": id, "name": name },
+                "techniques": techniques,
             })
         })
-        .collect();
-    Some(json!({
-        "uid": first.id,
-        "name": first.name,
-        "src_url": first.url,
-        "countermeasures": countermeasures,
-    }))
+        .collect()
 }
 
-fn attack(context: &TechniqueContext, tactic: &crate::context::TacticRef, version: &str) -> Value {
-    let mut value = attack_without_tactic(context, version);
-    if let Value::Object(map) = &mut value {
-        map.insert(
-            "tactic".into(),
-            json!({ "uid": tactic.id, "name": tactic.name, "src_url": tactic.url }),
-        );
-    }
-    value
+/// An `attack` object for the technique of `context` with `key` (`tactic` or
+/// `mitigation`) set to `value`.
+fn attack(context: &TechniqueContext, key: &str, value: Value, version: &str) -> Value {
+    let mut map = attack_base(context, version);
+    map.insert(key.into(), value);
+    Value::Object(map)
 }
 
-fn attack_without_tactic(context: &TechniqueContext, version: &str) -> Value {
+/// The technique, sub-technique and ATT&CK version of an `attack` object.
+fn attack_base(context: &TechniqueContext, version: &str) -> Map<String, Value> {
     let (technique, sub_technique) = technique_objects(context);
     let mut map = Map::new();
     map.insert("technique".into(), technique);
     if let Some(sub) = sub_technique {
         map.insert("sub_technique".into(), sub);
     }
-    if let Some(mitigation) = mitigation(context) {
-        map.insert("mitigation".into(), mitigation);
-    }
     map.insert("version".into(), Value::String(version.to_string()));
-    Value::Object(map)
+    map
 }

@@ -197,10 +197,10 @@ fn ocsf_detection_finding_has_attacks_and_d3fend() {
     assert_eq!(lsass["technique"]["uid"], "T1003");
     assert_eq!(lsass["tactic"]["uid"], "TA0006");
     assert_eq!(lsass["version"], "19.1");
-    let countermeasures = lsass["mitigation"]["countermeasures"].as_array().unwrap();
+    let countermeasures = finding["unmapped"]["countermeasures"].as_array().unwrap();
     assert!(countermeasures
         .iter()
-        .any(|c| c["d3f_tactic"]["name"] == "Detect"));
+        .any(|c| c["d3f_tactic"]["name"] == "Detect" && c["techniques"][0] == "T1003.001"));
     assert_eq!(finding["device"]["hostname"], "WS1");
 }
 
@@ -287,4 +287,67 @@ fn enriched_countermeasures_match_the_technique_view() {
     );
     let paths: usize = report.countermeasures.iter().map(|c| c.paths.len()).sum();
     assert_eq!(paths, k.countermeasures(k.find("T1003.001").unwrap()).len());
+}
+
+/// Every ATT&CK mitigation of every technique once (not only the lowest id), and each
+/// D3FEND countermeasure once per finding (not once per tactic of each technique).
+#[test]
+fn ocsf_lists_each_mitigation_and_countermeasure_once() {
+    let enricher = Enricher::new(knowledge());
+    let mut alert = lsass_alert();
+    // Valid Accounts sits under four tactics.
+    alert.techniques = vec!["T1003.001".into(), "T1078".into()];
+    let enriched = enricher.enrich(&alert);
+    let finding = ocsf::detection_finding(&enriched, "abc", &enricher.attack_version());
+    let attacks = finding["finding_info"]["attacks"].as_array().unwrap();
+    let technique_of = |a: &serde_json::Value| {
+        let sub = &a["sub_technique"]["uid"];
+        if sub.is_string() {
+            sub.clone()
+        } else {
+            a["technique"]["uid"].clone()
+        }
+    };
+    for context in &enriched.enrichment.techniques {
+        let id = context.technique.id.as_str();
+        let mut listed: Vec<&str> = attacks
+            .iter()
+            .filter(|a| technique_of(a) == id)
+            .filter_map(|a| a["mitigation"]["uid"].as_str())
+            .collect();
+        listed.sort_unstable();
+        let mut known: Vec<&str> = context.mitigations.iter().map(|m| m.id.as_str()).collect();
+        known.sort_unstable();
+        assert_eq!(listed, known, "mitigations of {id}, each once");
+        let tactics: Vec<&str> = attacks
+            .iter()
+            .filter(|a| technique_of(a) == id)
+            .filter_map(|a| a["tactic"]["uid"].as_str())
+            .collect();
+        assert_eq!(tactics.len(), context.tactics.len(), "tactics of {id}");
+    }
+    let lsass: Vec<&str> = attacks
+        .iter()
+        .filter(|a| technique_of(a) == "T1003.001")
+        .filter_map(|a| a["mitigation"]["uid"].as_str())
+        .collect();
+    assert!(
+        lsass.contains(&"M1043") && lsass.contains(&"M1017"),
+        "{lsass:?}"
+    );
+
+    let text = finding.to_string();
+    let mut countermeasures: Vec<String> = enriched
+        .enrichment
+        .techniques
+        .iter()
+        .flat_map(|c| c.d3fend.values().flatten().map(|d| d.id.clone()))
+        .collect();
+    countermeasures.sort();
+    countermeasures.dedup();
+    assert!(!countermeasures.is_empty());
+    for id in &countermeasures {
+        let needle = format!("\"uid\":\"{id}\"");
+        assert_eq!(text.matches(&needle).count(), 1, "{id} once in {text}");
+    }
 }

@@ -13,6 +13,7 @@ mod alert;
 mod error_chain;
 mod event;
 mod level;
+pub mod terminal;
 
 pub use alert::{
     alert_id, cap_context, context_fields, derived_alert_id, is_alert_id, Alert, ContextField,

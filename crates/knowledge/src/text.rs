@@ -11,6 +11,7 @@ use crate::report::{
     Common, D3fendReport, EngageReport, GroupReport, ObjectReport, Ref, TechniqueReport,
 };
 use crate::Report;
+use rampart_event::terminal::{escape_keeping_newlines, Escaped as E};
 use std::fmt::Write;
 
 /// Renders any report as text ending in a newline.
@@ -33,12 +34,16 @@ fn header(out: &mut String, common: &Common, subtitle: &str) {
     let _ = writeln!(
         out,
         "{} {} [{} {}{}]",
-        common.id, common.name, common.domain, common.kind, subtitle
+        E(&common.id),
+        E(&common.name),
+        common.domain,
+        common.kind,
+        subtitle
     );
     if common.status != "active" {
         let _ = write!(out, "Status:     {}", common.status.to_uppercase());
         if let Some(new) = &common.revoked_by {
-            let _ = write!(out, ", replaced by {} {}", new.id, new.name);
+            let _ = write!(out, ", replaced by {} {}", E(&new.id), E(&new.name));
         }
         out.push('\n');
     }
@@ -89,17 +94,9 @@ fn plain_text(markdown: &str) -> String {
 }
 
 /// Attacker-controlled text made safe for a terminal: control characters (other than
-/// a line break) become `\u{..}` escapes.
+/// a line break) become visible escapes (see `rampart_event::terminal`).
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() && c != '\n' {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    escape_keeping_newlines(text).into_owned()
 }
 
 fn ref_list(out: &mut String, title: &str, refs: &[Ref]) {
@@ -108,14 +105,14 @@ fn ref_list(out: &mut String, title: &str, refs: &[Ref]) {
     }
     let _ = writeln!(out, "{title} ({}):", refs.len());
     for r in refs {
-        let _ = writeln!(out, "  {:<11} {}", r.id, r.name);
+        let _ = writeln!(out, "  {:<11} {}", E(&r.id), E(&r.name));
     }
 }
 
 fn technique(t: &TechniqueReport) -> String {
     let mut out = String::new();
     let subtitle = match &t.parent {
-        Some(parent) => format!(", sub-technique of {} {}", parent.id, parent.name),
+        Some(parent) => format!(", sub-technique of {} {}", E(&parent.id), E(&parent.name)),
         None => String::new(),
     };
     header(&mut out, &t.common, &subtitle);
@@ -129,8 +126,8 @@ fn technique(t: &TechniqueReport) -> String {
             let _ = writeln!(
                 out,
                 "  {:<11} {}{}",
-                g.id,
-                g.name,
+                E(&g.id),
+                E(&g.name),
                 how(g.direct, &g.via_software, &g.via_campaigns)
             );
         }
@@ -144,7 +141,7 @@ fn technique(t: &TechniqueReport) -> String {
             t.detection_strategies.len()
         );
         for s in &t.detection_strategies {
-            let _ = writeln!(out, "  {:<11} {}", s.id, s.name);
+            let _ = writeln!(out, "  {:<11} {}", E(&s.id), E(&s.name));
             for a in &s.analytics {
                 let sources: Vec<String> = a
                     .log_sources
@@ -187,7 +184,10 @@ fn technique(t: &TechniqueReport) -> String {
             let _ = writeln!(
                 out,
                 "  {:<11} {}  ({}: {})",
-                e.id, e.name, e.vulnerability.id, e.vulnerability.description
+                E(&e.id),
+                E(&e.name),
+                E(&e.vulnerability.id),
+                E(&e.vulnerability.description)
             );
         }
     }
@@ -209,7 +209,7 @@ fn how(direct: bool, software: &[Ref], campaigns: &[Ref]) -> String {
         let names: Vec<&str> = campaigns.iter().map(|c| c.name.as_str()).collect();
         parts.push(format!("via campaign {}", names.join(", ")));
     }
-    format!("  ({})", parts.join("; "))
+    format!("  ({})", E(&parts.join("; ")))
 }
 
 fn group_text(g: &GroupReport) -> String {
@@ -231,8 +231,8 @@ fn group_text(g: &GroupReport) -> String {
         let _ = writeln!(
             out,
             "  {:<11} {}{}",
-            t.id,
-            t.name,
+            E(&t.id),
+            E(&t.name),
             how(t.direct, &t.via_software, &t.via_campaigns)
         );
     }
@@ -287,7 +287,7 @@ fn d3fend(d: &D3fendReport) -> String {
     if !d.artifacts.is_empty() {
         let _ = writeln!(out, "Artifacts ({}):", d.artifacts.len());
         for (relation, artifact) in &d.artifacts {
-            let _ = writeln!(out, "  {relation} {artifact}");
+            let _ = writeln!(out, "  {} {}", E(relation), E(artifact));
         }
     }
     if !d.counters.is_empty() {

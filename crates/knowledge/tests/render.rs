@@ -82,11 +82,8 @@ fn control_characters_are_escaped_in_text() {
     technique.common.description = "Dumps\u{1b}]0;owned\u{7} [memory](https://x) é".to_owned();
     let text = text::report(&report);
     assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
-    assert!(text.contains("LSASS\\u{1b}[2J\\u{7}é"), "{text}");
-    assert!(
-        text.contains("Dumps\\u{1b}]0;owned\\u{7} memory é"),
-        "{text}"
-    );
+    assert!(text.contains("LSASS\\x1b[2J\\x07é"), "{text}");
+    assert!(text.contains("Dumps\\x1b]0;owned\\x07 memory é"), "{text}");
 }
 
 #[test]

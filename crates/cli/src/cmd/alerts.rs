@@ -4,7 +4,6 @@
 //! The store is `--store DB`, else `rampart.db` in the data directory (see
 //! [`crate::cmd::hunt_store::default_store_path`]).
 
-use crate::cmd::hunt::output::escape_controls;
 use crate::cmd::hunt_store::{default_store_path, load_knowledge, StoreSink};
 use crate::global::GlobalOpts;
 use anyhow::Context;
@@ -12,6 +11,8 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use clap::{Args, Subcommand};
 use rampart_correlate::IncidentConfig;
 use rampart_enrich::{ocsf, Enricher};
+use rampart_event::terminal::escape as escape_controls;
+use rampart_event::terminal::Escaped;
 use rampart_event::{Alert, Level};
 use rampart_store::{AlertQuery, OpenOptions, RunInfo, RunSummary, Store, StoredAlert};
 use std::io::{BufRead, Write};
@@ -291,8 +292,8 @@ fn runs(args: RunsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             run.started_at.format("%Y-%m-%d %H:%M:%S"),
             end,
             run.alerts_added,
-            run.info.command,
-            run.info.inputs.join(" ")
+            Escaped(&run.info.command),
+            Escaped(&run.info.inputs.join(" "))
         )?;
     }
     out.flush()?;
@@ -344,9 +345,9 @@ fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                     .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                     .unwrap_or_else(|| "-".repeat(19)),
                 a.level.as_str(),
-                a.event.computer.as_deref().unwrap_or("-"),
-                a.techniques.join(","),
-                a.rule_title
+                Escaped(a.event.computer.as_deref().unwrap_or("-")),
+                Escaped(&a.techniques.join(",")),
+                Escaped(&a.rule_title)
             )?;
         }
     }
@@ -376,7 +377,8 @@ fn import(args: ImportArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             }
             Err(error) => {
                 bad_lines += 1;
-                eprintln!("warning: {}:{line}: not an alert: {error}", file.display());
+                let warning = format!("{}:{line}: not an alert: {error}", file.display());
+                eprintln!("warning: {}", Escaped(&warning));
                 Ok(())
             }
         })?;

@@ -7,6 +7,7 @@
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use rampart_event::terminal::Escaped;
 use rampart_knowledge::{CacheStatus, Domain, Knowledge, Report, Resolution};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -120,7 +121,7 @@ pub(crate) fn unknown(what: &str, query: &str, nearest: &[(String, String)]) -> 
     } else {
         let list: Vec<String> = nearest
             .iter()
-            .map(|(id, name)| format!("{id} ({name})"))
+            .map(|(id, name)| format!("{} ({})", Escaped(id), Escaped(name)))
             .collect();
         message.push_str(&format!("; nearest matches: {}", list.join(", ")));
     }
@@ -222,7 +223,10 @@ fn search(knowledge: &Knowledge, text: &str, json: bool, limit: usize) -> anyhow
         for row in &rows {
             let line = format!(
                 "{:<11} {:<19} {:<10} {}",
-                row.id, row.kind, row.domain, row.name
+                Escaped(&row.id),
+                row.kind,
+                row.domain,
+                Escaped(&row.name)
             );
             println!("{}", rampart_knowledge::text::escape(&line));
         }
@@ -263,7 +267,7 @@ fn list(
                 .collect();
             eprintln!(
                 "error: unknown {domain} tactic {wanted:?}; known tactics: {}",
-                known.join(", ")
+                Escaped(&known.join(", "))
             );
             return Ok(ExitCode::from(2));
         }
@@ -287,8 +291,12 @@ fn list(
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         for row in &rows {
-            let line = format!("{:<11} {:<55} {}", row.id, row.name, row.tactics.join(", "));
-            println!("{}", rampart_knowledge::text::escape(&line));
+            println!(
+                "{:<11} {:<55} {}",
+                Escaped(row.id),
+                Escaped(row.name),
+                Escaped(&row.tactics.join(", "))
+            );
         }
         eprintln!("{} techniques", rows.len());
     }

@@ -122,7 +122,10 @@ fn status(data_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         emit(&format!("{}\n", serde_json::to_string_pretty(&status)?))?;
     } else {
-        emit(&render_status(&status))?;
+        // File names and versions come from the data folder: nothing but line breaks
+        // reaches the terminal raw.
+        let text = render_status(&status);
+        emit(&rampart_event::terminal::escape_keeping_newlines(&text))?;
     }
     Ok(if status.is_healthy() {
         ExitCode::SUCCESS

@@ -18,6 +18,7 @@
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use rampart_correlate::{group_incidents, kill_chain_from, IncidentConfig, KillChain};
+use rampart_event::terminal::Escaped;
 use rampart_event::Alert;
 use rampart_knowledge::Knowledge;
 use rampart_store::{AlertQuery, RuleInfo, RunId, RunInfo, RunSummary, Store};
@@ -68,7 +69,7 @@ impl fmt::Display for StoreReport {
         write!(
             f,
             "store {}: run {} added {} alert(s) ({} already stored); {} alert(s) in {} incident(s)",
-            self.path.display(),
+            Escaped(&self.path.display().to_string()),
             self.run,
             self.added,
             self.duplicates,
@@ -193,9 +194,10 @@ pub fn load_knowledge(global: &GlobalOpts) -> Option<Knowledge> {
     match crate::cmd::attack::load_knowledge(global) {
         Ok(knowledge) => Some(knowledge),
         Err(error) => {
+            let warning = rampart_event::error_chain(error.as_ref());
             eprintln!(
                 "warning: {}; showing alerts without ATT&CK context",
-                rampart_event::error_chain(error.as_ref())
+                Escaped(&warning)
             );
             None
         }

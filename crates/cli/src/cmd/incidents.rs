@@ -10,6 +10,7 @@ use crate::global::GlobalOpts;
 use clap::{Args, Subcommand};
 use rampart_correlate::{kill_chain_from, next_predictor_from, Incident, KillChain, NextTechnique};
 use rampart_enrich::{Enricher, TechniqueContext};
+use rampart_event::terminal::Escaped;
 use rampart_knowledge::Knowledge;
 use rampart_store::Store;
 use serde::Serialize;
@@ -127,11 +128,11 @@ fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                 incident.id,
                 incident.score,
                 incident.max_level.as_str(),
-                incident.host,
+                Escaped(&incident.host),
                 incident.timeline.len(),
                 time(incident.first_seen),
                 time(incident.last_seen),
-                incident.tactics.join(" > ")
+                Escaped(&incident.tactics.join(" > "))
             );
         }
     }
@@ -162,7 +163,7 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let Some(incident) = store.incident(&args.id)? else {
         anyhow::bail!(
             "no incident `{}` in {} (see `rampart incidents list`)",
-            args.id,
+            Escaped(&args.id),
             args.store.path(global).display()
         );
     };
@@ -245,12 +246,12 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
     let incident = detail.incident;
     println!(
         "{}  host {}{}  score {:.1}  max level {}",
-        incident.id,
-        incident.host,
+        Escaped(&incident.id),
+        Escaped(&incident.host),
         incident
             .user
             .as_deref()
-            .map(|u| format!(" user {u}"))
+            .map(|u| format!(" user {}", Escaped(u)))
             .unwrap_or_default(),
         incident.score,
         incident.max_level.as_str()
@@ -263,9 +264,12 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
         incident.rules
     );
     if !incident.users.is_empty() {
-        println!("users: {}", incident.users.join(", "));
+        println!("users: {}", Escaped(&incident.users.join(", ")));
     }
-    println!("\nkill chain: {}", detail.tactic_names.join(" → "));
+    println!(
+        "\nkill chain: {}",
+        Escaped(&detail.tactic_names.join(" → "))
+    );
     println!("\ntechniques:");
     for id in &incident.techniques {
         match detail
@@ -276,15 +280,22 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
             Some(c) => {
                 let d3fend: usize = c.d3fend.values().map(Vec::len).sum();
                 println!(
-                    "  {id:<10} {}  [{}; {} group(s); {} mitigation(s); {} D3FEND countermeasure(s)]",
-                    c.technique.name,
-                    c.tactics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
+                    "  {:<10} {}  [{}; {} group(s); {} mitigation(s); {} D3FEND countermeasure(s)]",
+                    Escaped(id),
+                    Escaped(&c.technique.name),
+                    Escaped(
+                        &c.tactics
+                            .iter()
+                            .map(|t| t.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                     c.groups.count,
                     c.mitigations.len(),
                     d3fend
                 );
             }
-            None => println!("  {id:<10} (not in the loaded ATT&CK)"),
+            None => println!("  {:<10} (not in the loaded ATT&CK)", Escaped(id)),
         }
     }
     println!("\ntimeline:");
@@ -293,8 +304,8 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
             "  {}  {:<13} {:<22} {}",
             time(entry.time),
             entry.level.as_str(),
-            entry.techniques.join(","),
-            entry.rule_title
+            Escaped(&entry.techniques.join(",")),
+            Escaped(&entry.rule_title)
         );
     }
     if incident.timeline.len() > timeline {
@@ -306,7 +317,7 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
     if !detail.likely_next.is_empty() {
         println!("\nlikely next (coverage from {}):", detail.coverage_source);
         for next in &detail.likely_next {
-            println!("  likely next: {}", next.describe());
+            println!("  likely next: {}", Escaped(&next.describe()));
         }
     }
 }

@@ -72,6 +72,13 @@ pub(crate) fn load_rules(dirs: &[PathBuf]) -> (RuleSet, Vec<RuleInfo>) {
     (set, infos)
 }
 
+/// Writes human text to stdout: whatever the rules and reference data put in it,
+/// nothing but line breaks reaches the terminal raw (values that must stay on one
+/// line are escaped by the caller).
+pub(crate) fn print_text(text: &str) -> anyhow::Result<()> {
+    print_out(&rampart_event::terminal::escape_keeping_newlines(text))
+}
+
 /// Writes text to stdout; a closed pipe (`| head`) ends the output quietly.
 pub(crate) fn print_out(text: &str) -> anyhow::Result<()> {
     use std::io::Write;

@@ -13,6 +13,7 @@ use rampart_coverage::{
     resolve_tactics, run_samples, validated_coverage, version_skew, visibility, ClaimWeights,
     Collected, GapInputs, GapOptions, GapWeights, LintOptions,
 };
+use rampart_event::terminal::Escaped;
 use rampart_knowledge::Domain;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -159,7 +160,7 @@ fn run_coverage(args: RunArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> 
         for path in &args.samples {
             let found = load_labels(path, &matrix);
             for problem in &found.diagnostics {
-                eprintln!("warning: {problem}");
+                eprintln!("warning: {}", Escaped(&problem.to_string()));
             }
             labels.extend(found.samples);
         }
@@ -172,7 +173,8 @@ fn run_coverage(args: RunArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> 
         let runs = run_samples(&engine, &labels);
         for run in &runs {
             if let Some(error) = &run.error {
-                eprintln!("warning: {}: {error}", run.label.path.display());
+                let warning = format!("{}: {error}", run.label.path.display());
+                eprintln!("warning: {}", Escaped(&warning));
             }
             for (channel, ids) in &run.channels {
                 inferred.add(channel, ids.iter().copied());

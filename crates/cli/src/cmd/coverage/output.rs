@@ -3,11 +3,11 @@
 use super::RunArgs;
 use anyhow::Context;
 use rampart_coverage::{
-    claimed_layer, escape_terminal, gaps_csv, gaps_layer, gaps_markdown, html_report,
-    validated_layer, AttackMatrix, ClaimedCoverage, Confidence, CoverageDiff, Gap, Layer,
-    LintReport, ReportInput, TechniqueVisibility, ValidatedCoverage, VersionSkew, Visibility,
-    SKEW_REMEDY,
+    claimed_layer, gaps_csv, gaps_layer, gaps_markdown, html_report, validated_layer, AttackMatrix,
+    ClaimedCoverage, Confidence, CoverageDiff, Gap, Layer, LintReport, ReportInput,
+    TechniqueVisibility, ValidatedCoverage, VersionSkew, Visibility, SKEW_REMEDY,
 };
+use rampart_event::terminal::{escape, Escaped};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -227,7 +227,7 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
         emit!(
             out,
             "{:<24} {:>4}/{:<4} {:>7}/{:<6}",
-            escape_terminal(&row.name),
+            Escaped(&row.name),
             row.covered,
             row.techniques,
             row.covered_with_subtechniques,
@@ -273,10 +273,10 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
             out,
             "{:>3}. {:<10} {:<50} {:>5.2}  {}",
             gap.rank,
-            escape_terminal(&gap.technique),
-            escape_terminal(&truncate(&gap.name, 50)),
+            Escaped(&gap.technique),
+            truncate(&escape(&gap.name), 50),
             gap.priority,
-            escape_terminal(&gap.reasons.join("; "))
+            Escaped(&gap.reasons.join("; "))
         );
     }
     emit!(out);
@@ -289,11 +289,11 @@ pub(super) fn print_summary(results: &Results<'_>, top: usize) -> anyhow::Result
             .lint
             .counts
             .iter()
-            .map(|(k, v)| format!("{k} {v}"))
+            .map(|(k, v)| format!("{} {v}", Escaped(k)))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    super::load::print_out(&out)
+    super::load::print_text(&out)
 }
 
 /// `part` of `whole` in whole percent (0 when there is no whole).
@@ -323,8 +323,8 @@ pub(super) fn print_diff(diff: &CoverageDiff) -> anyhow::Result<()> {
             emit!(
                 out,
                 "  {:<10} {:<60} {:.2} -> {:.2} ({} -> {} rules)",
-                escape_terminal(&entry.technique),
-                escape_terminal(&truncate(&entry.name, 60)),
+                Escaped(&entry.technique),
+                truncate(&escape(&entry.name), 60),
                 entry.old_score,
                 entry.new_score,
                 entry.old_rules,
@@ -332,5 +332,5 @@ pub(super) fn print_diff(diff: &CoverageDiff) -> anyhow::Result<()> {
             );
         }
     }
-    super::load::print_out(&out)
+    super::load::print_text(&out)
 }

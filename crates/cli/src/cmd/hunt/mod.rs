@@ -11,6 +11,7 @@ mod ordered;
 pub mod output;
 pub mod rules;
 mod summary;
+mod table;
 
 use crate::cmd::hunt_store::{self, StoreSink};
 use crate::cmd::placeholders::PlaceholderArgs;
@@ -22,6 +23,7 @@ use ordered::Ordered;
 use output::Format;
 use rampart_correlate::sigma::AlertCorrelator;
 use rampart_detect::{Engine, Scratch};
+use rampart_event::terminal::{escape, Escaped};
 use rampart_event::{Alert, Event, JsonLineWriter, Level};
 use rampart_ingest::{Diagnostic, EventBatch, FieldAliases, Input, ReadOptions, Sink};
 use rampart_knowledge::Knowledge;
@@ -54,7 +56,7 @@ pub struct HuntArgs {
     /// Only run rules of this level or above.
     #[arg(long, value_name = "LEVEL", default_value = "informational")]
     min_level: Level,
-    /// Worker threads (0: one per core).
+    /// Worker threads (0: one per core; at most 4 per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
     /// Extra field aliases for nested JSON input (YAML: `fields: {path: Name}`,
@@ -81,13 +83,40 @@ pub struct HuntArgs {
     quiet: bool,
 }
 
+/// More worker threads than this per core add start-up time and memory (each thread
+/// keeps blocks of events in flight) and no speed: the hunt is CPU-bound.
+const MAX_THREADS_PER_CORE: usize = 4;
+
 /// Runs `rampart hunt`.
 pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
-    // Only the first pool configuration takes effect; nothing else has used rayon yet.
-    let _ = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build_global();
+    let pool = worker_pool(args.threads)?;
+    pool.install(|| hunt(args, global))
+}
 
+/// The hunt's own thread pool of `requested` threads (0: rayon's default, one per
+/// core), bounded by [`MAX_THREADS_PER_CORE`] with a warning. A pool of its own rather
+/// than rayon's global one: the global pool can be configured once per process and
+/// its failure to start surfaced only as a later panic; this one's error is returned.
+fn worker_pool(requested: usize) -> anyhow::Result<rayon::ThreadPool> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let most = cores.saturating_mul(MAX_THREADS_PER_CORE);
+    let threads = if requested > most {
+        eprintln!(
+            "warning: --threads {requested} is more than {MAX_THREADS_PER_CORE} per core; \
+             using {most}"
+        );
+        most
+    } else {
+        requested
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|index| format!("rampart-hunt-{index}"))
+        .build()
+        .with_context(|| format!("cannot start {threads} worker threads"))
+}
+
+fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let rule_paths = rules::rule_paths(args.rules.clone(), global)?;
     let rules = rules::load_engine(
         &rule_paths,
@@ -142,6 +171,7 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         let global = GlobalOpts {
             data_dir: Some(global.data_dir()),
             verbose: global.verbose,
+            color: global.color,
         };
         std::thread::spawn(move || version_skew_line(knowledge, &global, &rule_tags))
     });
@@ -171,7 +201,8 @@ pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             for warning in warnings {
                 eprintln!(
                     "warning: correlation {}: {}",
-                    warning.correlation, warning.message
+                    Escaped(&warning.correlation),
+                    Escaped(&warning.message)
                 );
             }
             Some(correlator)
@@ -336,12 +367,17 @@ fn no_rules_message(rules: &rules::LoadedRules) -> String {
     if rules.below_level > 0 {
         message.push_str(&format!(" ({} below --min-level)", rules.below_level));
     }
+    // One line per problem, whatever the rule files' names and text hold.
     for failure in rules.failures.iter().take(SHOWN) {
         message.push_str("\n  ");
-        message.push_str(failure);
+        message.push_str(&escape(failure));
     }
     for (rule, why) in rules.rejected.iter().take(SHOWN) {
-        message.push_str(&format!("\n  rule {rule} rejected: {why}"));
+        message.push_str(&format!(
+            "\n  rule {} rejected: {}",
+            Escaped(rule),
+            Escaped(why)
+        ));
     }
     let more =
         rules.failures.len().saturating_sub(SHOWN) + rules.rejected.len().saturating_sub(SHOWN);
@@ -454,7 +490,9 @@ impl Scan<'_> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Writes a warning on stderr, on one line whatever the input made it hold.
     fn warn(&self, line: &str) {
+        let line = escape(line);
         match self.progress {
             Some(progress) => progress.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),

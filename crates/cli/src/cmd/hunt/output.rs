@@ -28,6 +28,7 @@
 //! event's `EventRecordID` else its line number.
 
 use super::enriched::{EnrichedKind, EnrichedLines};
+use super::table::Table;
 use clap::ValueEnum;
 use rampart_enrich::Enricher;
 use rampart_event::{Alert, JsonLineWriter};
@@ -39,9 +40,11 @@ use std::io::{self, Write};
 pub enum Format {
     /// One JSON object per alert per line (the machine format; see the module docs).
     Jsonl,
-    /// Comma-separated values with a header row.
+    /// Comma-separated values with a header row; a cell a spreadsheet would run as a
+    /// formula (starting with `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`.
     Csv,
-    /// Aligned columns for people.
+    /// Aligned columns for people, sorted by event time; control characters in values
+    /// are shown as escapes (`\x1b`, `\n`).
     Table,
     /// Enriched JSON lines: the alert with its ATT&CK, D3FEND and ENGAGE context and
     /// ECS `threat.*` fields (schema in the `rampart-enrich` crate).
@@ -96,10 +99,7 @@ pub fn sink(
             writer: csv::Writer::from_writer(out),
             header_written: false,
         }),
-        Format::Table => Box::new(Table {
-            out,
-            header_written: false,
-        }),
+        Format::Table => Box::new(Table::new(out)),
     })
 }
 
@@ -168,13 +168,26 @@ struct Csv {
 }
 
 /// `field=value` pairs joined by `; `: one cell for a list of any length.
-fn matched_text(alert: &Alert) -> String {
+pub(super) fn matched_text(alert: &Alert) -> String {
     alert
         .matched
         .iter()
         .map(|m| format!("{}={}", m.field, m.value))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// `cell` as a spreadsheet will show it rather than run it: a cell starting with `=`,
+/// `+`, `-` or `@` is a formula to Excel, LibreOffice and Sheets (`=cmd|' /C calc'!A0`
+/// runs a program), and a leading tab or CR can hide such a start; OWASP's advice is
+/// to prefix those with `'`, which the spreadsheet shows as text. Quoting stays the
+/// `csv` writer's.
+pub(super) fn spreadsheet_safe(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
 }
 
 fn timestamp_text(alert: &Alert) -> String {
@@ -185,7 +198,7 @@ fn timestamp_text(alert: &Alert) -> String {
         .unwrap_or_default()
 }
 
-fn or_empty<T: ToString>(value: Option<T>) -> String {
+pub(super) fn or_empty<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
@@ -196,7 +209,7 @@ impl AlertSink for Csv {
             self.header_written = true;
         }
         let event = &alert.event;
-        self.writer.write_record([
+        let cells = [
             timestamp_text(alert),
             alert.level.to_string(),
             alert.rule_id.clone(),
@@ -210,7 +223,9 @@ impl AlertSink for Csv {
             or_empty(event.record_id),
             event.source.to_string(),
             matched_text(alert),
-        ])?;
+        ];
+        self.writer
+            .write_record(cells.into_iter().map(spreadsheet_safe))?;
         Ok(())
     }
 
@@ -220,102 +235,4 @@ impl AlertSink for Csv {
         }
         self.writer.flush()
     }
-}
-
-/// Fixed-width columns, so the table streams without knowing all rows first; long
-/// cells are cut with `…`, and the rule title and matched values end the line.
-struct Table {
-    out: Box<dyn Write + Send>,
-    header_written: bool,
-}
-
-const TABLE_WIDTHS: [usize; 6] = [24, 13, 18, 6, 10, 12];
-
-/// `text` cut to `width` characters (ending in `…` when cut).
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else {
-        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
-        format!("{kept}…")
-    }
-}
-
-/// `text` cut or padded to exactly `width` characters.
-fn cell(text: &str, width: usize) -> String {
-    format!("{:<width$}", cut(text, width))
-}
-
-impl Table {
-    fn row(&mut self, cells: [&str; 6], rest: &str) -> io::Result<()> {
-        let mut line = String::new();
-        for (text, width) in cells.iter().zip(TABLE_WIDTHS) {
-            line.push_str(&cell(text, width));
-            line.push_str("  ");
-        }
-        line.push_str(rest);
-        writeln!(self.out, "{}", line.trim_end())
-    }
-}
-
-impl AlertSink for Table {
-    fn write(&mut self, alert: &Alert) -> io::Result<()> {
-        if !self.header_written {
-            let header = [
-                "TIME (UTC)",
-                "LEVEL",
-                "COMPUTER",
-                "EVENT",
-                "RECORD",
-                "TECHNIQUE",
-            ];
-            self.row(header, "RULE  [MATCHED]")?;
-            self.header_written = true;
-        }
-        let time = alert
-            .event
-            .timestamp
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
-        let event_id = or_empty(alert.event.event_id);
-        let record = or_empty(alert.event.record_id);
-        let computer = or_empty(alert.event.computer.as_deref());
-        let technique = alert.techniques.join(",");
-        let level = alert.level.to_string();
-        let matched = matched_text(alert);
-        let rest = if matched.is_empty() {
-            alert.rule_title.clone()
-        } else {
-            format!("{}  [{}]", alert.rule_title, cut(&matched, 120))
-        };
-        self.row(
-            [&time, &level, &computer, &event_id, &record, &technique],
-            &rest,
-        )
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-}
-
-/// `text` safe to print on a terminal: control characters (C0, DEL, C1) and the bidi
-/// controls that reorder a line are written as escapes (`\n`, `\u{1b}`), so that
-/// attacker-controlled values cannot move the cursor, clear the screen or disguise
-/// themselves. Everything else is kept as is.
-pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    let needs =
-        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    if !text.chars().any(needs) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut escaped = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if needs(c) {
-            escaped.extend(c.escape_default());
-        } else {
-            escaped.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(escaped)
 }

@@ -1,5 +1,6 @@
 //! The closing summary of `rampart hunt`, printed on stderr.
 
+use rampart_event::terminal::Escaped;
 use rampart_event::{Alert, Level};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -135,7 +136,7 @@ impl Summary {
             tactics.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             let text: Vec<String> = tactics
                 .iter()
-                .map(|(tactic, count)| format!("{tactic} {}", thousands(**count)))
+                .map(|(tactic, count)| format!("{} {}", Escaped(tactic), thousands(**count)))
                 .collect();
             eprintln!("by tactic: {}", text.join(", "));
         }

@@ -4,6 +4,7 @@ use crate::cmd::placeholders::PlaceholderArgs;
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::Args;
+use rampart_event::terminal::Escaped;
 use rampart_sigma::{load_rules_with, Diagnostic, RuleSet, Severity};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,7 +40,8 @@ pub fn run(args: CheckArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         println!("{}", summary.to_json(&diagnostics));
     } else {
         for diagnostic in &diagnostics {
-            println!("{diagnostic}");
+            // One line each, whatever the rule's file name and text hold.
+            println!("{}", Escaped(&diagnostic.to_string()));
         }
         summary.print();
     }

@@ -66,7 +66,7 @@ pub fn run(args: LintArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                 escape_terminal(&finding.message)
             ));
         }
-        load::print_out(&text)?;
+        load::print_text(&text)?;
         let counts: Vec<String> = report
             .counts
             .iter()

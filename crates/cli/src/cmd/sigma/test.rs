@@ -16,6 +16,7 @@ use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::Args;
 use rampart_detect::Engine;
+use rampart_event::terminal::Escaped;
 use rampart_event::Level;
 use rampart_ingest::{Collector, Input, ReadOptions};
 use rayon::prelude::*;
@@ -135,18 +136,18 @@ pub fn run(args: TestArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     for warning in &warnings {
         println!(
             "WARN {} {}: {}",
-            warning.rule_id,
-            warning.sample.display(),
-            warning.reason
+            Escaped(&warning.rule_id),
+            Escaped(&warning.sample.display().to_string()),
+            Escaped(&warning.reason)
         );
     }
     failures.sort_by(|a, b| a.sample.cmp(&b.sample));
     for failure in &failures {
         println!(
             "FAIL {} {}: {}",
-            failure.rule_id,
-            failure.sample.display(),
-            failure.reason
+            Escaped(&failure.rule_id),
+            Escaped(&failure.sample.display().to_string()),
+            Escaped(&failure.reason)
         );
     }
     println!("{passed} passed, {} failed", failures.len());
