@@ -36,7 +36,14 @@ pub struct ReadOptions {
     pub parallel: bool,
     /// At most this many diagnostics per input; the rest are counted in one line.
     pub max_diagnostics: u64,
+    /// A JSON line (or the first line of a JSON input) longer than this is skipped,
+    /// read through to its end without being held, and reported.
+    pub max_line_bytes: usize,
 }
+
+/// The default line cap: far above any real record (the corpus's longest is a few
+/// KB), far below what would strain memory, as log shippers cap theirs.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
 
 impl Default for ReadOptions {
     fn default() -> Self {
@@ -44,6 +51,7 @@ impl Default for ReadOptions {
             aliases: Arc::new(FieldAliases::builtin()),
             parallel: true,
             max_diagnostics: 50,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         }
     }
 }
@@ -57,6 +65,9 @@ pub struct ReadStats {
     pub bytes: u64,
     /// Problems found (all of them, including ones past the display cap).
     pub diagnostics: u64,
+    /// Records lost among those problems (lines or documents that could not be read;
+    /// EVTX records that could not be decoded).
+    pub records_skipped: u64,
 }
 
 /// File names a directory walk picks up; named files are taken whatever their name.
