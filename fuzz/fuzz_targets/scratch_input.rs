@@ -8,7 +8,13 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// Reads `data` as a file named `rampart-fuzz-<pid>.<extension>`.
+#[allow(dead_code)]
 pub fn read_as_file(data: &[u8], extension: &str) {
+    read_as_file_capped(data, extension, rampart_ingest::DEFAULT_MAX_LINE_BYTES);
+}
+
+/// [`read_as_file`] with lines capped at `max_line_bytes`.
+pub fn read_as_file_capped(data: &[u8], extension: &str, max_line_bytes: usize) {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     let path = PATH.get_or_init(|| {
         std::env::temp_dir().join(format!("rampart-fuzz-{}.{extension}", std::process::id()))
@@ -21,6 +27,7 @@ pub fn read_as_file(data: &[u8], extension: &str) {
     };
     let options = ReadOptions {
         parallel: false,
+        max_line_bytes,
         ..ReadOptions::default()
     };
     let collector = Collector::new();

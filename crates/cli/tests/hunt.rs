@@ -439,3 +439,127 @@ fn rules_tagged_for_an_older_attack_are_said_once_in_the_summary() {
         stderr(&output)
     );
 }
+
+/// A JSON line of the Security event that fires "Security Eventlog Cleared".
+const LOG_CLEARED_LINE: &str =
+    r#"{"Channel":"Security","EventID":1102,"Provider_Name":"Microsoft-Windows-Eventlog"}"#;
+
+/// A dangling symbolic link among the inputs no longer aborts the hunt: it is reported,
+/// the other inputs are hunted, the summary counts it and the exit status (3) says the
+/// run passed over some input.
+#[test]
+fn a_dangling_input_is_skipped_and_the_exit_status_says_so() {
+    let work = tempfile::tempdir().unwrap();
+    let dangling = work.path().join("gone.evtx");
+    std::os::unix::fs::symlink(work.path().join("nowhere"), &dangling).unwrap();
+    let sample = log_cleared_sample();
+    let rules = security_rules();
+    let args = [
+        "hunt",
+        text(&dangling),
+        text(&sample),
+        "--rules",
+        text(&rules),
+        "--format",
+        "jsonl",
+    ];
+    let output = rampart(&args, None);
+    let errors = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{errors}");
+    assert!(
+        errors.contains(&format!("input skipped: {}", dangling.display())),
+        "{errors}"
+    );
+    assert!(errors.contains("1 inputs skipped"), "{errors}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(LOG_CLEARED_RULE), "{stdout}");
+    // The same hunt without the bad input is clean.
+    let clean = rampart(&[&args[..1], &args[2..]].concat(), None);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+}
+
+/// A line longer than --max-line-bytes is skipped and reported with its line number;
+/// the event after it still alerts, and the exit status says a record was skipped.
+#[test]
+fn an_over_long_line_is_skipped_and_the_next_event_alerts() {
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("long.jsonl");
+    let long = format!("{{\"pad\":\"{}\"}}", "x".repeat(10_000));
+    std::fs::write(&path, format!("{long}\n{LOG_CLEARED_LINE}\n")).unwrap();
+    let output = rampart(
+        &[
+            "hunt",
+            text(&path),
+            "--rules",
+            text(&security_rules()),
+            "--format",
+            "jsonl",
+            "--max-line-bytes",
+            "4096",
+        ],
+        None,
+    );
+    let errors = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{errors}");
+    assert!(
+        errors.contains(&format!(
+            "{}:1: line skipped: longer than 4096 bytes",
+            path.display()
+        )),
+        "{errors}"
+    );
+    assert!(errors.contains("1 records skipped"), "{errors}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(LOG_CLEARED_RULE), "{stdout}");
+}
+
+/// `ln -s . self` in a logs folder: by default the link is reported and not followed
+/// (one alert per match, not 41); with --follow-links the loop is reported and the
+/// hunt still ends with each alert once. A FIFO named `*.jsonl` in the folder is passed
+/// over rather than waited on.
+#[test]
+fn symlink_loops_and_fifos_in_a_logs_folder_neither_repeat_nor_hang() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("events.jsonl"),
+        format!("{LOG_CLEARED_LINE}\n"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(".", work.path().join("self")).unwrap();
+    std::os::unix::fs::symlink(".", work.path().join("again")).unwrap();
+    let fifo = work.path().join("pipe.jsonl");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let rules = security_rules();
+    for follow in [false, true] {
+        let mut args = vec![
+            "hunt",
+            text(work.path()),
+            "--rules",
+            text(&rules),
+            "--format",
+            "jsonl",
+        ];
+        if follow {
+            args.push("--follow-links");
+        }
+        let output = rampart(&args, None);
+        let errors = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{errors}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(stdout.matches(LOG_CLEARED_RULE).count(), 1, "{stdout}");
+        assert!(
+            errors.contains("pipe.jsonl: not a regular file"),
+            "{errors}"
+        );
+        let link_note = if follow {
+            "symbolic link loop"
+        } else {
+            "symbolic link not followed"
+        };
+        assert_eq!(errors.matches(link_note).count(), 2, "{errors}");
+    }
+}

@@ -102,3 +102,41 @@ fn placeholders_given_on_the_command_line_are_expanded() {
         String::from_utf8_lossy(&with.stdout)
     );
 }
+
+/// `ln -s . self` twice in a rules folder loaded every rule again through each link
+/// (and two such links hung the walk); a FIFO named `*.yml` hung it too. Now links are
+/// reported and passed over (or, with --follow-links, followed with each loop
+/// reported), the FIFO is reported, and the one rule loads once.
+#[test]
+fn symlink_loops_and_fifos_in_a_rules_folder_neither_repeat_nor_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = rampart_testkit::data_path(
+        "sigma/rules/windows/process_creation/proc_creation_win_certutil_download.yml",
+    );
+    std::fs::copy(&good, dir.path().join("good.yml")).unwrap();
+    std::os::unix::fs::symlink(".", dir.path().join("self")).unwrap();
+    std::os::unix::fs::symlink(".", dir.path().join("again")).unwrap();
+    let fifo = dir.path().join("pipe.yml");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for (follow, note) in [
+        (false, "symbolic link not followed"),
+        (true, "symbolic link loop"),
+    ] {
+        let mut args = vec!["sigma", "check", path_arg(dir.path()), "--json"];
+        if follow {
+            args.push("--follow-links");
+        }
+        let output = rampart(&args);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["rules"], 1, "{stdout}");
+        assert_eq!(report["loaded"], 1, "{stdout}");
+        assert_eq!(stdout.matches(note).count(), 2, "{stdout}");
+        assert!(stdout.contains("not a regular file"), "{stdout}");
+    }
+}

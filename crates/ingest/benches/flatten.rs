@@ -51,7 +51,7 @@ fn benches(c: &mut Criterion) {
         writeln!(file, "{line}").unwrap();
     }
     file.flush().unwrap();
-    let inputs = rampart_ingest::inputs(&[file.path()]).unwrap();
+    let inputs = rampart_ingest::inputs(&[file.path()], Default::default()).inputs;
     let options = ReadOptions {
         parallel: false,
         ..ReadOptions::default()

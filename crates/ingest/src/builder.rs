@@ -1,9 +1,21 @@
-//! An event built field by field, shared by both JSON paths (the hand-written fast path
-//! and the serde stream), which must build exactly what the reference flattener does.
+//! An event built field by field, shared by the three JSON paths (the hand-written fast
+//! path, the serde stream and the reference flattener), which must build the same events.
+//!
+//! Field names are unique within an event, so each field set is a lookup. Records have
+//! tens of fields, where a scan of the list beats hashing; an attacker's record may have
+//! millions, where a scan per field is quadratic. So an event that grows past
+//! [`INDEXED_FROM`] fields gets a hash index of its names, and an object past as many
+//! keys a set of their hashes (std's keyed SipHash: chosen names cannot collide on
+//! purpose).
 
 use crate::flatten::fill_meta;
 use crate::FieldAliases;
-use rampart_event::{Event, Value};
+use rampart_event::{Event, Text, Value};
+use std::collections::{HashMap, HashSet};
+
+/// The number of fields (or keys of one object) past which lookups go through a hash
+/// table rather than a scan.
+const INDEXED_FROM: usize = 32;
 
 /// An event under construction, with what the JSON paths need along the way.
 pub(crate) struct Builder<'a> {
@@ -20,6 +32,12 @@ pub(crate) struct Builder<'a> {
     /// Hashes of the keys of the objects being read, innermost last (see
     /// [`Builder::note_key`]).
     keys: Vec<u64>,
+    /// The objects being read that have more than [`INDEXED_FROM`] keys: where their
+    /// keys begin in `keys`, and the set of their key hashes.
+    wide_objects: Vec<(usize, HashSet<u64>)>,
+    /// Each field's position by name, once the event has more than [`INDEXED_FROM`]
+    /// fields (empty before).
+    index: HashMap<Text, usize>,
     /// Whether the record holds something the stream cannot read as the reference
     /// does (a key repeated in one object), so the reference must read it whole.
     pub(crate) needs_reference: bool,
@@ -41,6 +59,8 @@ impl<'a> Builder<'a> {
             name: String::new(),
             names: NameBits::default(),
             keys: Vec::new(),
+            wide_objects: Vec::new(),
+            index: HashMap::new(),
             needs_reference: false,
         }
     }
@@ -56,14 +76,27 @@ impl<'a> Builder<'a> {
     /// (A hash collision sends a record there needlessly, never wrongly.)
     pub(crate) fn note_key(&mut self, base: usize, key: &str) {
         let hash = key_hash(key);
-        if self.keys[base..].contains(&hash) {
-            self.needs_reference = true;
-        }
+        let repeated = match self.wide_objects.last_mut() {
+            Some((begin, seen)) if *begin == base => !seen.insert(hash),
+            _ => self.keys[base..].contains(&hash),
+        };
+        self.needs_reference |= repeated;
         self.keys.push(hash);
+        if self.keys.len() - base == INDEXED_FROM + 1 {
+            let seen = self.keys[base..].iter().copied().collect();
+            self.wide_objects.push((base, seen));
+        }
     }
 
     /// Ends the object begun at `base`.
     pub(crate) fn keys_end(&mut self, base: usize) {
+        while self
+            .wide_objects
+            .last()
+            .is_some_and(|(begin, _)| *begin >= base)
+        {
+            self.wide_objects.pop();
+        }
         self.keys.truncate(base);
     }
 
@@ -76,6 +109,9 @@ impl<'a> Builder<'a> {
 
     /// Where the field `name` sits, if the event has it.
     pub(crate) fn position(&self, name: &str) -> Option<usize> {
+        if !self.index.is_empty() {
+            return self.index.get(name).copied();
+        }
         if !self.names.may_hold(name) {
             return None;
         }
@@ -87,8 +123,30 @@ impl<'a> Builder<'a> {
 
     /// Appends a field known to be new.
     pub(crate) fn push(&mut self, name: &str, value: Value) {
+        let position = self.event.fields.len();
+        self.insert(position, name, value);
+    }
+
+    /// Inserts a field known to be new at `position` (a `System` element's text goes
+    /// before the attributes read after it).
+    pub(crate) fn insert(&mut self, position: usize, name: &str, value: Value) {
         self.names.insert(name);
-        self.event.fields.push((name.into(), value));
+        let name = Text::from(name);
+        if !self.index.is_empty() {
+            // Only the element's own attributes follow `position`: few to shift.
+            for (shifted, (field, _)) in self.event.fields[position..].iter().enumerate() {
+                if let Some(slot) = self.index.get_mut(field) {
+                    *slot = position + shifted + 1;
+                }
+            }
+            self.index.insert(name.clone(), position);
+        }
+        self.event.fields.insert(position, (name, value));
+        if self.index.is_empty() && self.event.fields.len() > INDEXED_FROM {
+            self.index = (self.event.fields.iter().enumerate())
+                .map(|(position, (field, _))| (field.clone(), position))
+                .collect();
+        }
     }
 
     /// A data field: replaces a field of the same name (as [`Event::set`]).
@@ -99,10 +157,23 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Records the names of the fields from `start` on, set by the reference code.
-    pub(crate) fn note_fields_from(&mut self, start: usize) {
-        for (name, _) in &self.event.fields[start..] {
-            self.names.insert(name);
+    /// Sets a field unless a rule of higher priority (lower number) already set it:
+    /// `priorities[i]` is the alias priority that set `event.fields[i]`.
+    pub(crate) fn set_by_priority(&mut self, name: &str, priority: u32, value: Value) {
+        // Fields set by other means (a streamed `System`) have no priority: they rank
+        // last, and the list is brought level before it is indexed.
+        self.priorities.resize(self.event.fields.len(), u32::MAX);
+        match self.position(name) {
+            Some(index) => {
+                if priority < self.priorities[index] {
+                    self.event.fields[index].1 = value;
+                    self.priorities[index] = priority;
+                }
+            }
+            None => {
+                self.push(name, value);
+                self.priorities.push(priority);
+            }
         }
     }
 }

@@ -62,6 +62,8 @@ pub(crate) struct Reporter<'a, S: crate::Sink + ?Sized> {
     source: Arc<str>,
     limit: u64,
     count: std::sync::atomic::AtomicU64,
+    /// Records (lines, documents) lost, among the problems.
+    skipped: std::sync::atomic::AtomicU64,
 }
 
 impl<'a, S: crate::Sink + ?Sized> Reporter<'a, S> {
@@ -71,7 +73,20 @@ impl<'a, S: crate::Sink + ?Sized> Reporter<'a, S> {
             source,
             limit,
             count: Default::default(),
+            skipped: Default::default(),
         }
+    }
+
+    /// Reports a record that could not be read at all: a problem, and a record lost.
+    pub(crate) fn record_skipped(&self, place: Place, message: impl Into<String>) {
+        self.skipped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.report(place, message);
+    }
+
+    /// The number of records lost so far.
+    pub(crate) fn skipped(&self) -> u64 {
+        self.skipped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn report(&self, place: Place, message: impl Into<String>) {

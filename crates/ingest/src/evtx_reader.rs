@@ -87,6 +87,7 @@ pub(crate) fn read<S: Sink + ?Sized>(
         events: read.events.load(Ordering::Relaxed),
         bytes,
         diagnostics: read.reporter.finish(),
+        records_skipped: read.reporter.skipped(),
     })
 }
 
@@ -138,7 +139,7 @@ fn read_chunk<S: Sink + ?Sized>(
         match record.and_then(|record| record.into_json_bytes()) {
             Ok(record) => match record_event(&record, read) {
                 Ok(event) => events.push(event),
-                Err(error) => read.reporter.report(
+                Err(error) => read.reporter.record_skipped(
                     Place::Record {
                         chunk: number,
                         record_id: Some(record.event_record_id),
@@ -152,7 +153,7 @@ fn read_chunk<S: Sink + ?Sized>(
                     _ => None,
                 };
                 let message = format!("record skipped: {}", error_chain(&error));
-                read.reporter.report(
+                read.reporter.record_skipped(
                     Place::Record {
                         chunk: number,
                         record_id,

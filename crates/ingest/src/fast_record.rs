@@ -151,8 +151,7 @@ impl<'a> Read<'_, 'a, '_> {
             if self.builder.position(name).is_some() {
                 return None;
             }
-            self.builder.names.insert(name);
-            self.builder.event.fields.insert(start, (name.into(), text));
+            self.builder.insert(start, name, text);
         }
         Some(())
     }

@@ -6,6 +6,7 @@
 //! paths go through the [`FieldAliases`]; a flat event with Sigma names at top level is
 //! the degenerate case where no path has a dot.
 
+use crate::builder::Builder;
 use crate::value::{as_u64, from_json, parse_timestamp};
 use crate::FieldAliases;
 use rampart_event::{Event, Value};
@@ -13,15 +14,14 @@ use serde_json::{Map, Value as Json};
 
 /// Flattens one JSON record into an event (source and record id left for the reader).
 pub fn flatten_json(json: &Json, aliases: &FieldAliases) -> Event {
-    let mut event = Event::default();
+    let mut builder = Builder::new(aliases);
     if let Json::Object(object) = json {
         match evtx_root(object) {
-            Some(root) => flatten_evtx(root, &mut event),
-            None => flatten_nested(object, aliases, &mut event),
+            Some(root) => flatten_evtx(root, &mut builder),
+            None => walk(object, &mut String::new(), &mut builder),
         }
     }
-    fill_meta(&mut event);
-    event
+    builder.finish()
 }
 
 /// Parses and flattens one JSON text (the fuzzing entry point).
@@ -43,7 +43,7 @@ fn evtx_root(object: &Map<String, Json>) -> Option<&Map<String, Json>> {
 
 /// Flattens an EVTX record: `System` elements, then `EventData` and `UserData` (whose
 /// names win over a `System` name they repeat, as Sysmon's `Version` does).
-pub(crate) fn flatten_evtx(root: &Map<String, Json>, event: &mut Event) {
+pub(crate) fn flatten_evtx(root: &Map<String, Json>, event: &mut Builder<'_>) {
     if let Some(Json::Object(system)) = root.get("System") {
         for (name, value) in system {
             flatten_system_element(name, value, event);
@@ -60,7 +60,7 @@ pub(crate) fn flatten_evtx(root: &Map<String, Json>, event: &mut Event) {
 
 /// A `System` element: its text under its name, each attribute as `Element_Attribute`
 /// (`Provider_Name`, `Security_UserID`, `TimeCreated_SystemTime`).
-fn flatten_system_element(name: &str, value: &Json, event: &mut Event) {
+fn flatten_system_element(name: &str, value: &Json, event: &mut Builder<'_>) {
     match value {
         Json::Null => {}
         Json::Object(element) => {
@@ -78,7 +78,7 @@ fn flatten_system_element(name: &str, value: &Json, event: &mut Event) {
 }
 
 /// `EventData`: named `Data` elements become fields; unnamed ones one `Data` list.
-fn flatten_event_data(value: &Json, event: &mut Event) {
+fn flatten_event_data(value: &Json, event: &mut Builder<'_>) {
     let Json::Object(data) = value else {
         if let Json::String(text) = value {
             event.set("Data", Value::Str(text.as_str().into()));
@@ -106,7 +106,7 @@ pub(crate) fn sigma_name(name: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Unnamed `Data` elements, in order, under the one field `Data`.
-pub(crate) fn push_unnamed_data(value: &Json, event: &mut Event) {
+pub(crate) fn push_unnamed_data(value: &Json, event: &mut Builder<'_>) {
     let value = match value {
         Json::Object(element) => element.get("#text").unwrap_or(&Json::Null),
         other => other,
@@ -139,7 +139,7 @@ pub(crate) fn element_value(value: &Json) -> Value {
 }
 
 /// `UserData` and other sections: every leaf under its own element name.
-pub(crate) fn flatten_leaves(name: &str, value: &Json, event: &mut Event) {
+pub(crate) fn flatten_leaves(name: &str, value: &Json, event: &mut Builder<'_>) {
     match value {
         Json::Object(element) => {
             for (child, value) in element {
@@ -168,19 +168,7 @@ pub(crate) fn flatten_leaves(name: &str, value: &Json, event: &mut Event) {
 }
 
 /// Nested JSON: every leaf under its dotted path, renamed by the aliases.
-fn flatten_nested(object: &Map<String, Json>, aliases: &FieldAliases, event: &mut Event) {
-    let mut priorities: Vec<u32> = Vec::new();
-    let mut path = String::new();
-    walk(object, aliases, &mut path, event, &mut priorities);
-}
-
-fn walk(
-    object: &Map<String, Json>,
-    aliases: &FieldAliases,
-    path: &mut String,
-    event: &mut Event,
-    priorities: &mut Vec<u32>,
-) {
+fn walk(object: &Map<String, Json>, path: &mut String, event: &mut Builder<'_>) {
     for (key, value) in object {
         let length = path.len();
         if !path.is_empty() {
@@ -188,41 +176,13 @@ fn walk(
         }
         path.push_str(key);
         match value {
-            Json::Object(child) if !child.is_empty() => {
-                walk(child, aliases, path, event, priorities)
-            }
+            Json::Object(child) if !child.is_empty() => walk(child, path, event),
             _ => {
-                let (name, priority) = aliases.resolve(path);
-                set_by_priority(event, priorities, name, priority, from_json(value));
+                let (name, priority) = event.aliases.resolve(path);
+                event.set_by_priority(name, priority, from_json(value));
             }
         }
         path.truncate(length);
-    }
-}
-
-/// Sets a field unless a rule of higher priority (lower number) already set it.
-/// `priorities[i]` is the priority that set `event.fields[i]`.
-pub(crate) fn set_by_priority(
-    event: &mut Event,
-    priorities: &mut Vec<u32>,
-    name: &str,
-    priority: u32,
-    value: Value,
-) {
-    // Fields set by other means (a streamed `System`) have no priority: they rank
-    // last, and the list is brought level before it is indexed.
-    priorities.resize(event.fields.len(), u32::MAX);
-    match event.fields.iter().position(|(field, _)| &**field == name) {
-        Some(index) => {
-            if priority < priorities[index] {
-                event.fields[index].1 = value;
-                priorities[index] = priority;
-            }
-        }
-        None => {
-            event.fields.push((name.into(), value));
-            priorities.push(priority);
-        }
     }
 }
 

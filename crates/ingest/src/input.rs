@@ -1,6 +1,6 @@
 //! Finding inputs (files, directories, stdin) and reading one into a sink.
 
-use crate::{evtx_reader, json_reader, FieldAliases, IngestError, Sink};
+use crate::{evtx_reader, json_reader, Diagnostic, FieldAliases, IngestError, Place, Sink};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,7 +36,14 @@ pub struct ReadOptions {
     pub parallel: bool,
     /// At most this many diagnostics per input; the rest are counted in one line.
     pub max_diagnostics: u64,
+    /// A JSON line (or the first line of a JSON input) longer than this is skipped,
+    /// read through to its end without being held, and reported.
+    pub max_line_bytes: usize,
 }
+
+/// The default line cap: far above any real record (the corpus's longest is a few
+/// KB), far below what would strain memory, as log shippers cap theirs.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
 
 impl Default for ReadOptions {
     fn default() -> Self {
@@ -44,6 +51,7 @@ impl Default for ReadOptions {
             aliases: Arc::new(FieldAliases::builtin()),
             parallel: true,
             max_diagnostics: 50,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         }
     }
 }
@@ -57,6 +65,9 @@ pub struct ReadStats {
     pub bytes: u64,
     /// Problems found (all of them, including ones past the display cap).
     pub diagnostics: u64,
+    /// Records lost among those problems (lines or documents that could not be read;
+    /// EVTX records that could not be decoded).
+    pub records_skipped: u64,
 }
 
 /// File names a directory walk picks up; named files are taken whatever their name.
@@ -71,48 +82,105 @@ fn is_telemetry_name(path: &Path) -> bool {
         .any(|extension| name.ends_with(extension))
 }
 
+/// How [`inputs`] walks folders.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FindOptions {
+    /// Follow symbolic links in folders (a link that leads back to a folder being
+    /// walked is reported, not followed again). Off by default: a link is reported
+    /// and passed over, so a link loop cannot repeat or hang a walk.
+    pub follow_links: bool,
+}
+
+/// What [`inputs`] found: the inputs to read, and those passed over.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Files (and stdin) to read, in the order found.
+    pub inputs: Vec<Input>,
+    /// Paths passed over, each with why: missing, unreadable, a symbolic link not
+    /// followed or a loop, a FIFO, socket or device met in a folder.
+    pub skipped: Vec<Diagnostic>,
+}
+
 /// The inputs named by `paths`: files as given, directories walked recursively (in
-/// name order, so runs are reproducible) for EVTX and JSON files, `-` for stdin.
-pub fn inputs<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Input>, IngestError> {
-    let mut found = Vec::new();
+/// name order, so runs are reproducible) for EVTX and JSON files, `-` for stdin. A
+/// path that cannot be read is passed over with a diagnostic and the rest are found.
+/// A file named directly is read whatever it is (a FIFO too: the user asked for it);
+/// in a folder, only regular files are, as opening a FIFO would wait for a writer.
+pub fn inputs<P: AsRef<Path>>(paths: &[P], options: FindOptions) -> Found {
+    let mut found = Found::default();
     for path in paths {
         let path = path.as_ref();
         if path == Path::new("-") {
-            found.push(Input::stdin());
+            found.inputs.push(Input::stdin());
             continue;
         }
-        let metadata = std::fs::metadata(path).map_err(|source| IngestError::Access {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        if metadata.is_dir() {
-            walk(path, &mut found)?;
-        } else {
-            found.push(Input::file(path)?);
+        match std::fs::metadata(path) {
+            Ok(metadata) if metadata.is_dir() => walk(path, options, &mut found),
+            Ok(_) => found.add_file(path),
+            Err(error) => found.skip(path, format!("cannot access {}: {error}", path.display())),
         }
     }
-    Ok(found)
+    found
 }
 
-fn walk(dir: &Path, found: &mut Vec<Input>) -> Result<(), IngestError> {
-    let listing = |source| IngestError::Walk {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries = std::fs::read_dir(dir)
-        .map_err(listing)?
-        .map(|entry| entry.map(|entry| entry.path()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(listing)?;
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            walk(&path, found)?;
-        } else if is_telemetry_name(&path) {
-            found.push(Input::file(&path)?);
+fn walk(dir: &Path, options: FindOptions, found: &mut Found) {
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(options.follow_links)
+        .sort_by_file_name();
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                let path = error.path().unwrap_or(dir).to_path_buf();
+                let message = match error.loop_ancestor() {
+                    Some(ancestor) => format!(
+                        "symbolic link loop back to {}: not followed again",
+                        ancestor.display()
+                    ),
+                    None => match error.io_error() {
+                        Some(io) => format!("cannot access {}: {io}", path.display()),
+                        None => format!("cannot access {}", path.display()),
+                    },
+                };
+                found.skip(&path, message);
+                continue;
+            }
+        };
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            continue;
+        }
+        let path = entry.path();
+        if kind.is_symlink() {
+            found.skip(
+                path,
+                "symbolic link not followed (see --follow-links)".into(),
+            );
+        } else if !is_telemetry_name(path) {
+            // Other files in a telemetry folder (READMEs, rules) are not inputs.
+        } else if !kind.is_file() {
+            found.skip(path, "not a regular file (a FIFO, socket or device)".into());
+        } else {
+            found.add_file(path);
         }
     }
-    Ok(())
+}
+
+impl Found {
+    fn add_file(&mut self, path: &Path) {
+        match Input::file(path) {
+            Ok(input) => self.inputs.push(input),
+            Err(error) => self.skip(path, error.to_string()),
+        }
+    }
+
+    fn skip(&mut self, path: &Path, message: String) {
+        self.skipped.push(Diagnostic {
+            source: Arc::from(path.to_string_lossy().as_ref()),
+            place: Place::File,
+            message,
+        });
+    }
 }
 
 impl Input {
@@ -127,19 +195,23 @@ impl Input {
     }
 
     /// A file; EVTX when it starts with the EVTX signature or is named `.evtx`,
-    /// JSON otherwise.
+    /// JSON otherwise. Only a regular file is opened to look at its start: a FIFO's
+    /// bytes would be taken from the read that follows, so it is told by its name.
     pub fn file(path: &Path) -> Result<Self, IngestError> {
         let access = |source| IngestError::Access {
             path: path.to_path_buf(),
             source,
         };
-        let mut file = std::fs::File::open(path).map_err(access)?;
-        let size = file.metadata().map_err(access)?.len();
-        let mut magic = [0u8; 8];
-        let read = file.read(&mut magic).map_err(access)?;
+        let metadata = std::fs::metadata(path).map_err(access)?;
         let named_evtx = path
             .extension()
             .is_some_and(|extension| extension.eq_ignore_ascii_case("evtx"));
+        let (mut magic, mut read) = ([0u8; 8], 0);
+        if metadata.is_file() {
+            let mut file = std::fs::File::open(path).map_err(access)?;
+            read = file.read(&mut magic).map_err(access)?;
+        }
+        let size = metadata.len();
         let kind = if &magic[..read] == EVTX_MAGIC || named_evtx {
             InputKind::Evtx
         } else {
@@ -149,7 +221,7 @@ impl Input {
             path: Some(path.to_path_buf()),
             name: Arc::from(path.to_string_lossy().as_ref()),
             kind,
-            size: Some(size),
+            size: metadata.is_file().then_some(size),
         })
     }
 

@@ -3,16 +3,19 @@
 //!
 //! JSON lines are read in blocks of lines; each block is parsed as a task of its own
 //! and becomes one batch, and the reader stays a bounded number of blocks ahead, so a
-//! multi-gigabyte file streams in bounded memory. A
-//! malformed line is a diagnostic and the next line is read as usual. Pretty-printed
-//! documents cannot be re-synchronised after an error, so there the first error ends
-//! the input (with a diagnostic).
+//! multi-gigabyte file streams in bounded memory. A line longer than the cap is read
+//! through without being held, and reported. A malformed line is a diagnostic and the
+//! next line is read as usual. Arrays and pretty-printed documents stream one element
+//! at a time; they cannot be re-synchronised after a syntax error, so there the first
+//! one ends the input (with a diagnostic).
 
 use crate::diagnostic::Reporter;
 use crate::flatten::flatten_json;
 use crate::{EventBatch, IngestError, Place, ReadOptions, ReadStats, Sink};
 use flate2::read::MultiGzDecoder;
 use rampart_event::Event;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize as _;
 use serde_json::Value as Json;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -91,51 +94,99 @@ pub(crate) fn read<R: Read + Send, S: Sink + ?Sized>(
         events: read.events.load(Ordering::Relaxed),
         bytes: count.load(Ordering::Relaxed),
         diagnostics: read.reporter.finish(),
+        records_skipped: read.reporter.skipped(),
     })
 }
 
 fn read_text<S: Sink + ?Sized>(text: &mut (dyn BufRead + Send), read: &JsonRead<'_, S>) {
-    let head = match text.fill_buf() {
-        Ok(head) => head,
-        Err(error) => {
-            read.reporter
-                .report(Place::File, format!("read error: {error}"));
-            return;
-        }
+    let read_error = |line: u64, error: std::io::Error| {
+        read.reporter
+            .report(Place::Line(line), format!("read error: {error}"))
     };
-    if head.iter().take(4096).any(|&byte| byte == 0) {
-        read.reporter.report(
-            Place::File,
-            "binary data, neither EVTX nor JSON: input skipped",
-        );
-        return;
+    // Blank lines before the first content are passed over as they come, never held:
+    // a gigabyte of them compresses to a few megabytes.
+    let line = match skip_whitespace(text) {
+        Ok(Some(newlines)) => newlines + 1,
+        Ok(None) => return,
+        Err(error) => return read_error(1, error),
+    };
+    if text
+        .fill_buf()
+        .is_ok_and(|head| head.first() == Some(&b'['))
+    {
+        return read_documents(text, line, read);
     }
-    // Blank lines, then the first line with content: it tells JSON lines from
-    // pretty-printed documents.
-    let mut prelude = Vec::new();
-    let mut lines = 0u64;
+    // The first line with content tells JSON lines from pretty-printed documents; it
+    // is read up to the line cap like any other.
+    let max_line = read.options.max_line_bytes;
+    let mut first = Vec::new();
+    if let Err(error) = Read::take(&mut *text, max_line as u64 + 1).read_until(b'\n', &mut first) {
+        return read_error(line, error);
+    }
+    if first.len() > max_line && first.last() != Some(&b'\n') {
+        report_too_long(line, read);
+        if let Err(error) = skip_line(text) {
+            return read_error(line, error);
+        }
+        return read_lines(Vec::new(), line + 1, text, read);
+    }
+    if first.trim_ascii() == b"{" {
+        let mut documents = std::io::Cursor::new(first).chain(&mut *text);
+        read_documents(&mut documents, line, read);
+    } else {
+        read_lines(first, line, text, read);
+    }
+}
+
+/// Consumes JSON whitespace: the newlines it held, or `None` when the text ends first.
+fn skip_whitespace(text: &mut dyn BufRead) -> std::io::Result<Option<u64>> {
+    let mut newlines = 0;
     loop {
-        let start = prelude.len();
-        match text.read_until(b'\n', &mut prelude) {
-            Ok(0) => return,
-            Ok(_) => lines += 1,
-            Err(error) => {
-                read.reporter
-                    .report(Place::Line(lines + 1), format!("read error: {error}"));
-                return;
+        let available = text.fill_buf()?;
+        if available.is_empty() {
+            return Ok(None);
+        }
+        let blank = available
+            .iter()
+            .position(|byte| !byte.is_ascii_whitespace())
+            .unwrap_or(available.len());
+        newlines += memchr::memchr_iter(b'\n', &available[..blank]).count() as u64;
+        let ended = blank < available.len();
+        text.consume(blank);
+        if ended {
+            return Ok(Some(newlines));
+        }
+    }
+}
+
+/// Consumes the rest of a line, its newline included, without holding it.
+fn skip_line(text: &mut dyn BufRead) -> std::io::Result<()> {
+    loop {
+        let available = text.fill_buf()?;
+        if available.is_empty() {
+            return Ok(());
+        }
+        match memchr::memchr(b'\n', available) {
+            Some(at) => {
+                text.consume(at + 1);
+                return Ok(());
+            }
+            None => {
+                let all = available.len();
+                text.consume(all);
             }
         }
-        let line = prelude[start..].trim_ascii();
-        if line.is_empty() {
-            continue;
-        }
-        if line == b"{" || line.starts_with(b"[") {
-            read_documents(std::io::Cursor::new(prelude).chain(text), read);
-        } else {
-            read_lines(prelude, lines, text, read);
-        }
-        return;
     }
+}
+
+fn report_too_long<S: Sink + ?Sized>(line: u64, read: &JsonRead<'_, S>) {
+    read.reporter.record_skipped(
+        Place::Line(line),
+        format!(
+            "line skipped: longer than {} bytes",
+            read.options.max_line_bytes
+        ),
+    );
 }
 
 /// A block of lines: their bytes back to back and where each ends.
@@ -144,37 +195,41 @@ struct Block {
     first_line: u64,
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    /// The lines (indices into `ends`) skipped for being longer than the cap: empty
+    /// in `bytes`, reported when the block is parsed.
+    too_long: Vec<usize>,
 }
 
+/// Reads JSON lines from line `first_line` on; `first` is that line when the format
+/// sniffing already read it (empty otherwise).
 fn read_lines<S: Sink + ?Sized>(
-    prelude: Vec<u8>,
-    prelude_lines: u64,
+    first: Vec<u8>,
+    first_line: u64,
     text: &mut (dyn BufRead + Send),
     read: &JsonRead<'_, S>,
 ) {
     let parallel = read.options.parallel;
-    // The prelude is whole lines, the last one with content: split it the same way.
-    let mut first = Block {
-        seq: 0,
-        first_line: 1,
-        ends: Vec::new(),
-        bytes: prelude,
+    let (pending, next_line, seq) = if first.is_empty() {
+        (None, first_line, 0)
+    } else {
+        let block = Block {
+            seq: 0,
+            first_line,
+            ends: vec![first.len()],
+            bytes: first,
+            too_long: Vec::new(),
+        };
+        (Some(block), first_line + 1, 1)
     };
-    let mut end = 0;
-    for _ in 0..prelude_lines {
-        end += first.bytes[end..]
-            .iter()
-            .position(|&byte| byte == b'\n')
-            .map_or(first.bytes.len() - end, |at| at + 1);
-        first.ends.push(end);
-    }
     let pool: Mutex<Vec<(Vec<u8>, Vec<usize>)>> = Mutex::new(Vec::new());
     let mut blocks = LineBlocks {
         text,
-        pending: Some(first),
-        next_line: prelude_lines + 1,
-        seq: 1,
+        pending,
+        next_line,
+        seq,
         done: false,
+        max_line: read.options.max_line_bytes,
+        skipping: false,
     };
     if !parallel {
         while let Some(block) = blocks.next_block(&pool, read) {
@@ -255,6 +310,10 @@ struct LineBlocks<'t> {
     next_line: u64,
     seq: u64,
     done: bool,
+    /// The line cap.
+    max_line: usize,
+    /// Whether the reader is inside a line longer than the cap, consuming it.
+    skipping: bool,
 }
 
 impl LineBlocks<'_> {
@@ -285,8 +344,14 @@ impl LineBlocks<'_> {
                 first_line: self.next_line,
                 bytes,
                 ends,
+                too_long: Vec::new(),
             };
-            match fill_block(&mut *self.text, &mut block) {
+            match fill_block(
+                &mut *self.text,
+                &mut block,
+                self.max_line,
+                &mut self.skipping,
+            ) {
                 Ok(more) => self.done = !more,
                 Err(error) => {
                     let line = self.next_line + block.ends.len() as u64;
@@ -313,34 +378,87 @@ impl LineBlocks<'_> {
 /// Appends whole lines of `text` to `block` until it holds `BLOCK_LINES` lines or
 /// about `BLOCK_BYTES` bytes; `false` once the text is exhausted. The lines of the
 /// reader's buffer are found with one SIMD search and copied in one piece, where a
-/// call per line cost more than the copy.
-fn fill_block(text: &mut (dyn BufRead + Send), block: &mut Block) -> std::io::Result<bool> {
+/// call per line cost more than the copy. A line longer than `max_line` bytes is
+/// dropped as soon as it is known to be (with `skipping` set while the rest of it is
+/// consumed) and stands in the block as an empty line listed in `too_long`, so a
+/// block never holds more than about `max_line` bytes of one line.
+fn fill_block(
+    text: &mut (dyn BufRead + Send),
+    block: &mut Block,
+    max_line: usize,
+    skipping: &mut bool,
+) -> std::io::Result<bool> {
     loop {
-        let at_line_end = block.ends.last().copied().unwrap_or(0) == block.bytes.len();
+        let line_start = block.ends.last().copied().unwrap_or(0);
+        let at_line_end = !*skipping && line_start == block.bytes.len();
         if at_line_end && (block.ends.len() >= BLOCK_LINES || block.bytes.len() >= BLOCK_BYTES) {
             return Ok(true);
         }
         let available = text.fill_buf()?;
         if available.is_empty() {
             // A last line without a newline is a line too.
-            if !at_line_end {
+            if *skipping {
+                *skipping = false;
+                block.too_long.push(block.ends.len());
+                block.ends.push(block.bytes.len());
+            } else if !at_line_end {
                 block.ends.push(block.bytes.len());
             }
             return Ok(false);
         }
+        if *skipping {
+            match memchr::memchr(b'\n', available) {
+                Some(at) => {
+                    text.consume(at + 1);
+                    *skipping = false;
+                    block.too_long.push(block.ends.len());
+                    block.ends.push(block.bytes.len());
+                }
+                None => {
+                    let all = available.len();
+                    text.consume(all);
+                }
+            }
+            continue;
+        }
         let base = block.bytes.len();
         let wanted = BLOCK_LINES.saturating_sub(block.ends.len()).max(1);
-        let mut taken = available.len();
-        for (count, end) in memchr::memchr_iter(b'\n', available).enumerate() {
+        // Bytes of `available` holding the whole lines taken, and where the line
+        // being read begins in the block.
+        let (mut taken, mut line_begin, mut lines) = (0, line_start, 0);
+        let mut too_long_end = None;
+        for end in memchr::memchr_iter(b'\n', available) {
+            if base + end - line_begin > max_line {
+                too_long_end = Some(end);
+                break;
+            }
             block.ends.push(base + end + 1);
-            taken = end + 1;
-            if count + 1 == wanted {
+            (taken, line_begin, lines) = (end + 1, base + end + 1, lines + 1);
+            if lines == wanted {
                 break;
             }
         }
-        // With no newline, all of it: part of a line that goes on in the next buffer.
-        block.bytes.extend_from_slice(&available[..taken]);
-        text.consume(taken);
+        if let Some(end) = too_long_end {
+            block.bytes.extend_from_slice(&available[..taken]);
+            block.bytes.truncate(line_begin);
+            block.too_long.push(block.ends.len());
+            block.ends.push(block.bytes.len());
+            text.consume(end + 1);
+        } else if lines > 0 {
+            block.bytes.extend_from_slice(&available[..taken]);
+            text.consume(taken);
+        } else if base + available.len() - line_start > max_line {
+            // No newline, and already too long: drop what the block holds of it.
+            block.bytes.truncate(line_start);
+            let all = available.len();
+            text.consume(all);
+            *skipping = true;
+        } else {
+            // Part of a line that goes on in the next buffer.
+            let all = available.len();
+            block.bytes.extend_from_slice(available);
+            text.consume(all);
+        }
     }
 }
 
@@ -356,6 +474,9 @@ fn recycle(pool: &Mutex<Vec<(Vec<u8>, Vec<usize>)>>, block: Block) {
 
 /// Parses a block's lines and delivers its batch; gives the block back for reuse.
 fn parse_block<S: Sink + ?Sized>(block: Block, read: &JsonRead<'_, S>) -> Block {
+    for &index in &block.too_long {
+        report_too_long(block.first_line + index as u64, read);
+    }
     let mut events = Vec::with_capacity(block.ends.len());
     let mut start = 0;
     for (line, &end) in (block.first_line..).zip(&block.ends) {
@@ -367,25 +488,18 @@ fn parse_block<S: Sink + ?Sized>(block: Block, read: &JsonRead<'_, S>) -> Block 
         // Objects, the common case, take the streaming path; arrays and odd lines
         // go through a `Value`.
         if bytes.first() == Some(&b'{') {
-            match crate::stream::flatten_slice(bytes, &read.options.aliases) {
-                Ok(mut event) => {
-                    event.meta.source = Arc::clone(read.name);
-                    event.meta.record_id = event.meta.record_id.or(Some(line));
-                    events.push(event);
-                }
-                Err(error) => read.reporter.report(
-                    Place::Line(line),
-                    format!("line skipped: malformed JSON: {error}"),
-                ),
+            let flatten = |bytes: &[u8]| crate::stream::flatten_slice(bytes, &read.options.aliases);
+            if let Some(mut event) = decode_line(bytes, line, read, flatten) {
+                event.meta.source = Arc::clone(read.name);
+                event.meta.record_id = event.meta.record_id.or(Some(line));
+                events.push(event);
             }
             continue;
         }
-        match serde_json::from_slice::<Json>(bytes) {
-            Ok(json) => push_document(json, line, &mut events, read),
-            Err(error) => read.reporter.report(
-                Place::Line(line),
-                format!("line skipped: malformed JSON: {error}"),
-            ),
+        if let Some(json) = decode_line(bytes, line, read, |bytes: &[u8]| {
+            serde_json::from_slice::<Json>(bytes)
+        }) {
+            push_document(json, line, &mut events, read);
         }
     }
     read.events
@@ -395,6 +509,33 @@ fn parse_block<S: Sink + ?Sized>(block: Block, read: &JsonRead<'_, S>) -> Block 
         events,
     });
     block
+}
+
+/// Parses one line; a line that fails for its text (bytes that are not UTF-8, lone
+/// surrogate escapes) is decoded again with U+FFFD in their place and kept, with one
+/// diagnostic; a line that still fails is skipped, with one.
+fn decode_line<T, S: Sink + ?Sized>(
+    bytes: &[u8],
+    line: u64,
+    read: &JsonRead<'_, S>,
+    parse: impl Fn(&[u8]) -> Result<T, serde_json::Error>,
+) -> Option<T> {
+    let error = match parse(bytes) {
+        Ok(parsed) => return Some(parsed),
+        Err(error) => error,
+    };
+    if let Some((repaired, what)) = crate::text::repair(bytes) {
+        if let Ok(parsed) = parse(&repaired) {
+            let message = format!("{what} replaced by U+FFFD, event kept");
+            read.reporter.report(Place::Line(line), message);
+            return Some(parsed);
+        }
+    }
+    read.reporter.record_skipped(
+        Place::Line(line),
+        format!("line skipped: malformed JSON: {error}"),
+    );
+    None
 }
 
 /// One parsed document: an object is an event, an array a list of them.
@@ -418,29 +559,180 @@ fn push_document<S: Sink + ?Sized>(
         }
         _ => read
             .reporter
-            .report(Place::Line(line), "skipped: not a JSON object"),
+            .record_skipped(Place::Line(line), "skipped: not a JSON object"),
     }
 }
 
-/// Concatenated or array documents, read one after the other in a stream.
-fn read_documents<S: Sink + ?Sized>(text: impl Read, read: &JsonRead<'_, S>) {
-    let mut events = Vec::new();
-    let documents = serde_json::Deserializer::from_reader(text).into_iter::<Json>();
-    for document in documents {
-        match document {
-            // Documents have no line of their own: events fall back to their ordinal.
-            Ok(json) => push_document(json, events.len() as u64 + 1, &mut events, read),
+/// Concatenated or array documents (from line `first_line` on), read one element at
+/// a time: an array's elements are events of their own, delivered in batches of
+/// `BLOCK_LINES` as they are read, so a file of one huge array streams like JSON
+/// lines. After a syntax error there is no telling where the next document begins:
+/// the rest of the input is skipped, with a diagnostic.
+fn read_documents<S: Sink + ?Sized>(
+    text: &mut dyn BufRead,
+    first_line: u64,
+    read: &JsonRead<'_, S>,
+) {
+    let newlines = std::cell::Cell::new(first_line - 1);
+    let mut batches = Batches {
+        read,
+        events: Vec::with_capacity(BLOCK_LINES),
+        seq: 0,
+        ordinal: 0,
+    };
+    loop {
+        match skip_whitespace(text) {
+            Ok(Some(skipped)) => newlines.set(newlines.get() + skipped),
+            Ok(None) => break,
             Err(error) => {
-                let message = format!("rest of input skipped: malformed JSON: {error}");
+                let line = newlines.get() + 1;
                 read.reporter
-                    .report(Place::Line(error.line() as u64), message);
+                    .report(Place::Line(line), format!("read error: {error}"));
                 break;
             }
         }
+        let start = newlines.get() + 1;
+        let counted = LineCounting {
+            text: &mut *text,
+            newlines: &newlines,
+        };
+        // A deserializer per document: it reads no byte past the document's end
+        // (except after a bare number, which is not an event anyway).
+        let mut deserializer = serde_json::Deserializer::from_reader(counted);
+        let document = Document {
+            batches: &mut batches,
+            newlines: &newlines,
+        };
+        if let Err(error) = document.deserialize(&mut deserializer) {
+            let line = start + (error.line() as u64).saturating_sub(1);
+            let mut message = error.to_string();
+            // The error's own position counts from the document's start.
+            if let Some(at) = message.rfind(" at line ") {
+                message.truncate(at);
+            }
+            read.reporter.record_skipped(
+                Place::Line(line),
+                format!("rest of input skipped: malformed JSON: {message}"),
+            );
+            break;
+        }
     }
-    read.events
-        .fetch_add(events.len() as u64, Ordering::Relaxed);
-    read.sink.events(EventBatch { seq: 0, events });
+    batches.flush();
+}
+
+/// Counts the newlines read through it, for the line numbers of documents.
+struct LineCounting<'t, 'c> {
+    text: &'t mut dyn BufRead,
+    newlines: &'c std::cell::Cell<u64>,
+}
+
+impl Read for LineCounting<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.text.read(buf)?;
+        let newlines = memchr::memchr_iter(b'\n', &buf[..read]).count() as u64;
+        self.newlines.set(self.newlines.get() + newlines);
+        Ok(read)
+    }
+}
+
+/// Events of documents, delivered in batches as they fill.
+struct Batches<'r, 'x, S: Sink + ?Sized> {
+    read: &'r JsonRead<'x, S>,
+    events: Vec<Event>,
+    seq: u64,
+    /// Events so far: documents have no line of their own, so an event without a
+    /// record id gets its ordinal.
+    ordinal: u64,
+}
+
+impl<S: Sink + ?Sized> Batches<'_, '_, S> {
+    fn push(&mut self, json: &Json) {
+        self.ordinal += 1;
+        let mut event = flatten_json(json, &self.read.options.aliases);
+        event.meta.source = Arc::clone(self.read.name);
+        event.meta.record_id = event.meta.record_id.or(Some(self.ordinal));
+        self.events.push(event);
+        if self.events.len() >= BLOCK_LINES {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.events.is_empty() {
+            return;
+        }
+        let events = std::mem::replace(&mut self.events, Vec::with_capacity(BLOCK_LINES));
+        self.read
+            .events
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        self.read.sink.events(EventBatch {
+            seq: self.seq,
+            events,
+        });
+        self.seq += 1;
+    }
+}
+
+/// A document or array element: an object is an event, an array's elements are read
+/// one at a time, anything else is reported.
+struct Document<'b, 'r, 'x, 'c, S: Sink + ?Sized> {
+    batches: &'b mut Batches<'r, 'x, S>,
+    newlines: &'c std::cell::Cell<u64>,
+}
+
+impl<S: Sink + ?Sized> Document<'_, '_, '_, '_, S> {
+    fn not_an_object<E>(self) -> Result<(), E> {
+        let line = Place::Line(self.newlines.get() + 1);
+        (self.batches.read.reporter).record_skipped(line, "skipped: not a JSON object");
+        Ok(())
+    }
+}
+
+impl<'de, S: Sink + ?Sized> DeserializeSeed<'de> for Document<'_, '_, '_, '_, S> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, S: Sink + ?Sized> Visitor<'de> for Document<'_, '_, '_, '_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object or array")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let json = Json::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        self.batches.push(&json);
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(Document {
+                batches: &mut *self.batches,
+                newlines: self.newlines,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.not_an_object()
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.not_an_object()
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.not_an_object()
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.not_an_object()
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.not_an_object()
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        self.not_an_object()
+    }
 }
 
 #[cfg(test)]
@@ -460,8 +752,10 @@ mod tests {
                 first_line: 0,
                 bytes: Vec::new(),
                 ends: Vec::new(),
+                too_long: Vec::new(),
             };
-            let more = fill_block(&mut *reader, &mut block).unwrap_or(false);
+            let more =
+                fill_block(&mut *reader, &mut block, usize::MAX, &mut false).unwrap_or(false);
             assert!(block.ends.len() <= BLOCK_LINES);
             let mut start = 0;
             for &end in &block.ends {

@@ -26,6 +26,7 @@ mod json_reader;
 mod lexer;
 mod sink;
 mod stream;
+mod text;
 mod value;
 
 pub use alias::{AliasFileError, FieldAliases};
@@ -33,5 +34,7 @@ pub use diagnostic::{Diagnostic, Place};
 pub use error::IngestError;
 pub use flatten::{flatten_json, flatten_json_str};
 pub use fuzz::fuzz_json_flatteners_agree;
-pub use input::{inputs, Input, InputKind, ReadOptions, ReadStats};
+pub use input::{
+    inputs, FindOptions, Found, Input, InputKind, ReadOptions, ReadStats, DEFAULT_MAX_LINE_BYTES,
+};
 pub use sink::{Collector, EventBatch, Sink};

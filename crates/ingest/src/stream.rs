@@ -8,7 +8,7 @@
 //! simple, obviously-correct reference and the fuzzing entry point.
 
 use crate::builder::Builder;
-use crate::flatten::{set_by_priority, sigma_name};
+use crate::flatten::sigma_name;
 use crate::FieldAliases;
 use rampart_event::{Event, Value};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -383,11 +383,7 @@ impl<'de> Visitor<'de> for SystemElement<'_, '_, '_> {
         if let Some(text) = text {
             match self.builder.position(self.name) {
                 Some(position) => self.builder.event.fields[position].1 = text,
-                None => {
-                    self.builder.names.insert(self.name);
-                    let fields = &mut self.builder.event.fields;
-                    fields.insert(start, (self.name.into(), text));
-                }
+                None => self.builder.insert(start, self.name, text),
             }
         }
         Ok(())
@@ -573,9 +569,7 @@ impl<'de> Visitor<'de> for EventData<'_, '_> {
                 }
                 "Data" | "#text" => {
                     let json: Json = map.next_value()?;
-                    let start = self.0.event.fields.len();
-                    crate::flatten::push_unnamed_data(&json, &mut self.0.event);
-                    self.0.note_fields_from(start);
+                    crate::flatten::push_unnamed_data(&json, self.0);
                 }
                 _ => {
                     let value = map.next_value_seed(DataValue)?;
@@ -603,9 +597,7 @@ impl<'de> DeserializeSeed<'de> for Leaves<'_, '_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         let json = Json::deserialize(deserializer)?;
-        let start = self.0.event.fields.len();
-        crate::flatten::flatten_leaves(self.1, &json, &mut self.0.event);
-        self.0.note_fields_from(start);
+        crate::flatten::flatten_leaves(self.1, &json, self.0);
         Ok(())
     }
 }
@@ -623,14 +615,11 @@ impl<'de> DeserializeSeed<'de> for Nested<'_, '_> {
 impl Nested<'_, '_> {
     fn leaf(self, value: Value) {
         let builder = self.0;
-        let (name, priority) = builder.aliases.resolve(&builder.path);
-        set_by_priority(
-            &mut builder.event,
-            &mut builder.priorities,
-            name,
-            priority,
-            value,
-        );
+        // The path is lent out while the field is set, then given back.
+        let path = std::mem::take(&mut builder.path);
+        let (name, priority) = builder.aliases.resolve(&path);
+        builder.set_by_priority(name, priority, value);
+        builder.path = path;
     }
 }
 

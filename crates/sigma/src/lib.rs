@@ -44,6 +44,10 @@ pub struct LoadOptions {
     /// Values for `|expand` placeholders, by name without the `%` signs. A rule using
     /// a placeholder that is not listed here is rejected.
     pub placeholders: HashMap<String, Vec<String>>,
+    /// Follow symbolic links in rule folders (a link back to a folder being walked is
+    /// reported, not followed again). Off by default: links are reported and passed
+    /// over, so a link loop cannot load every rule again or hang the walk.
+    pub follow_links: bool,
 }
 
 /// Loads every `.yml`/`.yaml` file under the given files and folders (recursively).

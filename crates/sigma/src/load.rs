@@ -10,36 +10,71 @@ use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// Every `.yml`/`.yaml` file under the given paths, sorted within each folder so that
-/// load order (and so diagnostics) is stable.
-pub(crate) fn rule_files(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+/// load order (and so diagnostics) is stable. A file named in `paths` is read whatever
+/// it is (a FIFO too: the user asked for it); in folders only regular files are, and
+/// symbolic links only with `follow_links` (with loop detection), each one passed over
+/// getting a diagnostic.
+pub(crate) fn rule_files(
+    paths: &[PathBuf],
+    follow_links: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for path in paths {
-        walk(path, true, &mut files, diagnostics);
+        if path.is_dir() {
+            walk(path, follow_links, &mut files, diagnostics);
+        } else {
+            files.push(path.clone());
+        }
     }
     files
 }
 
-fn walk(path: &Path, explicit: bool, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>) {
-    if path.is_dir() {
-        let entries = match std::fs::read_dir(path) {
-            Ok(entries) => entries,
+fn walk(
+    dir: &Path,
+    follow_links: bool,
+    files: &mut Vec<PathBuf>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let skipped = |path: &Path, message: &str| {
+        Problem::new(DiagnosticKind::Io, 0, message).in_file(path.to_path_buf(), Severity::Warning)
+    };
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(follow_links)
+        .sort_by_file_name();
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
             Err(error) => {
-                diagnostics.push(io_diagnostic(path, &format!("cannot read folder: {error}")));
-                return;
+                let path = error.path().unwrap_or(dir);
+                let message = match (error.loop_ancestor(), error.io_error()) {
+                    (Some(ancestor), _) => format!(
+                        "symbolic link loop back to {}: not followed again",
+                        ancestor.display()
+                    ),
+                    (None, Some(io)) => format!("cannot read folder entry: {io}"),
+                    (None, None) => "cannot read folder entry".to_string(),
+                };
+                diagnostics.push(skipped(path, &message));
+                continue;
             }
         };
-        let mut children: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .collect();
-        // Siblings share their parent, so their names order them as their paths
-        // would, without comparing every component of both paths.
-        children.sort_unstable_by(|a, b| a.file_name().cmp(&b.file_name()));
-        for child in children {
-            walk(&child, false, files, diagnostics);
+        let kind = entry.file_type();
+        let path = entry.path();
+        if kind.is_dir() {
+            continue;
         }
-    } else if explicit || is_rule_file(path) {
-        // A file named on the command line is read whatever its extension.
-        files.push(path.to_path_buf());
+        if kind.is_symlink() {
+            let message = "symbolic link not followed (see --follow-links)";
+            diagnostics.push(skipped(path, message));
+        } else if !is_rule_file(path) {
+            // Other files (READMEs, test data) are not rules.
+        } else if !kind.is_file() {
+            let message = "not a regular file (a FIFO, socket or device): skipped";
+            diagnostics.push(skipped(path, message));
+        } else {
+            files.push(path.to_path_buf());
+        }
     }
 }
 
@@ -56,7 +91,7 @@ fn io_diagnostic(path: &Path, message: &str) -> Diagnostic {
 /// Loads files in parallel; results keep file order.
 pub(crate) fn load(paths: &[PathBuf], options: &LoadOptions) -> (RuleSet, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
-    let files = rule_files(paths, &mut diagnostics);
+    let files = rule_files(paths, options.follow_links, &mut diagnostics);
     let results: Vec<(Vec<Item>, Vec<Diagnostic>)> = files
         .par_iter()
         .map(|path| match std::fs::read(path) {

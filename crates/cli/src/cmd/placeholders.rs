@@ -47,7 +47,10 @@ impl PlaceholderArgs {
                 .or_default()
                 .push(value.to_string());
         }
-        Ok(LoadOptions { placeholders })
+        Ok(LoadOptions {
+            placeholders,
+            ..LoadOptions::default()
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 #![allow(dead_code, clippy::expect_used)]
 
 use rampart_event::Event;
-use rampart_ingest::{inputs, Collector, Diagnostic, Input, ReadOptions, ReadStats};
+use rampart_ingest::{inputs, Collector, Diagnostic, FindOptions, Input, ReadOptions, ReadStats};
 use std::path::Path;
 
 /// Everything one input yields, in input order.
@@ -20,7 +20,9 @@ pub fn read_input(
 pub fn read_path(path: &Path) -> (Vec<Event>, Vec<Diagnostic>) {
     let mut events = Vec::new();
     let mut diagnostics = Vec::new();
-    for input in inputs(&[path]).expect("path exists") {
+    let found = inputs(&[path], FindOptions::default());
+    assert!(found.skipped.is_empty(), "{:?}", found.skipped);
+    for input in found.inputs {
         let (e, d, _) = read_input(&input, &ReadOptions::default());
         events.extend(e);
         diagnostics.extend(d);

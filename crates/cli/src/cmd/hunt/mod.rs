@@ -25,7 +25,9 @@ use rampart_correlate::sigma::AlertCorrelator;
 use rampart_detect::{Engine, Scratch};
 use rampart_event::terminal::{escape, Escaped};
 use rampart_event::{Alert, Event, JsonLineWriter, Level};
-use rampart_ingest::{Diagnostic, EventBatch, FieldAliases, Input, ReadOptions, Sink};
+use rampart_ingest::{
+    Diagnostic, EventBatch, FieldAliases, FindOptions, Found, Input, ReadOptions, Sink,
+};
 use rampart_knowledge::Knowledge;
 use rampart_store::{RunInfo, RunSummary};
 use rayon::prelude::*;
@@ -40,6 +42,12 @@ use summary::{Summary, Tally};
 
 /// Arguments of `rampart hunt`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 when every input was read whole; 1 on an error \
+    that stopped the hunt; 3 when the hunt finished but passed over some input (a \
+    missing or unreadable path, a symbolic link not followed, a FIFO in a folder, a line \
+    or record that could not be read): the warnings above the summary say which."
+)]
 pub struct HuntArgs {
     /// EVTX or JSON(-lines) files, folders (searched recursively), or `-` for stdin.
     #[arg(value_name = "PATH", required = true)]
@@ -81,11 +89,22 @@ pub struct HuntArgs {
     /// No closing summary on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Follow symbolic links in input and rule folders (loops are detected and
+    /// reported). Without it, links are reported and passed over.
+    #[arg(long)]
+    follow_links: bool,
+    /// Skip (and report) JSON lines longer than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = rampart_ingest::DEFAULT_MAX_LINE_BYTES)]
+    max_line_bytes: usize,
 }
 
 /// More worker threads than this per core add start-up time and memory (each thread
 /// keeps blocks of events in flight) and no speed: the hunt is CPU-bound.
 const MAX_THREADS_PER_CORE: usize = 4;
+
+/// Exit status of a hunt that ran to its end but passed over some input (an
+/// unreadable or skipped file, a record that could not be read): not a clean run.
+pub const EXIT_SKIPPED_INPUT: u8 = 3;
 
 /// Runs `rampart hunt`.
 pub fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
@@ -118,9 +137,11 @@ fn worker_pool(requested: usize) -> anyhow::Result<rayon::ThreadPool> {
 
 fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let rule_paths = rules::rule_paths(args.rules.clone(), global)?;
+    let mut load_options = args.placeholders.load_options()?;
+    load_options.follow_links = args.follow_links;
     let rules = rules::load_engine(
         &rule_paths,
-        &args.placeholders.load_options()?,
+        &load_options,
         args.min_level,
         args.logsource.as_deref(),
     )?;
@@ -133,9 +154,19 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     };
     let options = ReadOptions {
         aliases: Arc::new(aliases),
+        max_line_bytes: args.max_line_bytes,
         ..ReadOptions::default()
     };
-    let inputs = rampart_ingest::inputs(&args.paths)?;
+    let find = FindOptions {
+        follow_links: args.follow_links,
+    };
+    let Found {
+        inputs,
+        skipped: inputs_skipped,
+    } = rampart_ingest::inputs(&args.paths, find);
+    for skipped in &inputs_skipped {
+        eprintln!("warning: input skipped: {skipped}");
+    }
 
     let stdout_is_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let format = args.format.unwrap_or(if stdout_is_terminal {
@@ -225,6 +256,7 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         events: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
         problems: AtomicU64::new(0),
+        records_skipped: AtomicU64::new(0),
         unreadable: AtomicUsize::new(0),
     };
 
@@ -241,6 +273,7 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         events,
         bytes,
         problems,
+        records_skipped,
         unreadable,
         ..
     } = scan;
@@ -265,10 +298,13 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         progress.finish_and_clear();
     }
 
+    let unreadable = unreadable.into_inner() + inputs_skipped.len();
+    let records_skipped = records_skipped.into_inner();
     if !args.quiet {
         Summary {
             files: inputs.len(),
-            unreadable: unreadable.into_inner(),
+            unreadable,
+            records_skipped,
             events: events_read,
             bytes: bytes.into_inner(),
             input_problems: problems.into_inner(),
@@ -319,7 +355,11 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(EXIT_BROKEN_PIPE))
         }
         Some(error) => Err(anyhow::Error::new(error).context("writing alerts")),
-        None => Ok(ExitCode::SUCCESS),
+        None => Ok(if unreadable > 0 || records_skipped > 0 {
+            ExitCode::from(EXIT_SKIPPED_INPUT)
+        } else {
+            ExitCode::SUCCESS
+        }),
     }
 }
 
@@ -347,7 +387,12 @@ fn version_skew_line(
                 loaded = knowledge;
                 &loaded
             }
-            Err(error) => return Some(format!("rule tags not checked against ATT&CK: {error:#}")),
+            Err(error) => {
+                return Some(format!(
+                    "rule tags not checked against ATT&CK: {}",
+                    rampart_event::error_chain(error.as_ref())
+                ))
+            }
         },
     };
     let graph = knowledge.matrix(rampart_knowledge::Domain::Enterprise)?;
@@ -435,6 +480,7 @@ struct Scan<'a> {
     events: AtomicU64,
     bytes: AtomicU64,
     problems: AtomicU64,
+    records_skipped: AtomicU64,
     unreadable: AtomicUsize,
 }
 
@@ -447,6 +493,8 @@ impl Scan<'_> {
                 self.bytes.fetch_add(stats.bytes, Ordering::Relaxed);
                 self.problems
                     .fetch_add(stats.diagnostics, Ordering::Relaxed);
+                self.records_skipped
+                    .fetch_add(stats.records_skipped, Ordering::Relaxed);
             }
             Err(error) => {
                 self.unreadable.fetch_add(1, Ordering::Relaxed);

@@ -39,8 +39,10 @@ impl Tally {
 pub struct Summary {
     /// Inputs found.
     pub files: usize,
-    /// Inputs that could not be read at all.
+    /// Inputs passed over or that could not be read at all.
     pub unreadable: usize,
+    /// Records (lines, documents, EVTX records) that could not be read.
+    pub records_skipped: u64,
     /// Events read.
     pub events: u64,
     /// Bytes read.
@@ -142,8 +144,9 @@ impl Summary {
         }
         if self.input_problems + self.unreadable as u64 > 0 {
             eprintln!(
-                "input problems: {} inside inputs, {} inputs unreadable (listed above)",
-                self.input_problems, self.unreadable
+                "input problems: {} inside inputs ({} records skipped), {} inputs skipped \
+                 (listed above)",
+                self.input_problems, self.records_skipped, self.unreadable
             );
         }
     }

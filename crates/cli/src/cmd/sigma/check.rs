@@ -23,6 +23,10 @@ pub struct CheckArgs {
     json: bool,
     #[command(flatten)]
     placeholders: PlaceholderArgs,
+    /// Follow symbolic links in rule folders (loops are detected and reported).
+    /// Without it, links are reported and passed over.
+    #[arg(long)]
+    follow_links: bool,
 }
 
 /// Runs `rampart sigma check`; exits non-zero when any rule failed to load.
@@ -32,7 +36,8 @@ pub fn run(args: CheckArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     } else {
         args.paths
     };
-    let options = args.placeholders.load_options()?;
+    let mut options = args.placeholders.load_options()?;
+    options.follow_links = args.follow_links;
     let started = Instant::now();
     let (set, diagnostics) = load_rules_with(&paths, &options);
     let summary = Summary::new(&set, &diagnostics, started.elapsed());

@@ -38,6 +38,10 @@ pub struct TestArgs {
     logsource: Option<PathBuf>,
     #[command(flatten)]
     placeholders: PlaceholderArgs,
+    /// Follow symbolic links in rule folders (loops are detected and reported).
+    /// Without it, links are reported and passed over.
+    #[arg(long)]
+    follow_links: bool,
 }
 
 /// `info.yml` of one test case (only what the suite needs).
@@ -96,9 +100,11 @@ pub fn run(args: TestArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                 })?
         }
     };
+    let mut options = args.placeholders.load_options()?;
+    options.follow_links = args.follow_links;
     let rules = load_engine(
         &rule_paths(args.rules, global)?,
-        &args.placeholders.load_options()?,
+        &options,
         Level::Informational,
         args.logsource.as_deref(),
     )?;
