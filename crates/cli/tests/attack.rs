@@ -438,6 +438,7 @@ fn control_characters_from_a_bundle_are_escaped_in_text_output() {
                 "type": "x-mitre-tactic",
                 "id": "x-mitre-tactic--1",
                 "name": "Execution",
+                "x_mitre_domains": ["enterprise-attack"],
                 "x_mitre_shortname": "execution",
                 "external_references": [{"source_name": "mitre-attack", "external_id": "TA0002"}]
             },

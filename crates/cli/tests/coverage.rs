@@ -475,7 +475,7 @@ fn attack_text_in_the_human_summary_cannot_drive_the_terminal() {
         data.path().join("enterprise-attack.json"),
         r#"{"type": "bundle", "objects": [
         {"type": "x-mitre-tactic", "id": "x-mitre-tactic--1", "name": "Exec\u001b[2Jution",
-         "x_mitre_shortname": "execution",
+         "x_mitre_shortname": "execution", "x_mitre_domains": ["enterprise-attack"],
          "external_references": [{"source_name": "mitre-attack", "external_id": "TA0002"}]},
         {"type": "attack-pattern", "id": "attack-pattern--1", "name": "Evil\u001b]0;owned\u0007\nfake line",
          "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": "execution"}],

@@ -440,7 +440,7 @@ fn alerts_show_prints_context_escaped_and_full_event_keeps_every_field() {
     let shown_text = String::from_utf8(shown.stdout).unwrap();
     assert!(!shown_text.contains('\u{1b}'), "{shown_text}");
     assert!(
-        shown_text.contains("SubjectUserName: eve\\u{1b}[2J"),
+        shown_text.contains("SubjectUserName: eve\\x1b[2J"),
         "{shown_text}"
     );
     assert!(

@@ -236,8 +236,9 @@ fn optional_matrix(domain: Domain, path: Option<&Path>) -> (Option<Matrix>, Opti
         Some(Err(error)) => (
             None,
             Some(format!(
-                "ATT&CK {} not loaded, its lookups are unavailable: {error}",
-                domain.as_str()
+                "ATT&CK {} not loaded, its lookups are unavailable: {}",
+                domain.as_str(),
+                rampart_event::error_chain(&error)
             )),
         ),
     }

@@ -22,13 +22,13 @@ fn every_domain_loads_with_published_counts() {
     let mobile = k.matrix(Domain::Mobile).unwrap();
     assert_eq!(mobile.counts.of("attack-pattern").total, 190);
     assert_eq!(mobile.counts.of("attack-pattern").active, 124);
-    assert_eq!(mobile.counts.of("intrusion-set").total, 17);
+    assert_eq!(mobile.counts.of("intrusion-set").total, 22);
     assert_eq!(mobile.tactics.len(), 14);
     let ics = k.matrix(Domain::Ics).unwrap();
-    assert_eq!(ics.counts.of("attack-pattern").total, 95);
-    assert_eq!(ics.counts.of("attack-pattern").active, 83);
+    assert_eq!(ics.counts.of("attack-pattern").total, 118);
+    assert_eq!(ics.counts.of("attack-pattern").active, 97);
     assert_eq!(ics.assets.len(), 18);
-    assert_eq!(ics.counts.relationships.get("targets"), Some(&685));
+    assert_eq!(ics.counts.relationships.get("targets"), Some(&842));
     assert!(ics.edges.iter().any(|e| e.target.kind == Kind::Asset));
 }
 

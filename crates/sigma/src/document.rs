@@ -468,13 +468,17 @@ pub fn attack_tags(tags: &[String]) -> AttackTags {
         let Some(name) = lower.strip_prefix("attack.") else {
             continue;
         };
-        let mut chars = name.chars();
-        let first = chars.next().unwrap_or_default();
-        let rest = chars.as_str();
-        let is_id = rest.len() >= 4 && rest.bytes().take(4).all(|b| b.is_ascii_digit());
-        let target = match first {
-            't' if is_id => &mut attack.techniques,
-            's' | 'g' | 'c' | 'm' | 'a' | 'd' if is_id => &mut attack.other_ids,
+        // An ATT&CK id is a letter prefix and at least four digits; the prefix says
+        // what it names (T technique; S, G, C, M, A, D, DS data source, DET detection
+        // strategy, TA tactic id). Anything else is a tactic's short name.
+        let prefix_len = name.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let (prefix, digits) = name.split_at(prefix_len);
+        let is_id = digits.len() >= 4 && digits.bytes().take(4).all(|b| b.is_ascii_digit());
+        let target = match prefix {
+            "t" if is_id => &mut attack.techniques,
+            "s" | "g" | "c" | "m" | "a" | "d" | "ds" | "det" | "ta" if is_id => {
+                &mut attack.other_ids
+            }
             _ => {
                 push_unique(&mut attack.tactics, name.replace('_', "-"));
                 continue;

@@ -275,11 +275,15 @@ fn rule_metadata_and_attack_tags() {
         "attack.g0016",
         "cve.2021-44228",
         "attack.t1003.001",
+        // A data source (one SigmaHQ rule carries it) and a tactic by id are ids, not
+        // tactic names: `ds0005` was once counted as an unknown tactic.
+        "attack.ds0005",
+        "attack.ta0006",
     ]
     .map(String::from)
     .to_vec();
     let attack = rampart_sigma::attack_tags(&tags);
     assert_eq!(attack.tactics, ["credential-access"]);
-    assert_eq!(attack.other_ids, ["S0002", "G0016"]);
+    assert_eq!(attack.other_ids, ["S0002", "G0016", "DS0005", "TA0006"]);
     assert_eq!(attack.techniques, ["T1003.001"]);
 }

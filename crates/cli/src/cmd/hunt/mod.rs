@@ -165,7 +165,7 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         skipped: inputs_skipped,
     } = rampart_ingest::inputs(&args.paths, find);
     for skipped in &inputs_skipped {
-        eprintln!("warning: input skipped: {skipped}");
+        eprintln!("warning: input skipped: {}", escape(&skipped.to_string()));
     }
 
     let stdout_is_terminal = args.output.is_none() && std::io::stdout().is_terminal();
