@@ -83,10 +83,11 @@ impl FieldPattern {
     pub fn matches(&self, value: Option<&Value>, event: &Event) -> bool {
         match self {
             FieldPattern::Exists(expected) => value.is_some() == *expected,
-            FieldPattern::Null => value.is_none_or(is_empty),
+            FieldPattern::Null => value.is_none_or(is_null),
             FieldPattern::Not(inner) => value.is_some() && !inner.matches(value, event),
+            // A null value is no value: no string, number or reference matches it.
             _ => value.is_some_and(|value| {
-                scalars(value).any(|scalar| self.matches_scalar(scalar, event))
+                scalars(value).any(|scalar| !is_null(scalar) && self.matches_scalar(scalar, event))
             }),
         }
     }
@@ -103,7 +104,9 @@ impl FieldPattern {
                 case_sensitive,
             } => event.get(field).is_some_and(|other| {
                 let text = value.to_text();
-                scalars(other).any(|other| compare(*op, &text, &other.to_text(), *case_sensitive))
+                scalars(other).any(|other| {
+                    !is_null(other) && compare(*op, &text, &other.to_text(), *case_sensitive)
+                })
             }),
             FieldPattern::Cidr(nets) => value
                 .to_text()
@@ -130,10 +133,12 @@ fn scalars(value: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
     }
 }
 
-fn is_empty(value: &Value) -> bool {
+/// Sigma's `null`: no value at all. `''` is a value of its own (the specification
+/// defines the two apart, and SigmaHQ rules filter on both in one rule), so an empty
+/// string is not null; an empty list, which holds no value, is.
+fn is_null(value: &Value) -> bool {
     match value {
         Value::Null => true,
-        Value::Str(text) => text.is_empty(),
         Value::List(items) => items.is_empty(),
         _ => false,
     }

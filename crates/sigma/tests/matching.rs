@@ -177,8 +177,18 @@ fn null_and_empty_values() {
         &[
             (&[("EventID", Value::Int(4738)), ("PasswordLastSet", s("2024-01-01"))], true),
             (&[("EventID", Value::Int(4738))], false),
-            (&[("EventID", Value::Int(4738)), ("PasswordLastSet", s(""))], false),
+            // `''` and `null` are distinct values: an empty field is not a null one.
+            (&[("EventID", Value::Int(4738)), ("PasswordLastSet", s(""))], true),
             (&[("EventID", Value::Int(4738)), ("PasswordLastSet", Value::Null)], false),
+        ],
+    );
+    check(
+        "    selection:\n        FieldB: ''\n    condition: selection",
+        &[
+            (&[("FieldB", s(""))], true),
+            (&[("FieldB", Value::Null)], false),
+            (&[], false),
+            (&[("FieldB", s("x"))], false),
         ],
     );
     check(
