@@ -114,8 +114,12 @@ impl LiteralScan {
                 }
             }
             Finder::Exact(table) => {
-                if let Some(&pattern) = table.get(text) {
-                    self.hit(pattern as usize, marks);
+                // Equality also holds for the value trimmed (see `Leaf::matches`).
+                let trimmed = rampart_sigma::trimmed_for(rampart_sigma::StringOp::Equals, text);
+                for value in std::iter::once(text).chain(trimmed) {
+                    if let Some(&pattern) = table.get(value) {
+                        self.hit(pattern as usize, marks);
+                    }
                 }
             }
         }

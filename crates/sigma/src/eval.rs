@@ -201,7 +201,18 @@ impl CmpOp {
 
 impl ValuePattern {
     /// Whether the pattern matches a field value's text.
+    ///
+    /// Windows writes some values padded (Security 4624 `LogonProcessName` is
+    /// `NtLmSsp `) and rule authors write what they read, so equality, globs,
+    /// startswith and endswith also hold when they hold for the value with its
+    /// surrounding (resp. leading, trailing) ASCII whitespace trimmed. Contains and
+    /// regular expressions see the value as written, where spaces can be meant.
     pub fn matches(&self, value: &str) -> bool {
+        self.matches_as_written(value)
+            || trimmed_for(self.op, value).is_some_and(|trimmed| self.matches_as_written(trimmed))
+    }
+
+    fn matches_as_written(&self, value: &str) -> bool {
         match self.op {
             StringOp::Regex => self.regex.as_ref().is_some_and(|re| re.is_match(value)),
             StringOp::Wildcard => {
@@ -268,6 +279,19 @@ fn compare(op: StringOp, value: &str, text: &str, case_sensitive: bool) -> bool 
         // Field references and literals never carry these; treat the text literally.
         StringOp::Wildcard | StringOp::Regex => value == text,
     }
+}
+
+/// The value as `op` also compares it, with surrounding ASCII whitespace trimmed
+/// (see [`ValuePattern::matches`]); `None` when that is the value itself or `op`
+/// sees only the value as written.
+pub fn trimmed_for(op: StringOp, value: &str) -> Option<&str> {
+    let trimmed = match op {
+        StringOp::Equals | StringOp::Wildcard => value.trim_ascii(),
+        StringOp::StartsWith => value.trim_ascii_start(),
+        StringOp::EndsWith => value.trim_ascii_end(),
+        StringOp::Contains | StringOp::Regex => return None,
+    };
+    (trimmed.len() != value.len()).then_some(trimmed)
 }
 
 /// One position of a glob, for matching.

@@ -201,6 +201,39 @@ fn null_and_empty_values() {
     );
 }
 
+/// Windows pads some values (Security 4624 `LogonProcessName` is `NtLmSsp `): equality,
+/// startswith, endswith and globs also hold for the value with surrounding ASCII
+/// whitespace trimmed; contains and regular expressions see the value as written.
+#[test]
+fn padded_values_match_as_their_authors_read_them() {
+    check(
+        "    sel:\n        LogonProcessName: 'NtLmSsp'\n    condition: sel",
+        &[
+            (&[("LogonProcessName", s("NtLmSsp "))], true),
+            (&[("LogonProcessName", s(" ntlmssp\t"))], true),
+            (&[("LogonProcessName", s("NtLmSsp x"))], false),
+        ],
+    );
+    check(
+        "    sel:\n        A|endswith: 'Ssp'\n        B|startswith: 'Nt'\n        C: 'N*p'\n    condition: sel",
+        &[
+            (&[("A", s("NtLmSsp ")), ("B", s(" NtLm")), ("C", s("NtLmSsp  "))], true),
+            (&[("A", s("NtLmSsp x")), ("B", s(" NtLm")), ("C", s("NtLmSsp"))], false),
+        ],
+    );
+    check(
+        "    sel:\n        A|re: 'Ssp$'\n    condition: sel",
+        &[
+            (&[("A", s("NtLmSsp "))], false),
+            (&[("A", s("NtLmSsp"))], true),
+        ],
+    );
+    check(
+        "    sel:\n        A|contains: 'Ssp '\n    condition: sel",
+        &[(&[("A", s("NtLmSsp "))], true)],
+    );
+}
+
 #[test]
 fn exists() {
     check(
