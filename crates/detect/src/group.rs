@@ -179,6 +179,8 @@ pub(crate) struct Group {
     plan: NameMap<Box<str>, Vec<(u32, bool)>>,
     /// Rule field ← event field renames in force.
     pub(crate) renames: Vec<(String, String)>,
+    /// Taxonomy fields computed from the event for this group's rules.
+    pub(crate) conversions: Vec<crate::logsource::Conversion>,
 }
 
 impl Group {
@@ -219,6 +221,7 @@ impl Group {
             units,
             plan,
             renames,
+            conversions: Vec::new(),
         }
     }
 
