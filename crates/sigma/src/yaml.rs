@@ -6,7 +6,7 @@
 //! compares strings, so `0x17` or `010` must stay what the author typed.
 
 use crate::diagnostic::{DiagnosticKind, Problem};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::TScalarStyle;
 
@@ -133,6 +133,8 @@ struct Open {
     size: usize,
     /// Levels of collections below it so far.
     height: usize,
+    /// A map's text keys so far, to find a duplicate without scanning the map.
+    keys: HashSet<String>,
 }
 
 /// An anchored node, with the size and height an alias of it adds.
@@ -233,6 +235,7 @@ impl Builder {
             anchor,
             size: 1,
             height: 0,
+            keys: HashSet::new(),
         });
         Ok(())
     }
@@ -253,7 +256,7 @@ impl Builder {
                 None => open.pending_key = Some(node),
                 Some(key) => {
                     if let Some(name) = key.as_str() {
-                        if entries.iter().any(|(k, _)| k.as_str() == Some(name)) {
+                        if !open.keys.insert(name.to_string()) {
                             return Err(Problem::new(
                                 DiagnosticKind::Yaml,
                                 key.line,
