@@ -361,6 +361,25 @@ fn sigma_regression_suite_passes() {
     assert!(output.status.success());
 }
 
+/// README's `sigma test` line, run as written: the suite's rules live in several
+/// folders (rules, emerging threats, threat hunting), which the command finds itself.
+#[test]
+fn readme_sigma_test_command_passes() {
+    let readme = include_str!("../../../README.md");
+    let line = readme
+        .lines()
+        .find(|line| line.starts_with("rampart sigma test"))
+        .unwrap();
+    let data = rampart_testkit::data_dir();
+    let command = line.replace("$RAMPART_DATA", data.to_str().unwrap());
+    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    let output = rampart(&args, None);
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(output.status.success(), "{line}\n{stdout}");
+    assert!(last.ends_with(" passed, 0 failed"), "{line}\n{stdout}");
+}
+
 #[test]
 fn sigma_test_reports_a_failing_case() {
     // A suite whose sample does not contain what the rule looks for must fail loudly.

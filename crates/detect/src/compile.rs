@@ -11,7 +11,7 @@
 use crate::glob::Glob;
 use memchr::memmem;
 use rampart_event::{Level, MatchedField};
-use rampart_sigma::{Condition, FieldPattern, Rule, Search, StringOp, ValuePattern};
+use rampart_sigma::{trimmed_for, Condition, FieldPattern, Rule, Search, StringOp, ValuePattern};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -112,6 +112,24 @@ impl Leaf {
 
     /// Whether the leaf matches a value whose text is `original` (and `lower`).
     pub(crate) fn matches(&self, original: &str, lower: &str) -> bool {
+        if self.matches_as_written(original, lower) {
+            return true;
+        }
+        // Padded Windows values (`NtLmSsp `) compare trimmed, as in the reference
+        // (`rampart_sigma::trimmed_for`); ASCII whitespace sits at the same ends of
+        // the lower-case text.
+        let op = match self {
+            Leaf::Text { op, .. } => *op,
+            Leaf::Glob { .. } => StringOp::Wildcard,
+            Leaf::Contains { .. } | Leaf::Regex(_) | Leaf::Never => return false,
+        };
+        match (trimmed_for(op, original), trimmed_for(op, lower)) {
+            (Some(original), Some(lower)) => self.matches_as_written(original, lower),
+            _ => false,
+        }
+    }
+
+    fn matches_as_written(&self, original: &str, lower: &str) -> bool {
         match self {
             Leaf::Text { op, needle, cased } => {
                 let hay = if *cased { original } else { lower };

@@ -3,7 +3,7 @@
 use crate::compile::{compile_rule, CompiledRule, FieldNames};
 use crate::eval::{matched_fields, rule_matches};
 use crate::group::{Group, NameMap, Unit};
-use crate::logsource::{LogsourceKey, LogsourceMap};
+use crate::logsource::{converted, Conversion, LogsourceKey, LogsourceMap};
 use crate::scratch::Scratch;
 use rampart_event::{Alert, Event, Value};
 use rampart_sigma::{Filter, Rule, RuleSet};
@@ -36,8 +36,8 @@ pub enum CompileDiagnosticKind {
     UnknownLogsource,
 }
 
-/// A group's identity: its units and renames (equal keys share one group).
-type GroupKey = (Vec<u32>, Vec<(String, String)>);
+/// A group's identity: its units, renames and conversions (equal keys share one group).
+type GroupKey = (Vec<u32>, Vec<(String, String)>, Vec<Conversion>);
 
 /// Which group an event goes to.
 #[derive(Debug, Default)]
@@ -246,18 +246,20 @@ impl Engine {
                 .filter(|&&s| unit_of[s].is_some())
                 .flat_map(|&s| sources[s].rename.iter().cloned())
                 .collect();
-            let key = (members, renames.into_iter().collect());
+            let mut conversions: Vec<Conversion> = picked
+                .iter()
+                .filter(|&&s| unit_of[s].is_some())
+                .flat_map(|&s| sources[s].convert.iter().cloned())
+                .collect();
+            conversions.dedup();
+            let key = (members, renames.into_iter().collect(), conversions);
             if let Some(&id) = seen.get(&key) {
                 return id;
             }
             let id = groups.len() as u32;
-            groups.push(Group::build(
-                key.0.clone(),
-                key.1.clone(),
-                &units,
-                &rules,
-                &fields,
-            ));
+            let mut group = Group::build(key.0.clone(), key.1.clone(), &units, &rules, &fields);
+            group.conversions = key.2.clone();
+            groups.push(group);
             seen.insert(key, id);
             id
         };
@@ -339,6 +341,13 @@ impl Engine {
         if group.rules.is_empty() {
             return;
         }
+        let converted_event;
+        let event = if group.conversions.is_empty() {
+            event
+        } else {
+            converted_event = converted(event, &group.conversions);
+            &converted_event
+        };
         scratch.begin(
             self.fields.len(),
             self.rules.len(),
@@ -389,7 +398,8 @@ impl Engine {
     pub fn renamed_view(&self, event: &Event) -> Event {
         let mut buffer = String::new();
         let group = &self.groups[self.router.route(event, &mut buffer) as usize];
-        let mut view = event.clone();
+        let mut view = converted(event, &group.conversions);
+        let event = &view.clone();
         for (rule_field, event_field) in &group.renames {
             if view.get(rule_field).is_none() {
                 if let Some(value) = event.get(event_field) {
@@ -430,7 +440,12 @@ impl Engine {
             self.rules.len(),
             self.fields.literal_count(),
         );
-        group.candidates(event, scratch, &self.rules, &self.units);
+        if group.conversions.is_empty() {
+            group.candidates(event, scratch, &self.rules, &self.units);
+        } else {
+            let event = converted(event, &group.conversions);
+            group.candidates(&event, scratch, &self.rules, &self.units);
+        }
         group
     }
 }

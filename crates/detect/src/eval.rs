@@ -65,13 +65,16 @@ fn item_matches(item: &Item, event: &Event, scratch: &mut Scratch) -> bool {
             };
             any_scalar(value, &mut |scalar| {
                 let text = scalar.to_text();
-                any_scalar(reference, &mut |other| {
-                    compare(*op, &text, &other.to_text(), *cased)
-                })
+                !matches!(scalar, Value::Null)
+                    && any_scalar(reference, &mut |other| {
+                        !matches!(other, Value::Null)
+                            && compare(*op, &text, &other.to_text(), *cased)
+                    })
             })
         }
         ItemTest::Any(leaves) => match scratch.slots.value(event, item.slot) {
-            None => false,
+            // A null value is no value, not an empty string: no pattern matches it.
+            None | Some(Value::Null) => false,
             Some(Value::List(_)) => {
                 let Some(value) = scratch.slots.value(event, item.slot) else {
                     return false;
@@ -80,6 +83,9 @@ fn item_matches(item: &Item, event: &Event, scratch: &mut Scratch) -> bool {
                     text, lower, marks, ..
                 } = scratch;
                 any_scalar(value, &mut |scalar| {
+                    if matches!(scalar, Value::Null) {
+                        return false;
+                    }
                     load_text(scalar, text, lower);
                     leaves.iter().any(|leaf| {
                         leaf.literal.is_none_or(|id| marks.has_seen(id))

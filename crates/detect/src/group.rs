@@ -114,8 +114,12 @@ impl LiteralScan {
                 }
             }
             Finder::Exact(table) => {
-                if let Some(&pattern) = table.get(text) {
-                    self.hit(pattern as usize, marks);
+                // Equality also holds for the value trimmed (see `Leaf::matches`).
+                let trimmed = rampart_sigma::trimmed_for(rampart_sigma::StringOp::Equals, text);
+                for value in std::iter::once(text).chain(trimmed) {
+                    if let Some(&pattern) = table.get(value) {
+                        self.hit(pattern as usize, marks);
+                    }
                 }
             }
         }
@@ -175,6 +179,8 @@ pub(crate) struct Group {
     plan: NameMap<Box<str>, Vec<(u32, bool)>>,
     /// Rule field ← event field renames in force.
     pub(crate) renames: Vec<(String, String)>,
+    /// Taxonomy fields computed from the event for this group's rules.
+    pub(crate) conversions: Vec<crate::logsource::Conversion>,
 }
 
 impl Group {
@@ -215,6 +221,7 @@ impl Group {
             units,
             plan,
             renames,
+            conversions: Vec::new(),
         }
     }
 

@@ -38,5 +38,5 @@ pub mod logsource;
 mod scratch;
 
 pub use engine::{CompileDiagnostic, CompileDiagnosticKind, Engine};
-pub use logsource::{LogsourceError, LogsourceKey, LogsourceMap, Source};
+pub use logsource::{Conversion, LogsourceError, LogsourceKey, LogsourceMap, Source, ValueForm};
 pub use scratch::Scratch;

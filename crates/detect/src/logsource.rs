@@ -7,6 +7,7 @@
 //! same shape. Each source names channels, event ids and field renames; a rule is
 //! routed to the sources its logsource selects (see [`LogsourceMap::sources_for`]).
 
+use rampart_event::{Event, Value};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -75,6 +76,94 @@ pub struct Source {
     /// Rule field → event field, for events that name a taxonomy field differently.
     #[serde(default, with = "rename_pairs")]
     pub rename: Vec<(String, String)>,
+    /// Taxonomy fields whose values the source holds in another form (hex ids, SIDs,
+    /// split user names): the converted value replaces the event's field of that name
+    /// for the rules of this route.
+    #[serde(default)]
+    pub convert: Vec<Conversion>,
+}
+
+/// One taxonomy field computed from event fields.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conversion {
+    /// The taxonomy field (`ProcessId`).
+    pub field: String,
+    /// The event fields it is computed from (`[NewProcessId]`).
+    pub from: Vec<String>,
+    /// How.
+    pub form: ValueForm,
+}
+
+/// The value forms a [`Conversion`] knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueForm {
+    /// `0x1dc` → `476` (Security writes process ids in hex, Sysmon in decimal).
+    HexToDecimal,
+    /// A mandatory label SID → Sysmon's `IntegrityLevel` word (`S-1-16-12288` →
+    /// `High`).
+    IntegrityLabel,
+    /// Domain and user name fields → `DOMAIN\user`, as Sysmon writes `User`.
+    DomainUser,
+}
+
+impl Conversion {
+    /// The converted value, or `None` when a source field is missing or not of the
+    /// expected form (the taxonomy field then stays absent, as it would on a source
+    /// that does not log it).
+    pub fn value(&self, event: &Event) -> Option<Value> {
+        let text = |name: &String| event.get(name).and_then(Value::as_str);
+        match self.form {
+            ValueForm::HexToDecimal => {
+                let written = text(self.from.first()?)?.trim();
+                let digits = written
+                    .strip_prefix("0x")
+                    .or_else(|| written.strip_prefix("0X"))?;
+                let number = u64::from_str_radix(digits, 16).ok()?;
+                Some(Value::Int(i64::try_from(number).ok()?))
+            }
+            ValueForm::IntegrityLabel => {
+                // Microsoft, "Mandatory Integrity Control": the well-known
+                // mandatory label SIDs and the words Sysmon prints for them.
+                let label = match text(self.from.first()?)?.trim() {
+                    "S-1-16-0" => "Untrusted",
+                    "S-1-16-4096" => "Low",
+                    "S-1-16-8192" => "Medium",
+                    "S-1-16-8448" => "MediumPlus",
+                    "S-1-16-12288" => "High",
+                    "S-1-16-16384" => "System",
+                    "S-1-16-20480" => "Protected",
+                    "S-1-16-28672" => "Secure",
+                    _ => return None,
+                };
+                Some(Value::Str(label.into()))
+            }
+            ValueForm::DomainUser => {
+                let [domain, user] = self.from.as_slice() else {
+                    return None;
+                };
+                let (domain, user) = (text(domain)?, text(user)?);
+                Some(Value::Str(match domain {
+                    "" | "-" => user.into(),
+                    _ => format!("{domain}\\{user}").into(),
+                }))
+            }
+        }
+    }
+}
+
+/// `event` with each conversion's value in place of (or beside) the field it names.
+pub(crate) fn converted(event: &Event, conversions: &[Conversion]) -> Event {
+    let mut view = event.clone();
+    for conversion in conversions {
+        let value = conversion.value(event);
+        view.fields.retain(|(name, _)| **name != *conversion.field);
+        if let Some(value) = value {
+            view.fields.push((conversion.field.as_str().into(), value));
+        }
+    }
+    view
 }
 
 /// Reads the YAML map of renames into plain pairs (sorted; each rule field is renamed once).

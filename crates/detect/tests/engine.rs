@@ -550,3 +550,75 @@ fn equality_and_long_literals_anchor_precisely() {
         ["tasks"]
     );
 }
+
+/// SigmaHQ's firewall rule filters `ApplicationPath: null` and, for two service hosts
+/// only, `ApplicationPath: ''`: an empty path added by any other program must alert,
+/// and engine and reference must agree on every form of the field.
+#[test]
+fn null_matches_a_missing_or_null_field_and_not_an_empty_one() {
+    let yaml = std::fs::read_to_string(rampart_testkit::data_path(
+        "sigma/rules/windows/builtin/firewall_as/win_firewall_as_add_rule.yml",
+    ))
+    .unwrap();
+    let channel = "Microsoft-Windows-Windows Firewall With Advanced Security/Firewall";
+    let added = |modifying: &str, path: Option<Value>| {
+        let mut fields = vec![
+            ("ModifyingApplication", s(modifying)),
+            ("Action", Value::Int(3)),
+        ];
+        if let Some(path) = path {
+            fields.push(("ApplicationPath", path));
+        }
+        event(channel, 2004, &fields)
+    };
+    let title = "Uncommon New Firewall Rule Added In Windows Firewall Exception List";
+    let evil = "C:\\Users\\Public\\evil.exe";
+    let svchost = "C:\\Windows\\System32\\svchost.exe";
+    let cases = [
+        (added(evil, None), false),
+        (added(evil, Some(Value::Null)), false),
+        (added(evil, Some(s(""))), true),
+        (added(evil, Some(s("D:\\tools\\x.exe"))), true),
+        (added(svchost, Some(s(""))), false),
+        (added(svchost, Some(s("D:\\tools\\x.exe"))), true),
+    ];
+    for (event, alerts) in &cases {
+        let expected: &[&str] = if *alerts { &[title] } else { &[] };
+        assert_eq!(titles(&yaml, event), expected, "{:?}", event.fields);
+    }
+}
+
+/// `''` matches only an empty string, `null` only a missing or null field, and a null
+/// value matches no string pattern, in the engine as in the reference.
+#[test]
+fn empty_and_null_are_distinct_values() {
+    let yaml = format!(
+        "{}{}{}",
+        proc_rule(
+            "is-empty",
+            "    sel:\n        FieldB: ''\n    condition: sel"
+        ),
+        proc_rule(
+            "is-null",
+            "    sel:\n        FieldB: null\n    condition: sel"
+        ),
+        proc_rule(
+            "contains-empty",
+            "    sel:\n        FieldB|contains: ''\n    condition: sel"
+        ),
+    );
+    let with = |value: Option<Value>| {
+        let mut fields = vec![("CommandLine", s("x"))];
+        if let Some(value) = value {
+            fields.push(("FieldB", value));
+        }
+        proc_event(&fields)
+    };
+    assert_eq!(titles(&yaml, &with(None)), ["is-null"]);
+    assert_eq!(titles(&yaml, &with(Some(Value::Null))), ["is-null"]);
+    assert_eq!(
+        titles(&yaml, &with(Some(s("")))),
+        ["is-empty", "contains-empty"]
+    );
+    assert_eq!(titles(&yaml, &with(Some(s("v")))), ["contains-empty"]);
+}

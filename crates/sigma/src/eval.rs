@@ -83,10 +83,11 @@ impl FieldPattern {
     pub fn matches(&self, value: Option<&Value>, event: &Event) -> bool {
         match self {
             FieldPattern::Exists(expected) => value.is_some() == *expected,
-            FieldPattern::Null => value.is_none_or(is_empty),
+            FieldPattern::Null => value.is_none_or(is_null),
             FieldPattern::Not(inner) => value.is_some() && !inner.matches(value, event),
+            // A null value is no value: no string, number or reference matches it.
             _ => value.is_some_and(|value| {
-                scalars(value).any(|scalar| self.matches_scalar(scalar, event))
+                scalars(value).any(|scalar| !is_null(scalar) && self.matches_scalar(scalar, event))
             }),
         }
     }
@@ -103,7 +104,9 @@ impl FieldPattern {
                 case_sensitive,
             } => event.get(field).is_some_and(|other| {
                 let text = value.to_text();
-                scalars(other).any(|other| compare(*op, &text, &other.to_text(), *case_sensitive))
+                scalars(other).any(|other| {
+                    !is_null(other) && compare(*op, &text, &other.to_text(), *case_sensitive)
+                })
             }),
             FieldPattern::Cidr(nets) => value
                 .to_text()
@@ -130,10 +133,12 @@ fn scalars(value: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
     }
 }
 
-fn is_empty(value: &Value) -> bool {
+/// Sigma's `null`: no value at all. `''` is a value of its own (the specification
+/// defines the two apart, and SigmaHQ rules filter on both in one rule), so an empty
+/// string is not null; an empty list, which holds no value, is.
+fn is_null(value: &Value) -> bool {
     match value {
         Value::Null => true,
-        Value::Str(text) => text.is_empty(),
         Value::List(items) => items.is_empty(),
         _ => false,
     }
@@ -196,7 +201,18 @@ impl CmpOp {
 
 impl ValuePattern {
     /// Whether the pattern matches a field value's text.
+    ///
+    /// Windows writes some values padded (Security 4624 `LogonProcessName` is
+    /// `NtLmSsp `) and rule authors write what they read, so equality, globs,
+    /// startswith and endswith also hold when they hold for the value with its
+    /// surrounding (resp. leading, trailing) ASCII whitespace trimmed. Contains and
+    /// regular expressions see the value as written, where spaces can be meant.
     pub fn matches(&self, value: &str) -> bool {
+        self.matches_as_written(value)
+            || trimmed_for(self.op, value).is_some_and(|trimmed| self.matches_as_written(trimmed))
+    }
+
+    fn matches_as_written(&self, value: &str) -> bool {
         match self.op {
             StringOp::Regex => self.regex.as_ref().is_some_and(|re| re.is_match(value)),
             StringOp::Wildcard => {
@@ -263,6 +279,19 @@ fn compare(op: StringOp, value: &str, text: &str, case_sensitive: bool) -> bool 
         // Field references and literals never carry these; treat the text literally.
         StringOp::Wildcard | StringOp::Regex => value == text,
     }
+}
+
+/// The value as `op` also compares it, with surrounding ASCII whitespace trimmed
+/// (see [`ValuePattern::matches`]); `None` when that is the value itself or `op`
+/// sees only the value as written.
+pub fn trimmed_for(op: StringOp, value: &str) -> Option<&str> {
+    let trimmed = match op {
+        StringOp::Equals | StringOp::Wildcard => value.trim_ascii(),
+        StringOp::StartsWith => value.trim_ascii_start(),
+        StringOp::EndsWith => value.trim_ascii_end(),
+        StringOp::Contains | StringOp::Regex => return None,
+    };
+    (trimmed.len() != value.len()).then_some(trimmed)
 }
 
 /// One position of a glob, for matching.

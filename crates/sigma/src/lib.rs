@@ -28,7 +28,8 @@ mod yaml;
 pub use condition::{parse_condition, ConditionError};
 pub use diagnostic::{Diagnostic, DiagnosticKind, Problem, Severity};
 pub use document::attack_tags;
-pub use fuzz::{fuzz_condition_parser, fuzz_rule_parser};
+pub use eval::trimmed_for;
+pub use fuzz::{fuzz_condition_parser, fuzz_rule_parser, fuzz_rule_yaml};
 pub use model::{
     Aliases, AttackTags, CmpOp, Condition, Correlation, CorrelationCondition, CorrelationType,
     Detection, FieldItem, FieldMap, FieldPattern, Filter, GlobPart, LogSource, Related, Rule,

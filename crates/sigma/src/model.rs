@@ -159,7 +159,7 @@ pub struct FieldItem {
 pub enum FieldPattern {
     /// Any of the patterns matches (the default OR over a value list). Never empty.
     Any(Vec<ValuePattern>),
-    /// `null`: the field is absent, null, or empty.
+    /// `null`: the field is absent, null, or an empty list; an empty string is not null.
     Null,
     /// `|exists: true/false`: the field is present (whatever its value) or absent.
     Exists(bool),

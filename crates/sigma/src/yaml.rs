@@ -6,8 +6,9 @@
 //! compares strings, so `0x17` or `010` must stay what the author typed.
 
 use crate::diagnostic::{DiagnosticKind, Problem};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use std::collections::{HashMap, HashSet};
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::TScalarStyle;
 
 /// One YAML node and the 1-based line it starts on.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,129 +89,201 @@ pub(crate) struct Document {
     pub root: Node,
 }
 
+/// How deep collections may nest, aliases expanded included. Sigma rules nest about
+/// six levels; 64 leaves room for any real rule while every recursive walk over the
+/// tree (clone, drop, merge, detection parsing) stays far from the stack's end.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// How many nodes aliases may add to one document once expanded. Aliases are copied
+/// into the tree, so without a budget nine lines of nine aliases each ("billion
+/// laughs") would build 9^9 nodes; real rules use a few aliases of short lists.
+pub(crate) const MAX_ALIAS_NODES: usize = 10_000;
+
 /// Parses every document of a YAML stream.
+///
+/// The parser is driven event by event: `yaml-rust2`'s own `load` recurses once per
+/// nesting level, which a few thousand `- ` on one line would turn into a stack
+/// overflow, so nesting is checked here before it gets that deep.
 pub(crate) fn parse_documents(source: &str) -> Result<Vec<Document>, Problem> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(source);
-    parser.load(&mut builder, true).map_err(|error| {
-        Problem::new(
-            DiagnosticKind::Yaml,
-            error.marker().line().max(1),
-            format!("invalid YAML: {}", error.info()),
-        )
-    })?;
-    if let Some(problem) = builder.problem {
-        return Err(problem);
+    loop {
+        let (event, mark) = parser.next_token().map_err(|error| {
+            Problem::new(
+                DiagnosticKind::Yaml,
+                error.marker().line().max(1),
+                format!("invalid YAML: {}", error.info()),
+            )
+        })?;
+        if event == Event::StreamEnd {
+            return Ok(builder.documents);
+        }
+        builder.on_event(event, mark.line().max(1))?;
     }
-    Ok(builder.documents)
+}
+
+/// A collection being built.
+struct Open {
+    node: Node,
+    /// A map's key waiting for its value.
+    pending_key: Option<Node>,
+    /// The anchor id to remember the finished collection under (0 for none).
+    anchor: usize,
+    /// Nodes in the collection so far, itself included.
+    size: usize,
+    /// Levels of collections below it so far.
+    height: usize,
+    /// A map's text keys so far, to find a duplicate without scanning the map.
+    keys: HashSet<String>,
+}
+
+/// An anchored node, with the size and height an alias of it adds.
+struct Anchored {
+    node: Node,
+    size: usize,
+    height: usize,
 }
 
 /// Collects parser events into nodes.
 #[derive(Default)]
 struct Builder {
     documents: Vec<Document>,
-    /// Open collections: the node under construction and, for maps, a pending key.
-    stack: Vec<(Node, Option<Node>)>,
+    /// Open collections, outermost first.
+    stack: Vec<Open>,
     /// Anchored nodes by anchor id, for aliases.
-    anchors: Vec<(usize, Node)>,
-    /// Anchor ids of the open collections, parallel to `stack`.
-    open_anchors: Vec<usize>,
+    anchors: HashMap<usize, Anchored>,
+    /// Nodes aliases added to the current document.
+    alias_nodes: usize,
     document_line: usize,
-    problem: Option<Problem>,
 }
 
 impl Builder {
-    fn push_value(&mut self, node: Node) {
-        match self.stack.last_mut() {
-            None => self.documents.push(Document {
-                line: self.document_line,
-                root: node,
-            }),
-            Some((parent, pending_key)) => match &mut parent.kind {
-                NodeKind::Seq(items) => items.push(node),
-                NodeKind::Map(entries) => match pending_key.take() {
-                    None => *pending_key = Some(node),
-                    Some(key) => {
-                        if self.problem.is_none() {
-                            if let Some(name) = key.as_str() {
-                                if entries.iter().any(|(k, _)| k.as_str() == Some(name)) {
-                                    self.problem = Some(Problem::new(
-                                        DiagnosticKind::Yaml,
-                                        key.line,
-                                        format!("duplicate key `{name}` in a map"),
-                                    ));
-                                }
-                            }
-                        }
-                        entries.push((key, node));
-                    }
-                },
-                NodeKind::Null | NodeKind::Scalar { .. } => {}
-            },
-        }
-    }
-
-    fn remember(&mut self, anchor: usize, node: &Node) {
-        if anchor > 0 {
-            self.anchors.push((anchor, node.clone()));
-        }
-    }
-}
-
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, event: Event, mark: Marker) {
-        let line = mark.line().max(1);
+    fn on_event(&mut self, event: Event, line: usize) -> Result<(), Problem> {
         match event {
-            Event::DocumentStart => self.document_line = line,
+            Event::DocumentStart => {
+                self.document_line = line;
+                self.alias_nodes = 0;
+            }
             Event::Scalar(text, style, anchor, tag) => {
                 let node = Node {
                     line,
                     kind: scalar_kind(text, style, tag.as_ref()),
                 };
-                self.remember(anchor, &node);
-                self.push_value(node);
+                self.remember(anchor, &node, 1, 0);
+                self.push_value(node, 1, 0)?;
             }
             Event::Alias(anchor) => {
-                let node = self
-                    .anchors
-                    .iter()
-                    .rev()
-                    .find(|(id, _)| *id == anchor)
-                    .map(|(_, node)| node.clone())
-                    .unwrap_or(Node {
-                        line,
-                        kind: NodeKind::Null,
-                    });
-                self.push_value(node);
+                let (node, size, height) = match self.anchors.get(&anchor) {
+                    Some(anchored) => {
+                        self.check_depth(anchored.height, line)?;
+                        self.alias_nodes = self.alias_nodes.saturating_add(anchored.size);
+                        if self.alias_nodes > MAX_ALIAS_NODES {
+                            return Err(Problem::new(
+                                DiagnosticKind::Yaml,
+                                line,
+                                format!(
+                                    "aliases expand to more than {MAX_ALIAS_NODES} nodes in one document"
+                                ),
+                            ));
+                        }
+                        (anchored.node.clone(), anchored.size, anchored.height)
+                    }
+                    None => (
+                        Node {
+                            line,
+                            kind: NodeKind::Null,
+                        },
+                        1,
+                        0,
+                    ),
+                };
+                self.push_value(node, size, height)?;
             }
             Event::SequenceStart(anchor, _) => {
-                self.stack.push((
-                    Node {
-                        line,
-                        kind: NodeKind::Seq(Vec::new()),
-                    },
-                    None,
-                ));
-                self.open_anchors.push(anchor);
+                self.open(NodeKind::Seq(Vec::new()), anchor, line)?
             }
-            Event::MappingStart(anchor, _) => {
-                self.stack.push((
-                    Node {
-                        line,
-                        kind: NodeKind::Map(Vec::new()),
-                    },
-                    None,
-                ));
-                self.open_anchors.push(anchor);
-            }
+            Event::MappingStart(anchor, _) => self.open(NodeKind::Map(Vec::new()), anchor, line)?,
             Event::SequenceEnd | Event::MappingEnd => {
-                if let (Some((node, _)), Some(anchor)) = (self.stack.pop(), self.open_anchors.pop())
-                {
-                    self.remember(anchor, &node);
-                    self.push_value(node);
+                if let Some(open) = self.stack.pop() {
+                    let height = open.height + 1;
+                    self.remember(open.anchor, &open.node, open.size, height);
+                    self.push_value(open.node, open.size, height)?;
                 }
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+        }
+        Ok(())
+    }
+
+    /// Fails when a node `height` levels high would nest too deep where it goes.
+    fn check_depth(&self, height: usize, line: usize) -> Result<(), Problem> {
+        if self.stack.len() + height > MAX_DEPTH {
+            return Err(Problem::new(
+                DiagnosticKind::Yaml,
+                line,
+                format!("YAML nests deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, kind: NodeKind, anchor: usize, line: usize) -> Result<(), Problem> {
+        self.check_depth(1, line)?;
+        self.stack.push(Open {
+            node: Node { line, kind },
+            pending_key: None,
+            anchor,
+            size: 1,
+            height: 0,
+            keys: HashSet::new(),
+        });
+        Ok(())
+    }
+
+    fn push_value(&mut self, node: Node, size: usize, height: usize) -> Result<(), Problem> {
+        let Some(open) = self.stack.last_mut() else {
+            self.documents.push(Document {
+                line: self.document_line,
+                root: node,
+            });
+            return Ok(());
+        };
+        open.size = open.size.saturating_add(size);
+        open.height = open.height.max(height);
+        match &mut open.node.kind {
+            NodeKind::Seq(items) => items.push(node),
+            NodeKind::Map(entries) => match open.pending_key.take() {
+                None => open.pending_key = Some(node),
+                Some(key) => {
+                    if let Some(name) = key.as_str() {
+                        if !open.keys.insert(name.to_string()) {
+                            return Err(Problem::new(
+                                DiagnosticKind::Yaml,
+                                key.line,
+                                format!("duplicate key `{name}` in a map"),
+                            ));
+                        }
+                    }
+                    entries.push((key, node));
+                }
+            },
+            NodeKind::Null | NodeKind::Scalar { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Keeps a copy of an anchored node for its aliases. The copy costs no more than
+    /// the node itself, and aliases of it are paid for from the alias budget.
+    fn remember(&mut self, anchor: usize, node: &Node, size: usize, height: usize) {
+        if anchor > 0 {
+            self.anchors.insert(
+                anchor,
+                Anchored {
+                    node: node.clone(),
+                    size,
+                    height,
+                },
+            );
         }
     }
 }

@@ -177,8 +177,18 @@ fn null_and_empty_values() {
         &[
             (&[("EventID", Value::Int(4738)), ("PasswordLastSet", s("2024-01-01"))], true),
             (&[("EventID", Value::Int(4738))], false),
-            (&[("EventID", Value::Int(4738)), ("PasswordLastSet", s(""))], false),
+            // `''` and `null` are distinct values: an empty field is not a null one.
+            (&[("EventID", Value::Int(4738)), ("PasswordLastSet", s(""))], true),
             (&[("EventID", Value::Int(4738)), ("PasswordLastSet", Value::Null)], false),
+        ],
+    );
+    check(
+        "    selection:\n        FieldB: ''\n    condition: selection",
+        &[
+            (&[("FieldB", s(""))], true),
+            (&[("FieldB", Value::Null)], false),
+            (&[], false),
+            (&[("FieldB", s("x"))], false),
         ],
     );
     check(
@@ -188,6 +198,39 @@ fn null_and_empty_values() {
             (&[("FieldA", s("something"))], true),
             (&[("FieldA", s("something")), ("FieldB", s("x"))], false),
         ],
+    );
+}
+
+/// Windows pads some values (Security 4624 `LogonProcessName` is `NtLmSsp `): equality,
+/// startswith, endswith and globs also hold for the value with surrounding ASCII
+/// whitespace trimmed; contains and regular expressions see the value as written.
+#[test]
+fn padded_values_match_as_their_authors_read_them() {
+    check(
+        "    sel:\n        LogonProcessName: 'NtLmSsp'\n    condition: sel",
+        &[
+            (&[("LogonProcessName", s("NtLmSsp "))], true),
+            (&[("LogonProcessName", s(" ntlmssp\t"))], true),
+            (&[("LogonProcessName", s("NtLmSsp x"))], false),
+        ],
+    );
+    check(
+        "    sel:\n        A|endswith: 'Ssp'\n        B|startswith: 'Nt'\n        C: 'N*p'\n    condition: sel",
+        &[
+            (&[("A", s("NtLmSsp ")), ("B", s(" NtLm")), ("C", s("NtLmSsp  "))], true),
+            (&[("A", s("NtLmSsp x")), ("B", s(" NtLm")), ("C", s("NtLmSsp"))], false),
+        ],
+    );
+    check(
+        "    sel:\n        A|re: 'Ssp$'\n    condition: sel",
+        &[
+            (&[("A", s("NtLmSsp "))], false),
+            (&[("A", s("NtLmSsp"))], true),
+        ],
+    );
+    check(
+        "    sel:\n        A|contains: 'Ssp '\n    condition: sel",
+        &[(&[("A", s("NtLmSsp "))], true)],
     );
 }
 
