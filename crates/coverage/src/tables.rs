@@ -191,8 +191,8 @@ mod tests {
         assert_eq!(diff.stronger[1].name, "OS Credential Dumping: LSASS Memory");
     }
 
-    #[test]
-    fn tables_have_a_row_per_gap_and_escape_cells() {
+    /// The gaps of the small test matrix when no rule claims anything.
+    fn small_gaps() -> Vec<crate::Gap> {
         let matrix = small_matrix();
         let claimed = claimed_coverage(&matrix, &[], &ClaimWeights::default());
         let inputs = GapInputs {
@@ -200,7 +200,12 @@ mod tests {
             validated: None,
             visibility: None,
         };
-        let mut gaps = rank_gaps(&matrix, &inputs, &GapOptions::default());
+        rank_gaps(&matrix, &inputs, &GapOptions::default())
+    }
+
+    #[test]
+    fn tables_have_a_row_per_gap_and_escape_cells() {
+        let mut gaps = small_gaps();
         gaps[0].name = "a|b".into();
         let markdown = gaps_markdown(&gaps);
         assert_eq!(markdown.lines().count(), gaps.len() + 2);
@@ -213,14 +218,7 @@ mod tests {
 
     #[test]
     fn csv_cells_a_spreadsheet_would_run_are_prefixed() {
-        let matrix = small_matrix();
-        let claimed = claimed_coverage(&matrix, &[], &ClaimWeights::default());
-        let inputs = GapInputs {
-            claimed: &claimed,
-            validated: None,
-            visibility: None,
-        };
-        let mut gaps = rank_gaps(&matrix, &inputs, &GapOptions::default());
+        let mut gaps = small_gaps();
         gaps[0].name = "=cmd|' /C calc'!A0".into();
         gaps[0].reasons = vec!["@SUM(1)".into()];
         let csv = gaps_csv(&gaps).map_err(|e| e.to_string());
