@@ -136,6 +136,13 @@ fn scalars(value: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
 /// Sigma's `null`: no value at all. `''` is a value of its own (the specification
 /// defines the two apart, and SigmaHQ rules filter on both in one rule), so an empty
 /// string is not null; an empty list, which holds no value, is.
+///
+/// An empty EVTX data element is read as `''`. SigmaHQ's rules disagree about such an
+/// element: `win_firewall_as_add_rule` filters `ApplicationPath: ''` apart from
+/// `null`, while `create_remote_thread_win_hktl_cactustorch` expects an empty Sysmon
+/// `StartModule` to be `null` (on the sample corpus that rule's one alert is lost).
+/// The specification's reading is kept; reading empty elements as null would undo the
+/// firewall rule's filter instead.
 fn is_null(value: &Value) -> bool {
     match value {
         Value::Null => true,
