@@ -128,29 +128,23 @@ impl JsonLineWriter {
         self.write_head(alert, out);
         self.write_source(&alert.event.source, out);
         write_event_rest(&alert.event, out);
-        out.extend_from_slice(b",\"matched\":[");
-        for (index, matched) in alert.matched.iter().enumerate() {
-            if index > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"field\":");
-            write_str(out, &matched.field);
-            out.extend_from_slice(b",\"value\":");
-            write_str(out, &matched.value);
-            out.push(b'}');
-        }
-        out.extend_from_slice(b"],\"context\":[");
-        for (index, context) in alert.context.iter().enumerate() {
-            if index > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"field\":");
-            write_str(out, &context.field);
-            out.extend_from_slice(b",\"value\":");
-            write_str(out, &context.value);
-            out.push(b'}');
-        }
-        out.extend_from_slice(b"]}\n");
+        out.extend_from_slice(b",\"matched\":");
+        write_field_values(
+            out,
+            alert
+                .matched
+                .iter()
+                .map(|m| (m.field.as_str(), m.value.as_str())),
+        );
+        out.extend_from_slice(b",\"context\":");
+        write_field_values(
+            out,
+            alert
+                .context
+                .iter()
+                .map(|c| (c.field.as_str(), c.value.as_str())),
+        );
+        out.extend_from_slice(b"}\n");
     }
 
     fn write_head(&mut self, alert: &Alert, out: &mut Vec<u8>) {
@@ -565,4 +559,20 @@ mod tests {
             );
         }
     }
+}
+
+/// `[{"field":…,"value":…},…]`: the shape of an alert's matched and context fields.
+fn write_field_values<'a>(out: &mut Vec<u8>, pairs: impl Iterator<Item = (&'a str, &'a str)>) {
+    out.push(b'[');
+    for (index, (field, value)) in pairs.enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"field\":");
+        write_str(out, field);
+        out.extend_from_slice(b",\"value\":");
+        write_str(out, value);
+        out.push(b'}');
+    }
+    out.push(b']');
 }
