@@ -383,6 +383,22 @@ fn escape_byte(out: &mut Vec<u8>, bytes: &[u8], start: &mut usize, index: usize)
     *start = index + 1;
 }
 
+/// `[{"field":…,"value":…},…]`: the shape of an alert's matched and context fields.
+fn write_field_values<'a>(out: &mut Vec<u8>, pairs: impl Iterator<Item = (&'a str, &'a str)>) {
+    out.push(b'[');
+    for (index, (field, value)) in pairs.enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"field\":");
+        write_str(out, field);
+        out.extend_from_slice(b",\"value\":");
+        write_str(out, value);
+        out.push(b'}');
+    }
+    out.push(b']');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,20 +575,4 @@ mod tests {
             );
         }
     }
-}
-
-/// `[{"field":…,"value":…},…]`: the shape of an alert's matched and context fields.
-fn write_field_values<'a>(out: &mut Vec<u8>, pairs: impl Iterator<Item = (&'a str, &'a str)>) {
-    out.push(b'[');
-    for (index, (field, value)) in pairs.enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"{\"field\":");
-        write_str(out, field);
-        out.extend_from_slice(b",\"value\":");
-        write_str(out, value);
-        out.push(b'}');
-    }
-    out.push(b']');
 }
