@@ -429,8 +429,11 @@ impl Store for SqliteStore {
         let row: Option<(String, i64, String)> = self
             .conn
             .query_row(
-                "SELECT id, run, body FROM alerts WHERE id = ?1 COLLATE NOCASE",
-                [id.trim()],
+                // Ids are stored in lower case (hex digests, or the older keys, also
+                // lower-case hex): comparing a lower-cased id keeps the primary-key
+                // index usable, where COLLATE NOCASE read every row.
+                "SELECT id, run, body FROM alerts WHERE id = ?1",
+                [id.trim().to_ascii_lowercase()],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .optional()
