@@ -151,12 +151,13 @@ fn walk(dir: &Path, options: FindOptions, found: &mut Found) {
             continue;
         }
         let path = entry.path();
-        if kind.is_symlink() {
+        if kind.is_symlink() && (is_telemetry_name(path) || links_to_folder(path)) {
+            // A link that could lead to input is said; one to a README is not input.
             found.skip(
                 path,
                 "symbolic link not followed (see --follow-links)".into(),
             );
-        } else if !is_telemetry_name(path) {
+        } else if kind.is_symlink() || !is_telemetry_name(path) {
             // Other files in a telemetry folder (READMEs, rules) are not inputs.
         } else if !kind.is_file() {
             found.skip(path, "not a regular file (a FIFO, socket or device)".into());
@@ -166,11 +167,16 @@ fn walk(dir: &Path, options: FindOptions, found: &mut Found) {
     }
 }
 
+/// Whether a symbolic link leads to a folder (which could hold input).
+fn links_to_folder(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| meta.is_dir())
+}
+
 impl Found {
     fn add_file(&mut self, path: &Path) {
         match Input::file(path) {
             Ok(input) => self.inputs.push(input),
-            Err(error) => self.skip(path, error.to_string()),
+            Err(error) => self.skip(path, rampart_event::error_chain(&error)),
         }
     }
 

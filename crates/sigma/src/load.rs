@@ -30,6 +30,11 @@ pub(crate) fn rule_files(
     files
 }
 
+/// Whether a symbolic link leads to a folder (which could hold rules).
+fn links_to_folder(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| meta.is_dir())
+}
+
 fn walk(
     dir: &Path,
     follow_links: bool,
@@ -55,7 +60,11 @@ fn walk(
                     (None, Some(io)) => format!("cannot read folder entry: {io}"),
                     (None, None) => "cannot read folder entry".to_string(),
                 };
-                diagnostics.push(skipped(path, &message));
+                // A folder that cannot be read hides its rules: an error, not a warning.
+                diagnostics.push(match error.loop_ancestor() {
+                    Some(_) => skipped(path, &message),
+                    None => io_diagnostic(path, &message),
+                });
                 continue;
             }
         };
@@ -64,10 +73,10 @@ fn walk(
         if kind.is_dir() {
             continue;
         }
-        if kind.is_symlink() {
+        if kind.is_symlink() && (is_rule_file(path) || links_to_folder(path)) {
             let message = "symbolic link not followed (see --follow-links)";
             diagnostics.push(skipped(path, message));
-        } else if !is_rule_file(path) {
+        } else if kind.is_symlink() || !is_rule_file(path) {
             // Other files (READMEs, test data) are not rules.
         } else if !kind.is_file() {
             let message = "not a regular file (a FIFO, socket or device): skipped";
