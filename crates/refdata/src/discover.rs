@@ -280,9 +280,12 @@ fn walk(dir: &Path, depth: usize, in_tests: bool, found: &mut Found) -> Result<(
         let path = entry.path();
         if path.is_dir() {
             subdirs.push((name, path));
-        } else {
+        } else if path.is_file() {
             names.push(name.clone());
             classify_file(&name, path, found);
+        } else if path.symlink_metadata().is_ok_and(|meta| !meta.is_symlink()) {
+            // A FIFO, socket or device: opening it to check a bundle's head would block.
+            tracing::warn!("skipping {}: not a regular file", path.display());
         }
     }
     if names.iter().any(|n| n == "attack_mapping.json")
