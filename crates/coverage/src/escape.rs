@@ -23,6 +23,18 @@ pub fn escape_terminal(text: &str) -> String {
     rampart_event::terminal::escape(text).into_owned()
 }
 
+/// `cell` as a spreadsheet shows it rather than runs it: a cell starting with `=`,
+/// `+`, `-`, `@`, tab or CR is a formula (or hides one) to Excel, LibreOffice and
+/// Sheets, and it may be attacker text (an event field, a reference-data name); OWASP's
+/// advice is a leading `'`. Quoting stays the `csv` writer's.
+pub fn spreadsheet_safe(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
 /// Escapes a cell for a Markdown table (pipes and line breaks would break the row).
 pub fn escape_markdown(text: &str) -> String {
     text.replace('\\', "\\\\")

@@ -37,7 +37,7 @@ pub use claimed::{
     RuleClaim, TacticCoverage, TagIssue, TechniqueClaim,
 };
 pub use error::CoverageError;
-pub use escape::{escape, escape_markdown, escape_terminal};
+pub use escape::{escape, escape_markdown, escape_terminal, spreadsheet_safe};
 pub use from_knowledge::matrix_from_knowledge;
 pub use from_sigma::rule_info;
 pub use gaps::{

@@ -2,7 +2,7 @@
 
 use crate::claimed::ClaimedCoverage;
 use crate::error::CoverageError;
-use crate::escape::escape_markdown;
+use crate::escape::{escape_markdown, spreadsheet_safe};
 use crate::gaps::Gap;
 use crate::model::AttackMatrix;
 use serde::Serialize;
@@ -10,17 +10,6 @@ use std::path::Path;
 
 fn kind_name(gap: &Gap) -> String {
     format!("{:?}", gap.kind).to_lowercase()
-}
-
-/// `cell` as a spreadsheet shows it rather than runs it: names come from reference
-/// data, and a cell starting with `=`, `+`, `-`, `@`, tab or CR is a formula (or hides
-/// one) to Excel, LibreOffice and Sheets; OWASP's advice is a leading `'`.
-fn spreadsheet_safe(cell: String) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell
-    }
 }
 
 /// The gaps as CSV (rank, technique, name, tactics, kind, priority, claimed, groups,

@@ -30,6 +30,7 @@
 use super::enriched::{EnrichedKind, EnrichedLines};
 use super::table::Table;
 use clap::ValueEnum;
+use rampart_coverage::spreadsheet_safe;
 use rampart_enrich::Enricher;
 use rampart_event::{Alert, JsonLineWriter};
 use rampart_knowledge::Knowledge;
@@ -175,19 +176,6 @@ pub(super) fn matched_text(alert: &Alert) -> String {
         .map(|m| format!("{}={}", m.field, m.value))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// `cell` as a spreadsheet will show it rather than run it: a cell starting with `=`,
-/// `+`, `-` or `@` is a formula to Excel, LibreOffice and Sheets (`=cmd|' /C calc'!A0`
-/// runs a program), and a leading tab or CR can hide such a start; OWASP's advice is
-/// to prefix those with `'`, which the spreadsheet shows as text. Quoting stays the
-/// `csv` writer's.
-pub(super) fn spreadsheet_safe(cell: String) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell
-    }
 }
 
 fn timestamp_text(alert: &Alert) -> String {
