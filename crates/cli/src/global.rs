@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Options shared by every subcommand.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalOpts {
     /// Directory holding the reference data (ATT&CK, D3FEND, ENGAGE, Sigma rules).
     /// Files are found in it by name, recursively.

@@ -2,7 +2,8 @@
 //! and campaigns of the data directory (the highest version found), printed as the
 //! Markdown table BENCHMARKS.md quotes, with the cost of one prediction.
 //!
-//! `cargo run --release -p rampart-correlate --example likely_next_eval [DATA_DIR]`
+//! `cargo run -p rampart-correlate --example likely_next_eval [DATA_DIR]` (the figures
+//! in BENCHMARKS.md were taken in the dev profile; `--release` only makes it faster)
 
 use rampart_correlate::evaluation::{leave_one_out, Observed, Ranker};
 use rampart_correlate::next_predictor_from;

@@ -148,9 +148,12 @@ fn show(knowledge: &Knowledge, query: &str, json: bool) -> anyhow::Result<ExitCo
         };
         return print(&Report::D3fend(Box::new(report)), json);
     }
+    // An ENGAGE activity id is `EAC` and digits; a name that merely starts with
+    // "eac" is looked up like any other name.
     if trimmed
         .get(..3)
         .is_some_and(|prefix| prefix.eq_ignore_ascii_case("EAC"))
+        && trimmed[3..].starts_with(|c: char| c.is_ascii_digit())
     {
         let Some(report) = knowledge.engage_report(trimmed) else {
             if knowledge.engage().is_none() {

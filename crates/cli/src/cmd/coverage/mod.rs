@@ -10,8 +10,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use rampart_coverage::{
     claimed_coverage, diff_coverage, lint_rules, load_labels, rank_gaps, resolve_groups,
-    resolve_tactics, run_samples, validated_coverage, version_skew, visibility, ClaimWeights,
-    Collected, GapInputs, GapOptions, GapWeights, LintOptions,
+    resolve_tactics, run_samples, validated_coverage, visibility, ClaimWeights, Collected,
+    GapInputs, GapOptions, GapWeights, LintOptions,
 };
 use rampart_event::terminal::Escaped;
 use rampart_knowledge::Domain;
@@ -220,7 +220,8 @@ fn run_coverage(args: RunArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> 
         &options,
     );
     let lint = lint_rules(&matrix, &rules, &LintOptions::default());
-    let skew = version_skew(&matrix, &rules);
+    // Lint has counted the skew already; the summary and JSON say the same.
+    let skew = &lint.version_skew;
     if args.json {
         // Said once on stderr too: JSON on stdout is read by programs, not people.
         if let Some(line) = skew.summary() {
@@ -234,7 +235,7 @@ fn run_coverage(args: RunArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> 
         visibility: seen.as_ref(),
         gaps: &gaps,
         lint: &lint,
-        skew: &skew,
+        skew,
         platform: args.platform.as_deref(),
         groups: &options.groups,
     };

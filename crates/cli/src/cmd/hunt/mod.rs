@@ -46,7 +46,9 @@ use summary::{Summary, Tally};
     after_help = "Exit status: 0 when every input was read whole; 1 on an error \
     that stopped the hunt; 3 when the hunt finished but passed over some input (a \
     missing or unreadable path, a symbolic link not followed, a FIFO in a folder, a line \
-    or record that could not be read): the warnings above the summary say which."
+    or record that could not be read): the warnings above the summary say which; 141 \
+    when the reader of the output went away (`| head`) under --store, after every alert \
+    was stored."
 )]
 pub struct HuntArgs {
     /// EVTX or JSON(-lines) files, folders (searched recursively), or `-` for stdin.
@@ -201,8 +203,7 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             .collect();
         let global = GlobalOpts {
             data_dir: Some(global.data_dir()),
-            verbose: global.verbose,
-            color: global.color,
+            ..global.clone()
         };
         std::thread::spawn(move || version_skew_line(knowledge, &global, &rule_tags))
     });

@@ -114,7 +114,7 @@ impl Summary {
         }
         eprintln!("{rules}");
         if let Some(skew) = &self.version_skew {
-            eprintln!("warning: {skew}");
+            eprintln!("warning: {}", Escaped(skew));
         }
         let levels: Vec<String> = Level::ALL
             .iter()
