@@ -98,6 +98,33 @@ pub(crate) fn read<R: Read + Send, S: Sink + ?Sized>(
     })
 }
 
+/// Reads `bytes`, whole lines of a JSON-lines file, numbered from `first_line`, on
+/// this thread and in order: the watcher's way of reading what a growing file gained
+/// (format sniffing is the watcher's, done once when it first saw the file).
+pub(crate) fn read_line_block<S: Sink + ?Sized>(
+    bytes: &[u8],
+    first_line: u64,
+    name: &Arc<str>,
+    options: &ReadOptions,
+    sink: &S,
+) -> ReadStats {
+    let read = JsonRead {
+        name,
+        options,
+        sink,
+        reporter: Reporter::new(sink, name.clone(), options.max_diagnostics),
+        events: AtomicU64::new(0),
+    };
+    let mut text = std::io::Cursor::new(bytes);
+    read_lines(Vec::new(), first_line, &mut text, &read);
+    ReadStats {
+        events: read.events.load(Ordering::Relaxed),
+        bytes: bytes.len() as u64,
+        diagnostics: read.reporter.finish(),
+        records_skipped: read.reporter.skipped(),
+    }
+}
+
 fn read_text<S: Sink + ?Sized>(text: &mut (dyn BufRead + Send), read: &JsonRead<'_, S>) {
     let read_error = |line: u64, error: std::io::Error| {
         read.reporter

@@ -12,6 +12,10 @@
 //! several threads at once. Bad input never aborts a read: a corrupt chunk, record or
 //! line becomes a [`Diagnostic`] naming the file and place, and reading goes on. Only a
 //! file that cannot be opened at all is an [`IngestError`].
+//!
+//! [`watch`] follows folders for a long-running service: files dropped into them and
+//! JSON-lines files that grow, read through the same readers, with checkpoints the
+//! caller commits so that a restart reads no record twice and misses none.
 
 mod alias;
 mod builder;
@@ -28,6 +32,7 @@ mod sink;
 mod stream;
 mod text;
 mod value;
+pub mod watch;
 
 pub use alias::{AliasFileError, FieldAliases};
 pub use diagnostic::{Diagnostic, Place};
