@@ -67,7 +67,8 @@ impl LogsourceKey {
 pub struct Source {
     /// The logsource attributes a rule must carry to use this source.
     pub logsource: LogsourceKey,
-    /// Event log channels; `None` means every channel the map names.
+    /// Event log channels; `None` means every channel the map names for the same
+    /// product.
     #[serde(default)]
     pub channels: Option<Vec<String>>,
     /// Event ids; `None` means any.

@@ -391,7 +391,9 @@ fn unknown_logsources_run_only_on_events_they_can_describe() {
     assert_eq!(
         titles_of(&event(SYSMON, 1, &fields)),
         ["any-windows", "win"]
-    );
+    ); // Linux channels the map names are not Windows channels.
+    assert!(titles_of(&event("Linux/sshd", 0, &fields)).is_empty());
+    assert!(titles_of(&event("Linux-Sysmon/Operational", 1, &fields)).is_empty());
 }
 
 #[test]
