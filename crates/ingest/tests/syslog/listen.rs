@@ -207,3 +207,40 @@ fn udp_delivers_each_datagram_and_shutdown_flushes() {
         "pam_unix(su:auth): authentication failure"
     );
 }
+
+#[test]
+fn idle_connections_are_closed_and_shutdown_delivers_open_ones() {
+    let keep = Arc::new(Keep::default());
+    let options = ListenOptions {
+        idle_timeout: Duration::from_millis(300),
+        flush_interval: Duration::from_secs(3600),
+        ..ListenOptions::default()
+    };
+    let listener = listen_tcp("127.0.0.1:0", options, keep.clone()).unwrap();
+    let mut idle = TcpStream::connect(listener.local_addr()).unwrap();
+    idle.set_read_timeout(Some(WAIT)).unwrap();
+    let started = Instant::now();
+    let mut byte = [0u8; 1];
+    assert!(matches!(idle.read(&mut byte), Ok(0) | Err(_)));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(keep
+        .diagnostics()
+        .iter()
+        .any(|d| d.message.contains("without data")));
+
+    // A message waits for its (hour-long) flush deadline on an open connection;
+    // shutdown delivers it.
+    let mut open = TcpStream::connect(listener.local_addr()).unwrap();
+    open.write_all(b"<13>May  2 11:58:01 h app: pending\n")
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while listener.stats().messages < 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(keep.events().is_empty());
+    listener.shutdown();
+    let events = keep.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(message(&events[0]), "pending");
+    drop(open);
+}
