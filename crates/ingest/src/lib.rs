@@ -16,6 +16,9 @@
 //! [`watch`] follows folders for a long-running service: files dropped into them and
 //! JSON-lines files that grow, read through the same readers, with checkpoints the
 //! caller commits so that a restart reads no record twice and misses none.
+//!
+//! [`syslog`] reads the live side: RFC 5424 / 3164 messages over TCP and UDP, on plain
+//! threads, delivered in small batches to a caller's sink that may push back.
 
 mod alias;
 mod builder;
@@ -30,6 +33,7 @@ mod json_reader;
 mod lexer;
 mod sink;
 mod stream;
+pub mod syslog;
 mod text;
 mod value;
 pub mod watch;
