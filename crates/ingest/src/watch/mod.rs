@@ -90,6 +90,12 @@ pub trait WatchSink: Send {
     fn batch(&mut self, batch: WatchBatch) -> ControlFlow<()>;
     /// Takes one problem: a file that cannot be read, a bad line or record.
     fn diagnostic(&mut self, diagnostic: Diagnostic);
+    /// Whether to stop now: looked at between batches, and between the chunks or
+    /// blocks of a file read whole, so that a stop does not wait for a big file's
+    /// end. Never, by default.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// Gives a checkpoint key's stored value.
@@ -323,6 +329,9 @@ impl Watcher {
 
     /// Reads what is ready of one file.
     fn step(&mut self, seen: Seen, sink: &mut dyn WatchSink) -> ControlFlow<()> {
+        if sink.stopped() {
+            return ControlFlow::Break(());
+        }
         if self.ignored.contains(&seen.id) {
             return ControlFlow::Continue(());
         }
@@ -458,6 +467,10 @@ impl WatchSink for Stopping<'_> {
 
     fn diagnostic(&mut self, diagnostic: Diagnostic) {
         self.inner.diagnostic(diagnostic);
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.inner.stopped()
     }
 }
 
