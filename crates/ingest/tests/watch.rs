@@ -228,6 +228,27 @@ fn dropped_files_are_read_once_as_a_hunt_reads_them() {
     assert_eq!(watcher.files(), 6);
 }
 
+/// An EVTX file copied in slowly is read only once it holds every chunk its header
+/// counts, not when the copy stalls half-way.
+#[test]
+fn a_half_copied_evtx_file_waits_for_its_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copying.evtx");
+    let bytes = std::fs::read(big_evtx()).unwrap();
+    let half = 4096 + 3 * 65536;
+    append_bytes(&path, &bytes[..half]);
+    let mut store = Store::default();
+    let mut watcher = store.watcher(dir.path());
+    for _ in 0..5 {
+        assert!(watcher.poll(&mut store).is_continue());
+    }
+    assert!(store.events().is_empty());
+    append_bytes(&path, &bytes[half..]);
+    settle(&mut watcher, &mut store);
+    assert_eq!(multiset(&store.events()), multiset(&reference(&path)));
+    assert!(store.diagnostics().is_empty(), "{:?}", store.diagnostics());
+}
+
 /// A growing JSON-lines file is tailed: complete lines only, a partial last line waits
 /// for its newline, line numbers run on across reads.
 #[test]
@@ -439,8 +460,8 @@ fn a_checkpoint_does_not_hide_another_file_on_the_same_inode() {
     assert_eq!(multiset(&store.events()), multiset(&reference(&path)));
 }
 
-/// Hostile folders: a damaged EVTX file is a diagnostic naming it and the other files
-/// are read; a FIFO named like telemetry is never opened (which would wait for a
+/// Hostile folders: a damaged EVTX file is a diagnostic naming it (after a grace
+/// period, as it looks incomplete) and the other files are read; a FIFO named like telemetry is never opened (which would wait for a
 /// writer for ever).
 #[test]
 fn a_bad_file_is_a_diagnostic_and_the_watcher_goes_on() {
@@ -460,6 +481,11 @@ fn a_bad_file_is_a_diagnostic_and_the_watcher_goes_on() {
     let mut watcher = store.watcher(dir.path());
     settle(&mut watcher, &mut store);
     assert_eq!(multiset(&store.events()), multiset(&reference(&good)));
+    // Shorter than its header says, the damaged file waits for its chunks a while.
+    assert!(store.diagnostics().is_empty(), "{:?}", store.diagnostics());
+    for _ in 0..20 {
+        assert!(watcher.poll(&mut store).is_continue());
+    }
     let diagnostics = store.diagnostics();
     assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
     assert!(diagnostics[0].contains("broken.evtx"), "{diagnostics:?}");
