@@ -476,22 +476,35 @@ fn a_bad_file_is_a_diagnostic_and_the_watcher_goes_on() {
     assert!(status.success());
     let good = dir.path().join("z.evtx");
     std::fs::copy(&small_evtx()[1], &good).unwrap();
+    // A text log named like JSON lines: said once, not one diagnostic per line.
+    let text = dir.path().join("syslog.log");
+    append_bytes(
+        &text,
+        b"Dec  7 18:00:00 host sshd[1]: Accepted password for root\n",
+    );
 
     let mut store = Store::default();
     let mut watcher = store.watcher(dir.path());
     settle(&mut watcher, &mut store);
     assert_eq!(multiset(&store.events()), multiset(&reference(&good)));
     // Shorter than its header says, the damaged file waits for its chunks a while.
-    assert!(store.diagnostics().is_empty(), "{:?}", store.diagnostics());
+    // The text log is said to be neither EVTX nor JSON, once, however it grows.
+    let diagnostics = store.diagnostics();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert!(
+        diagnostics[0].contains("syslog.log: neither EVTX nor JSON"),
+        "{diagnostics:?}"
+    );
     for _ in 0..20 {
+        append_bytes(&text, b"Dec  7 18:00:01 host sshd[1]: session opened\n");
         assert!(watcher.poll(&mut store).is_continue());
     }
     let diagnostics = store.diagnostics();
-    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
-    assert!(diagnostics[0].contains("broken.evtx"), "{diagnostics:?}");
+    assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+    assert!(diagnostics[1].contains("broken.evtx"), "{diagnostics:?}");
     // Not retried while it stays as it is.
     settle(&mut watcher, &mut store);
-    assert_eq!(store.diagnostics().len(), 1);
+    assert_eq!(store.diagnostics().len(), 2);
 }
 
 /// As a service runs it: the watcher on its own thread picks up files dropped and

@@ -649,7 +649,17 @@ fn classify(seen: &Seen, stable: bool, sink: &mut dyn WatchSink) -> Option<State
                 // No whole first line yet: wait.
                 None => return None,
             },
-            _ => false,
+            // Blank so far: JSON lines may follow.
+            None => false,
+            // Text logs (`.log` is a common name for both): said once, never read,
+            // rather than one "malformed JSON" per line for ever.
+            Some(_) => {
+                let message =
+                    "neither EVTX nor JSON (its first character is not `{` or `[`): not read";
+                sink.diagnostic(file_diagnostic(&seen.path, message.into()));
+                let head = Head::read(&seen.path, seen.size).ok()?;
+                return Some(State::Done(Progress::fresh(head)));
+            }
         }
     };
     let head = match Head::read(&seen.path, seen.size) {
