@@ -34,11 +34,23 @@ struct Committed {
     diagnostics: Vec<String>,
     /// Stop (without committing) at this batch.
     stop_at: Option<usize>,
+    /// Say `stopped` once this many batches are committed.
+    quiet_stop: Option<usize>,
+}
+
+impl Committed {
+    fn quietly_stopped(&self) -> bool {
+        self.quiet_stop.is_some_and(|at| self.batches >= at)
+    }
 }
 
 impl WatchSink for Store {
     fn batch(&mut self, batch: WatchBatch) -> ControlFlow<()> {
         let mut committed = self.inner.lock().unwrap();
+        assert!(
+            !committed.quietly_stopped(),
+            "a batch after the sink stopped"
+        );
         if committed.stop_at == Some(committed.batches) {
             return ControlFlow::Break(());
         }
@@ -58,6 +70,10 @@ impl WatchSink for Store {
             .unwrap()
             .diagnostics
             .push(diagnostic.to_string());
+    }
+
+    fn stopped(&self) -> bool {
+        self.inner.lock().unwrap().quietly_stopped()
     }
 }
 
@@ -212,6 +228,27 @@ fn dropped_files_are_read_once_as_a_hunt_reads_them() {
     assert_eq!(watcher.files(), 6);
 }
 
+/// An EVTX file copied in slowly is read only once it holds every chunk its header
+/// counts, not when the copy stalls half-way.
+#[test]
+fn a_half_copied_evtx_file_waits_for_its_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copying.evtx");
+    let bytes = std::fs::read(big_evtx()).unwrap();
+    let half = 4096 + 3 * 65536;
+    append_bytes(&path, &bytes[..half]);
+    let mut store = Store::default();
+    let mut watcher = store.watcher(dir.path());
+    for _ in 0..5 {
+        assert!(watcher.poll(&mut store).is_continue());
+    }
+    assert!(store.events().is_empty());
+    append_bytes(&path, &bytes[half..]);
+    settle(&mut watcher, &mut store);
+    assert_eq!(multiset(&store.events()), multiset(&reference(&path)));
+    assert!(store.diagnostics().is_empty(), "{:?}", store.diagnostics());
+}
+
 /// A growing JSON-lines file is tailed: complete lines only, a partial last line waits
 /// for its newline, line numbers run on across reads.
 #[test]
@@ -343,20 +380,30 @@ fn a_restart_resumes_after_the_committed_batches_exactly_once() {
     let batches = store.inner.lock().unwrap().batches;
     assert!(batches > 20, "{batches}");
 
-    for stop_at in [1, 2, 5, 9, 13, 17, batches - 3, batches - 1] {
+    let stops = [1, 2, 5, 9, 13, 17, batches - 3, batches - 1];
+    for (run, stop_at) in stops.into_iter().enumerate() {
         let dir = copy();
         let expected: Vec<Event> = (names.iter())
             .flat_map(|name| reference(&dir.path().join(name)))
             .collect();
         let mut store = Store::default();
-        store.inner.lock().unwrap().stop_at = Some(stop_at);
+        // Half the runs stop by answering `Break`, half by saying `stopped`.
+        if run % 2 == 0 {
+            store.inner.lock().unwrap().stop_at = Some(stop_at);
+        } else {
+            store.inner.lock().unwrap().quiet_stop = Some(stop_at);
+        }
         let mut watcher = store.watcher(dir.path());
         let stopped = (0..10).any(|_| watcher.poll(&mut store).is_break());
         assert!(stopped, "{stop_at}");
         drop(watcher);
         let first = store.events().len();
 
-        store.inner.lock().unwrap().stop_at = None;
+        assert_eq!(store.inner.lock().unwrap().batches, stop_at);
+        (
+            store.inner.lock().unwrap().stop_at,
+            store.inner.lock().unwrap().quiet_stop,
+        ) = (None, None);
         settle(&mut store.watcher(dir.path()), &mut store);
         assert_eq!(
             multiset(&store.events()),
@@ -413,8 +460,8 @@ fn a_checkpoint_does_not_hide_another_file_on_the_same_inode() {
     assert_eq!(multiset(&store.events()), multiset(&reference(&path)));
 }
 
-/// Hostile folders: a damaged EVTX file is a diagnostic naming it and the other files
-/// are read; a FIFO named like telemetry is never opened (which would wait for a
+/// Hostile folders: a damaged EVTX file is a diagnostic naming it (after a grace
+/// period, as it looks incomplete) and the other files are read; a FIFO named like telemetry is never opened (which would wait for a
 /// writer for ever).
 #[test]
 fn a_bad_file_is_a_diagnostic_and_the_watcher_goes_on() {
@@ -429,17 +476,35 @@ fn a_bad_file_is_a_diagnostic_and_the_watcher_goes_on() {
     assert!(status.success());
     let good = dir.path().join("z.evtx");
     std::fs::copy(&small_evtx()[1], &good).unwrap();
+    // A text log named like JSON lines: said once, not one diagnostic per line.
+    let text = dir.path().join("syslog.log");
+    append_bytes(
+        &text,
+        b"Dec  7 18:00:00 host sshd[1]: Accepted password for root\n",
+    );
 
     let mut store = Store::default();
     let mut watcher = store.watcher(dir.path());
     settle(&mut watcher, &mut store);
     assert_eq!(multiset(&store.events()), multiset(&reference(&good)));
+    // Shorter than its header says, the damaged file waits for its chunks a while.
+    // The text log is said to be neither EVTX nor JSON, once, however it grows.
     let diagnostics = store.diagnostics();
     assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
-    assert!(diagnostics[0].contains("broken.evtx"), "{diagnostics:?}");
+    assert!(
+        diagnostics[0].contains("syslog.log: neither EVTX nor JSON"),
+        "{diagnostics:?}"
+    );
+    for _ in 0..20 {
+        append_bytes(&text, b"Dec  7 18:00:01 host sshd[1]: session opened\n");
+        assert!(watcher.poll(&mut store).is_continue());
+    }
+    let diagnostics = store.diagnostics();
+    assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+    assert!(diagnostics[1].contains("broken.evtx"), "{diagnostics:?}");
     // Not retried while it stays as it is.
     settle(&mut watcher, &mut store);
-    assert_eq!(store.diagnostics().len(), 1);
+    assert_eq!(store.diagnostics().len(), 2);
 }
 
 /// As a service runs it: the watcher on its own thread picks up files dropped and
@@ -513,4 +578,43 @@ fn an_over_long_tailed_line_is_skipped_and_reported() {
         diagnostics[0].ends_with(":3: line skipped: longer than 1024 bytes"),
         "{diagnostics:?}"
     );
+}
+
+/// Counts batches, and says `stopped` after the first.
+#[derive(Default)]
+struct StopAfterOne(Mutex<usize>);
+
+impl rampart_ingest::Sink for StopAfterOne {
+    fn events(&self, _: rampart_ingest::EventBatch) {
+        *self.0.lock().unwrap() += 1;
+    }
+    fn diagnostic(&self, _: Diagnostic) {}
+    fn stopped(&self) -> bool {
+        *self.0.lock().unwrap() >= 1
+    }
+}
+
+/// The readers look at `Sink::stopped` between chunks and blocks, so a stopping
+/// watcher does not wait for a big file's end.
+#[test]
+fn readers_end_early_when_the_sink_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("export.jsonl");
+    append(&lines, &export_lines());
+    let pretty = dir.path().join("export.json");
+    std::fs::write(&pretty, format!("[{}]", export_lines().join(","))).unwrap();
+    let options = ReadOptions {
+        parallel: false,
+        ..ReadOptions::default()
+    };
+    for path in [big_evtx(), lines, pretty] {
+        let all = rampart_ingest::Collector::new();
+        let input = Input::file(&path).unwrap();
+        input.read(&options, &all).unwrap();
+        let (events, _) = all.into_parts();
+        let sink = StopAfterOne::default();
+        let stats = input.read(&options, &sink).unwrap();
+        assert_eq!(*sink.0.lock().unwrap(), 1, "{}", path.display());
+        assert!(stats.events < events.len() as u64 / 2, "{}", path.display());
+    }
 }

@@ -14,7 +14,8 @@
 //!   leaves the folders (rotated away, deleted) is read to its end through the handle
 //!   still open on it, so its last lines are not lost.
 //! - EVTX, gzip, JSON arrays and pretty-printed documents are read *whole* once their
-//!   size has not changed for one poll.
+//!   size has not changed for one poll and, for EVTX, the file holds every chunk its
+//!   header counts (or has not changed for 20 polls: a damaged file is still read).
 //!
 //! Exactly once: each [`WatchBatch`] carries the checkpoints that become true once it
 //! is committed. The caller stores them in the same transaction as what it made of
@@ -43,6 +44,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+
+/// Polls an EVTX file shorter than its header says must stay unchanged before it is
+/// read anyway: a copy that stalls for a moment is not read half, and a truncated
+/// file is still read (its damage reported).
+const INCOMPLETE_GRACE_POLLS: u32 = 20;
 
 /// Every checkpoint key the watcher makes starts with this.
 pub const CHECKPOINT_PREFIX: &str = "watch:";
@@ -90,6 +96,12 @@ pub trait WatchSink: Send {
     fn batch(&mut self, batch: WatchBatch) -> ControlFlow<()>;
     /// Takes one problem: a file that cannot be read, a bad line or record.
     fn diagnostic(&mut self, diagnostic: Diagnostic);
+    /// Whether to stop now: looked at between batches, and between the chunks or
+    /// blocks of a file read whole, so that a stop does not wait for a big file's
+    /// end. Never, by default.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// Gives a checkpoint key's stored value.
@@ -116,6 +128,8 @@ struct Tracked {
     state: State,
     /// Size and modification time at the previous poll.
     seen: Option<(u64, Option<SystemTime>)>,
+    /// Polls in a row that found the file unchanged.
+    unchanged: u32,
     /// A tailed file's open handle.
     handle: Option<File>,
     /// The poll at which the file last gave lines.
@@ -323,6 +337,9 @@ impl Watcher {
 
     /// Reads what is ready of one file.
     fn step(&mut self, seen: Seen, sink: &mut dyn WatchSink) -> ControlFlow<()> {
+        if sink.stopped() {
+            return ControlFlow::Break(());
+        }
         if self.ignored.contains(&seen.id) {
             return ControlFlow::Continue(());
         }
@@ -344,6 +361,12 @@ impl Watcher {
         let now = (seen.size, seen.modified);
         let stable = file.seen == Some(now);
         file.seen = Some(now);
+        file.unchanged = if stable { file.unchanged + 1 } else { 0 };
+        // A file read whole is ready once unchanged for a poll, and, if it is an EVTX
+        // file, holding every chunk its header counts (or unchanged for long).
+        let ready = stable
+            && matches!(file.state, State::File(_))
+            && (file.unchanged >= INCOMPLETE_GRACE_POLLS || evtx_complete(&file.path, seen.size));
         let options = &self.options.read;
         match &mut file.state {
             State::New => {
@@ -356,7 +379,7 @@ impl Watcher {
                 }
             }
             State::Lines(_) => return tail(file, seen.size, options, self.poll, sink),
-            State::File(progress) if stable => {
+            State::File(progress) if ready => {
                 let whole = read::Whole {
                     path: &file.path,
                     name: &file.name,
@@ -417,6 +440,7 @@ impl Watcher {
             name,
             state,
             seen: None,
+            unchanged: 0,
             handle: None,
             last_read: self.poll,
         })
@@ -458,6 +482,10 @@ impl WatchSink for Stopping<'_> {
 
     fn diagnostic(&mut self, diagnostic: Diagnostic) {
         self.inner.diagnostic(diagnostic);
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.inner.stopped()
     }
 }
 
@@ -621,7 +649,17 @@ fn classify(seen: &Seen, stable: bool, sink: &mut dyn WatchSink) -> Option<State
                 // No whole first line yet: wait.
                 None => return None,
             },
-            _ => false,
+            // Blank so far: JSON lines may follow.
+            None => false,
+            // Text logs (`.log` is a common name for both): said once, never read,
+            // rather than one "malformed JSON" per line for ever.
+            Some(_) => {
+                let message =
+                    "neither EVTX nor JSON (its first character is not `{` or `[`): not read";
+                sink.diagnostic(file_diagnostic(&seen.path, message.into()));
+                let head = Head::read(&seen.path, seen.size).ok()?;
+                return Some(State::Done(Progress::fresh(head)));
+            }
         }
     };
     let head = match Head::read(&seen.path, seen.size) {
@@ -634,6 +672,19 @@ fn classify(seen: &Seen, stable: bool, sink: &mut dyn WatchSink) -> Option<State
     } else {
         State::Lines(progress)
     })
+}
+
+/// Whether a file holds the chunks its EVTX header counts (true when it is not EVTX).
+fn evtx_complete(path: &Path, size: u64) -> bool {
+    const HEADER_BLOCK: u64 = 4096;
+    const CHUNK: u64 = 65536;
+    let mut header = [0u8; 44];
+    let read = File::open(path).and_then(|mut file| file.read_exact(&mut header));
+    if read.is_err() || !header.starts_with(crate::input::EVTX_MAGIC) {
+        return true;
+    }
+    let chunks = u64::from(u16::from_le_bytes([header[42], header[43]]));
+    size >= HEADER_BLOCK + chunks * CHUNK
 }
 
 fn named_evtx(path: &Path) -> bool {

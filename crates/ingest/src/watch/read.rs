@@ -42,6 +42,9 @@ impl Tail<'_> {
         }
         let mut reader = BufReader::with_capacity(64 << 10, handle);
         loop {
+            if sink.stopped() {
+                return ControlFlow::Break(());
+            }
             let block = self.block(&mut reader, progress.lines, sink);
             if block.lines == 0 {
                 return ControlFlow::Continue(());
@@ -218,6 +221,8 @@ impl Whole<'_> {
             .state
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // A read the sink stopped ended early: the file is not done.
+        delivery.stopped |= delivery.sink.stopped();
         if !delivery.stopped {
             let (events, at) = delivery
                 .held
@@ -279,6 +284,7 @@ impl Sink for Adapter<'_, '_> {
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.stopped |= state.sink.stopped();
         if state.stopped {
             return;
         }
@@ -303,5 +309,13 @@ impl Sink for Adapter<'_, '_> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         state.sink.diagnostic(diagnostic);
+    }
+
+    fn stopped(&self) -> bool {
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.stopped || state.sink.stopped()
     }
 }
