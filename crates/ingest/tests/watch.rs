@@ -618,3 +618,41 @@ fn readers_end_early_when_the_sink_stops() {
         assert!(stats.events < events.len() as u64 / 2, "{}", path.display());
     }
 }
+
+/// A tailed file of bad lines does not flood: its problems are shown up to the cap
+/// over the file's life, then counted, a line per batch; good lines are still read.
+#[test]
+fn a_tailed_file_of_bad_lines_shows_its_problems_up_to_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.jsonl");
+    let lines = export_lines();
+    let store = Store::default();
+    let mut options = WatchOptions::default();
+    options.read.max_diagnostics = 5;
+    let mut watcher = Watcher::new(vec![dir.path().to_path_buf()], options, |_| None);
+    let mut sink = store.clone();
+    append(&path, &lines[..1]);
+    append(&path, &vec!["{\"cut\": \n".to_string(); 100]);
+    append(&path, &lines[1..2]);
+    settle(&mut watcher, &mut sink);
+    append(&path, &vec!["{\"cut\": \n".to_string(); 29]);
+    append(&path, &lines[2..3]);
+    settle(&mut watcher, &mut sink);
+    assert_eq!(store.events().len(), 3);
+    let diagnostics = store.diagnostics();
+    let shown = diagnostics
+        .iter()
+        .filter(|line| line.contains("line skipped: malformed JSON"))
+        .count();
+    let hidden: u64 = diagnostics
+        .iter()
+        .filter_map(|line| {
+            line.split(": ")
+                .nth(1)?
+                .strip_suffix(" more problems in this input not shown")
+        })
+        .map(|count| count.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!((shown, hidden), (5, 124), "{diagnostics:?}");
+    assert!(diagnostics.len() <= 5 + 3, "{diagnostics:?}");
+}

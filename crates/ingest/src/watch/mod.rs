@@ -130,6 +130,8 @@ struct Tracked {
     seen: Option<(u64, Option<SystemTime>)>,
     /// Polls in a row that found the file unchanged.
     unchanged: u32,
+    /// Problems of the file shown so far (see [`WatchOptions::read`]'s cap).
+    shown: u64,
     /// A tailed file's open handle.
     handle: Option<File>,
     /// The poll at which the file last gave lines.
@@ -259,7 +261,7 @@ impl Watcher {
                             options: &self.options.read,
                             last: true,
                         };
-                        tail.read(&mut progress, sink)?;
+                        tail.read(&mut progress, &mut file.shown, sink)?;
                     } else if let Some((size, _)) =
                         file.seen.filter(|(size, _)| *size > progress.offset)
                     {
@@ -441,6 +443,7 @@ impl Watcher {
             state,
             seen: None,
             unchanged: 0,
+            shown: 0,
             handle: None,
             last_read: self.poll,
         })
@@ -542,7 +545,7 @@ fn tail(
         options,
         last: false,
     };
-    let flow = tail.read(progress, sink);
+    let flow = tail.read(progress, &mut file.shown, sink);
     if progress.offset != before {
         file.last_read = poll;
     }
