@@ -476,6 +476,8 @@ fn a_bad_file_is_a_diagnostic_and_the_watcher_goes_on() {
     assert!(status.success());
     let good = dir.path().join("z.evtx");
     std::fs::copy(&small_evtx()[1], &good).unwrap();
+    // A link named like telemetry: said once, not followed.
+    std::os::unix::fs::symlink(&good, dir.path().join("link.evtx")).unwrap();
     // A text log named like JSON lines: said once, not one diagnostic per line.
     let text = dir.path().join("syslog.log");
     append_bytes(
@@ -488,11 +490,16 @@ fn a_bad_file_is_a_diagnostic_and_the_watcher_goes_on() {
     settle(&mut watcher, &mut store);
     assert_eq!(multiset(&store.events()), multiset(&reference(&good)));
     // Shorter than its header says, the damaged file waits for its chunks a while.
-    // The text log is said to be neither EVTX nor JSON, once, however it grows.
+    // The link is said once; the text log is said to be neither EVTX nor JSON, once,
+    // however it grows.
     let diagnostics = store.diagnostics();
-    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
     assert!(
-        diagnostics[0].contains("syslog.log: neither EVTX nor JSON"),
+        diagnostics[0].ends_with("/link.evtx: symbolic link not followed"),
+        "{diagnostics:?}"
+    );
+    assert!(
+        diagnostics[1].contains("syslog.log: neither EVTX nor JSON"),
         "{diagnostics:?}"
     );
     for _ in 0..20 {
@@ -500,11 +507,11 @@ fn a_bad_file_is_a_diagnostic_and_the_watcher_goes_on() {
         assert!(watcher.poll(&mut store).is_continue());
     }
     let diagnostics = store.diagnostics();
-    assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
-    assert!(diagnostics[1].contains("broken.evtx"), "{diagnostics:?}");
+    assert_eq!(diagnostics.len(), 3, "{diagnostics:?}");
+    assert!(diagnostics[2].contains("broken.evtx"), "{diagnostics:?}");
     // Not retried while it stays as it is.
     settle(&mut watcher, &mut store);
-    assert_eq!(store.diagnostics().len(), 2);
+    assert_eq!(store.diagnostics().len(), 3);
 }
 
 /// As a service runs it: the watcher on its own thread picks up files dropped and

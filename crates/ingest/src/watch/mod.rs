@@ -116,7 +116,7 @@ pub struct Watcher {
     /// Files that are not telemetry (by name and first bytes), not looked at again.
     ignored: HashSet<FileId>,
     /// Folder problems already reported, so a poll every 250 ms does not repeat them.
-    reported: HashSet<String>,
+    reported: HashSet<(PathBuf, String)>,
     poll: u64,
 }
 
@@ -239,12 +239,13 @@ impl Watcher {
     /// said so.
     pub fn poll(&mut self, sink: &mut dyn WatchSink) -> ControlFlow<()> {
         self.poll += 1;
-        let seen = self.scan(sink);
+        let (seen, complete) = self.scan(sink);
         let present: HashSet<FileId> = seen.iter().map(|file| file.id).collect();
         // Files that left the folders first: a rotated file's last lines come before
-        // those of the new file at its path.
+        // those of the new file at its path. A walk that could not see everything
+        // says nothing of what it did not see.
         let mut gone: Vec<FileId> = (self.files.keys())
-            .filter(|id| !present.contains(id))
+            .filter(|id| complete && !present.contains(id))
             .copied()
             .collect();
         gone.sort();
@@ -275,7 +276,9 @@ impl Watcher {
                 }
             }
         }
-        self.ignored.retain(|id| present.contains(id));
+        if complete {
+            self.ignored.retain(|id| present.contains(id));
+        }
         for file in seen {
             self.step(file, sink)?;
         }
@@ -288,10 +291,11 @@ impl Watcher {
         self.files.len()
     }
 
-    /// Every regular file under the folders, in path order.
-    fn scan(&mut self, sink: &mut dyn WatchSink) -> Vec<Seen> {
+    /// Every regular file under the folders, in path order, and whether the walk saw
+    /// everything (no folder or file it could not look at).
+    fn scan(&mut self, sink: &mut dyn WatchSink) -> (Vec<Seen>, bool) {
         let mut seen = Vec::new();
-        let mut problems = HashSet::new();
+        let (mut problems, mut notes) = (HashSet::new(), HashSet::new());
         for dir in &self.dirs {
             for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
                 let entry = match entry {
@@ -299,14 +303,18 @@ impl Watcher {
                     Err(error) => {
                         let path = error.path().unwrap_or(dir).to_path_buf();
                         let message = match error.io_error() {
-                            Some(io) => format!("cannot watch {}: {io}", path.display()),
-                            None => format!("cannot watch {}", path.display()),
+                            Some(io) => format!("cannot be watched: {io}"),
+                            None => "cannot be watched".to_string(),
                         };
                         problems.insert((path, message));
                         continue;
                     }
                 };
                 // Links are not followed, FIFOs and devices never opened (as in a hunt).
+                if entry.file_type().is_symlink() && telemetry_name(entry.path()) {
+                    let message = format!("{}: symbolic link not followed", entry.path().display());
+                    notes.insert((entry.path().to_path_buf(), message));
+                }
                 if !entry.file_type().is_file() {
                     continue;
                 }
@@ -319,22 +327,25 @@ impl Watcher {
                     }),
                     Err(error) => {
                         let path = entry.path().to_path_buf();
-                        let message = format!("cannot watch {}: {error}", path.display());
+                        let message = format!("cannot be watched: {error}");
                         problems.insert((path, message));
                     }
                 }
             }
         }
+        let complete = problems.is_empty();
         let mut messages = HashSet::new();
-        for (path, message) in problems {
-            if !self.reported.contains(&message) {
-                sink.diagnostic(file_diagnostic(&path, message.clone()));
+        let mut said: Vec<(PathBuf, String)> = problems.into_iter().chain(notes).collect();
+        said.sort();
+        for said in said {
+            if !self.reported.contains(&said) {
+                sink.diagnostic(file_diagnostic(&said.0, said.1.clone()));
             }
-            messages.insert(message);
+            messages.insert(said);
         }
         // A problem that went away is reported again if it comes back.
         self.reported = messages;
-        seen
+        (seen, complete)
     }
 
     /// Reads what is ready of one file.
@@ -591,18 +602,22 @@ fn resumed(checkpoint: Checkpoint, path: &Path) -> State {
     }
 }
 
-/// File names taken as telemetry; other files only when they start as EVTX does.
-fn is_telemetry(seen: &Seen, ignored: &mut HashSet<FileId>) -> bool {
-    let name = seen
-        .path
+/// Whether a file's name says it is telemetry (`.evtx`, `.json`, `.jsonl`, `.ndjson`,
+/// `.log`, each also with `.gz`).
+fn telemetry_name(path: &Path) -> bool {
+    let name = path
         .file_name()
         .map(|name| name.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
-    let named = [".evtx", ".json", ".jsonl", ".ndjson", ".log"]
+    [".evtx", ".json", ".jsonl", ".ndjson", ".log"]
         .iter()
-        .any(|extension| name.ends_with(extension));
-    if named {
+        .any(|extension| name.ends_with(extension))
+}
+
+/// File names taken as telemetry; other files only when they start as EVTX does.
+fn is_telemetry(seen: &Seen, ignored: &mut HashSet<FileId>) -> bool {
+    if telemetry_name(&seen.path) {
         return true;
     }
     let mut magic = [0u8; 8];
