@@ -27,8 +27,9 @@
 //!
 //! Bounded: one batch (at most 64 lines, or one EVTX chunk) is read ahead of the
 //! caller, whose callback may block; at most [`WatchOptions::max_open_files`] tailed
-//! files keep a handle open; a file that cannot be read is a diagnostic, and the
-//! watcher goes on.
+//! files keep a handle open (the ones idle longest are closed, and opened again by
+//! path when they grow; one that leaves the folders while closed cannot be read to
+//! its end); a file that cannot be read is a diagnostic, and the watcher goes on.
 
 mod checkpoint;
 mod read;
