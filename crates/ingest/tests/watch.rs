@@ -348,6 +348,19 @@ fn a_truncated_file_is_read_again_from_its_start() {
     let diagnostics = store.diagnostics();
     assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
     assert!(diagnostics[0].contains("truncated"), "{diagnostics:?}");
+
+    // Truncated and written past the old end before the next poll: the first bytes
+    // changed, so it is read from its start, not from the middle of a line.
+    let mut rewritten = lines[50..55].to_vec();
+    rewritten.extend_from_slice(&lines[40..45]);
+    std::fs::write(&path, rewritten.concat()).unwrap();
+    settle(&mut watcher, &mut store);
+    assert_eq!(store.events().len(), 55);
+    let diagnostics = store.diagnostics();
+    assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+    assert!(diagnostics[1].contains("written again"), "{diagnostics:?}");
+    let last: Vec<Event> = store.events()[45..].to_vec();
+    assert_eq!(multiset(&last), multiset(&reference(&path)));
 }
 
 /// Exactly once across restarts: a watcher stopped after N committed batches (in the

@@ -515,11 +515,20 @@ fn tail(
     let State::Lines(progress) = &mut file.state else {
         return ControlFlow::Continue(());
     };
-    if size < progress.offset {
+    // Truncated in place (copytruncate), or truncated and written past where it had
+    // been read before this poll: its first bytes tell.
+    let rewritten =
+        size > progress.offset && progress.offset > 0 && !progress.head.matches(&file.path);
+    if size < progress.offset || rewritten {
+        let what = if rewritten {
+            "written again from its start"
+        } else {
+            "truncated"
+        };
         sink.diagnostic(file_diagnostic(
             &file.path,
             format!(
-                "truncated to {size} bytes (had been read to {}): read again from its start",
+                "{what} ({size} bytes, had been read to {}): read again from its start",
                 progress.offset
             ),
         ));
@@ -535,6 +544,13 @@ fn tail(
     }
     if size == progress.offset {
         return ControlFlow::Continue(());
+    }
+    if progress.head.len == 0 {
+        // Emptied, then written again: fingerprint what it holds now.
+        match Head::read(&file.path, size) {
+            Ok(head) => progress.head = head,
+            Err(_) => return ControlFlow::Continue(()),
+        }
     }
     if file.handle.is_none() {
         match open_same(&file.path, &file.key) {
