@@ -12,7 +12,7 @@ use rampart_correlate::{kill_chain_from, next_predictor_from, Incident, KillChai
 use rampart_enrich::{Enricher, TechniqueContext};
 use rampart_event::terminal::Escaped;
 use rampart_knowledge::Knowledge;
-use rampart_store::Store;
+use rampart_store::{IncidentQuery, Store, StoredIncident, TriageState};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -34,8 +34,10 @@ enum IncidentsCommand {
     List(ListArgs),
     /// Show one incident: timeline, tactics, techniques with context, likely next.
     Show(ShowArgs),
-    /// Regroup all stored alerts into incidents.
+    /// Regroup all stored alerts into incidents (triage follows each incident's alerts).
     Rebuild(RebuildArgs),
+    /// Triage an incident: state, verdict and reason, assignee, tags, comment (audited).
+    Triage(crate::cmd::triage::TriageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -43,6 +45,9 @@ struct ListArgs {
     /// At most this many incidents.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Only incidents in this triage state.
+    #[arg(long, value_name = "STATE", value_parser = crate::cmd::triage::state_parser())]
+    state: Option<TriageState>,
     /// One JSON object per incident per line (without the timeline).
     #[arg(long)]
     json: bool,
@@ -78,6 +83,9 @@ pub fn run(args: IncidentsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode>
         IncidentsCommand::List(args) => list(args, global),
         IncidentsCommand::Show(args) => show(args, global),
         IncidentsCommand::Rebuild(args) => rebuild(args, global),
+        IncidentsCommand::Triage(args) => {
+            crate::cmd::triage::run(crate::cmd::triage::Kind::Incident, args, global)
+        }
     }
 }
 
@@ -95,10 +103,12 @@ struct Summary<'a> {
     rules: usize,
     tactics: &'a [String],
     techniques: &'a [String],
+    state: TriageState,
 }
 
-fn summary(incident: &Incident) -> Summary<'_> {
+fn summary(incident: &Incident, state: TriageState) -> Summary<'_> {
     Summary {
+        state,
         id: &incident.id,
         host: &incident.host,
         user: incident.user.as_deref(),
@@ -115,19 +125,24 @@ fn summary(incident: &Incident) -> Summary<'_> {
 
 fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let store = args.store.open_read(global)?;
-    let mut incidents = store.incidents()?;
-    if let Some(limit) = args.limit {
-        incidents.truncate(limit);
-    }
-    for incident in &incidents {
+    let incidents = store.incidents_page(&IncidentQuery {
+        state: args.state,
+        limit: args.limit,
+        ..IncidentQuery::default()
+    })?;
+    for StoredIncident {
+        incident, state, ..
+    } in &incidents
+    {
         if args.json {
-            println!("{}", serde_json::to_string(&summary(incident))?);
+            println!("{}", serde_json::to_string(&summary(incident, *state))?);
         } else {
             println!(
-                "{:<14} {:>6.1}  {:<8} {:<16} {:>5} alert(s)  {} → {}  {}",
+                "{:<14} {:>6.1}  {:<8} {:<12} {:<16} {:>5} alert(s)  {} → {}  {}",
                 incident.id,
                 incident.score,
                 incident.max_level.as_str(),
+                state.as_str(),
                 Escaped(&incident.host),
                 incident.timeline.len(),
                 time(incident.first_seen),
