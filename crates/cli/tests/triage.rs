@@ -206,6 +206,18 @@ fn an_analyst_triages_alerts_and_incidents_from_the_command_line() {
     )
     .is_empty());
 
+    // `show` tells where a subject stands, with its comments.
+    let shown =
+        String::from_utf8(ok(&["alerts", "show", &alerts[0], "--store", db]).stdout).unwrap();
+    assert!(
+        shown.contains("closed (false-positive: admin script), tags noise"),
+        "{shown}"
+    );
+    let detail = common::json(&["incidents", "show", &incident, "--json", "--store", db]);
+    assert_eq!(detail["triage"]["state"], "in-progress");
+    assert_eq!(detail["triage"]["assignee"], "bob");
+    assert_eq!(detail["comments"][0]["text"], "looking");
+
     let missing = rampart(&[
         "incidents",
         "triage",

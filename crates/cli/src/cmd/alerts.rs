@@ -202,6 +202,10 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     } else {
         write_alert_details(&mut out, &stored)?;
+        let subject = rampart_store::Subject::Alert(stored.id.clone());
+        if let Some(record) = store.triage_record(&subject)? {
+            crate::cmd::triage::write_triage(&mut out, &record, &store.comments(&subject)?)?;
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

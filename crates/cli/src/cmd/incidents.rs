@@ -12,7 +12,9 @@ use rampart_correlate::{kill_chain_from, next_predictor_from, Incident, KillChai
 use rampart_enrich::{Enricher, TechniqueContext};
 use rampart_event::terminal::Escaped;
 use rampart_knowledge::Knowledge;
-use rampart_store::{IncidentQuery, Store, StoredIncident, TriageState};
+use rampart_store::{
+    Comment, IncidentQuery, Store, StoredIncident, Subject, TriageRecord, TriageState,
+};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -171,6 +173,8 @@ struct Detail<'a> {
     technique_context: Vec<Arc<TechniqueContext>>,
     likely_next: Vec<NextTechnique>,
     coverage_source: &'static str,
+    triage: Option<TriageRecord>,
+    comments: Vec<Comment>,
 }
 
 fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
@@ -184,7 +188,10 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     };
     let knowledge = load_knowledge(global);
     let (covered, coverage_source) = covered_techniques(store.as_ref(), global);
-    let detail = detail(&incident, knowledge.as_ref(), &covered, coverage_source);
+    let mut detail = detail(&incident, knowledge.as_ref(), &covered, coverage_source);
+    let subject = Subject::Incident(incident.id.clone());
+    detail.triage = store.triage_record(&subject)?;
+    detail.comments = store.comments(&subject)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&detail)?);
     } else {
@@ -206,6 +213,8 @@ fn detail<'a>(
             technique_context: Vec::new(),
             likely_next: Vec::new(),
             coverage_source,
+            triage: None,
+            comments: Vec::new(),
         };
     };
     let chain: KillChain = kill_chain_from(knowledge);
@@ -231,6 +240,8 @@ fn detail<'a>(
         technique_context,
         likely_next: predictor.predict(&incident.techniques, covered, NEXT_LIMIT),
         coverage_source,
+        triage: None,
+        comments: Vec::new(),
     }
 }
 
@@ -280,6 +291,12 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
     );
     if !incident.users.is_empty() {
         println!("users: {}", Escaped(&incident.users.join(", ")));
+    }
+    if let Some(record) = &detail.triage {
+        let mut text = Vec::new();
+        // Writing to memory cannot fail.
+        let _ = crate::cmd::triage::write_triage(&mut text, record, &detail.comments);
+        print!("{}", String::from_utf8_lossy(&text));
     }
     println!(
         "\nkill chain: {}",

@@ -101,7 +101,7 @@ pub fn run(kind: Kind, args: TriageArgs, global: &GlobalOpts) -> anyhow::Result<
 }
 
 /// One line for people: `alert 1f… closed (false-positive: admin script), assigned to …`.
-fn describe(record: &TriageRecord) -> String {
+pub fn describe(record: &TriageRecord) -> String {
     let mut line = format!("{} {}", Escaped(&record.subject.to_string()), record.state);
     if let Some(verdict) = record.verdict {
         line.push_str(&format!(
@@ -116,4 +116,23 @@ fn describe(record: &TriageRecord) -> String {
         line.push_str(&format!(", tags {}", Escaped(&record.tags.join(","))));
     }
     line
+}
+
+/// A subject's triage and comments for `show`: one line each, escaped.
+pub fn write_triage(
+    out: &mut impl std::io::Write,
+    record: &TriageRecord,
+    comments: &[rampart_store::Comment],
+) -> std::io::Result<()> {
+    writeln!(out, "triage: {}", describe(record))?;
+    for comment in comments {
+        writeln!(
+            out,
+            "  {} {}: {}",
+            comment.at.format("%Y-%m-%d %H:%M:%S"),
+            Escaped(&comment.actor),
+            Escaped(&comment.text)
+        )?;
+    }
+    Ok(())
 }
