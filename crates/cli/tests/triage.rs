@@ -218,6 +218,21 @@ fn an_analyst_triages_alerts_and_incidents_from_the_command_line() {
     assert_eq!(detail["triage"]["assignee"], "bob");
     assert_eq!(detail["comments"][0]["text"], "looking");
 
+    let metrics = common::json(&["incidents", "metrics", "--json", "--store", db]);
+    let rule = &metrics["rules"][0];
+    assert_eq!(
+        (&rule["rule_id"], &rule["alerts"], &rule["false_positives"]),
+        (
+            &serde_json::json!("r1"),
+            &serde_json::json!(2),
+            &serde_json::json!(1)
+        )
+    );
+    assert_eq!(rule["false_positive_rate"], 1.0);
+    assert_eq!(metrics["incident_time_to_acknowledge"]["count"], 1);
+    let text = String::from_utf8(ok(&["incidents", "metrics", "--store", db]).stdout).unwrap();
+    assert!(text.contains("100%"), "{text}");
+
     let missing = rampart(&[
         "incidents",
         "triage",

@@ -40,6 +40,20 @@ enum IncidentsCommand {
     Rebuild(RebuildArgs),
     /// Triage an incident: state, verdict and reason, assignee, tags, comment (audited).
     Triage(crate::cmd::triage::TriageArgs),
+    /// Triage metrics: time to acknowledge and close, alerts and false positives per rule.
+    Metrics(MetricsArgs),
+}
+
+#[derive(Debug, Args)]
+struct MetricsArgs {
+    /// The whole metrics document as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Rules to list, most false positives first.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    rules: usize,
+    #[command(flatten)]
+    store: StoreArg,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +99,7 @@ pub fn run(args: IncidentsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode>
         IncidentsCommand::List(args) => list(args, global),
         IncidentsCommand::Show(args) => show(args, global),
         IncidentsCommand::Rebuild(args) => rebuild(args, global),
+        IncidentsCommand::Metrics(args) => metrics(args, global),
         IncidentsCommand::Triage(args) => {
             crate::cmd::triage::run(crate::cmd::triage::Kind::Incident, args, global)
         }
@@ -365,5 +380,43 @@ fn rebuild(args: RebuildArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         "store {}: {alerts} alert(s) grouped into {incidents} incident(s)",
         path.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn metrics(args: MetricsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    let store = args.store.open_read(global)?;
+    let metrics = store.triage_metrics()?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&metrics)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stats = |name: &str, d: &rampart_store::DurationStats| {
+        let secs = |s: Option<f64>| s.map_or_else(|| "-".into(), |s| format!("{s:.0}s"));
+        println!(
+            "{name:<28} {:>5} done  median {:>8}  mean {:>8}",
+            d.count,
+            secs(d.median_secs),
+            secs(d.mean_secs)
+        );
+    };
+    stats(
+        "incidents: time to ack",
+        &metrics.incident_time_to_acknowledge,
+    );
+    stats("incidents: time to close", &metrics.incident_time_to_close);
+    stats("alerts: time to ack", &metrics.alert_time_to_acknowledge);
+    stats("alerts: time to close", &metrics.alert_time_to_close);
+    println!("\nrules (most false positives first):");
+    for rule in metrics.rules.iter().take(args.rules) {
+        println!(
+            "  {:>6} alert(s)  {:>5} judged  {:>5} false positive(s)  {:>6}  {}",
+            rule.alerts,
+            rule.with_verdict,
+            rule.false_positives,
+            rule.false_positive_rate
+                .map_or_else(|| "-".into(), |r| format!("{:.0}%", r * 100.0)),
+            Escaped(&rule.rule_id)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
