@@ -44,6 +44,8 @@ enum Command {
     Incidents(cmd::incidents::IncidentsArgs),
     /// Detection coverage: claimed, validated, gaps, Navigator layers, heatmap.
     Coverage(cmd::coverage::CoverageArgs),
+    /// API tokens of `rampart serve`: create, list, revoke.
+    Token(cmd::token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Alerts(args) => cmd::alerts::run(args, &cli.global),
         Command::Incidents(args) => cmd::incidents::run(args, &cli.global),
         Command::Coverage(args) => cmd::coverage::run(args, &cli.global),
+        Command::Token(args) => cmd::token::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -188,10 +188,16 @@ impl SqliteStore {
             .map_err(|e| self.err(e))?;
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let (path, busy) = (&self.path, self.busy_ms);
-            let tx = self
-                .conn
-                .transaction()
+            let tx =
+                write_transaction(&mut self.conn).map_err(|e| StoreError::sqlite(path, e, busy))?;
+            // Another process may have migrated since the version was read: the
+            // version is read again under the write lock.
+            let now: i64 = tx
+                .query_row("PRAGMA user_version", [], |row| row.get(0))
                 .map_err(|e| StoreError::sqlite(path, e, busy))?;
+            if now > index as i64 {
+                continue;
+            }
             tx.execute_batch(migration)
                 .and_then(|_| tx.pragma_update(None, "user_version", index as i64 + 1))
                 .and_then(|_| tx.commit())
@@ -241,6 +247,13 @@ impl SqliteStore {
     fn foreign(&self, why: String) -> StoreError {
         StoreError::new(&self.path, StoreErrorKind::Foreign(why))
     }
+}
+
+/// A transaction that takes the write lock at once (waiting up to the busy timeout).
+/// A deferred one that reads first and writes later cannot wait: if another process
+/// (a running service) committed in between, SQLite refuses the upgrade at once.
+pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
 }
 
 /// Whether an opened store can be used as it is.
@@ -297,7 +310,7 @@ impl Store for SqliteStore {
         let path = self.path.clone();
         let busy = self.busy_ms;
         let sql = |e| StoreError::sqlite(&path, e, busy);
-        let tx = self.conn.transaction().map_err(sql)?;
+        let tx = write_transaction(&mut self.conn).map_err(sql)?;
         {
             let mut insert = tx
                 .prepare(
@@ -499,10 +512,10 @@ impl Store for SqliteStore {
         let path = self.path.clone();
         let busy = self.busy_ms;
         let sql = |e| StoreError::sqlite(&path, e, busy);
-        let tx = self.conn.transaction().map_err(sql)?;
+        let tx = write_transaction(&mut self.conn).map_err(sql)?;
         let triaged = triaged_incidents(&tx).map_err(sql)?;
         tx.execute("DELETE FROM incidents", []).map_err(sql)?;
-        write_incidents(&tx, &path, incidents, false).map_err(|e| e.at(&path, busy))?;
+        write_incidents(&tx, incidents, false).map_err(|e| e.at(&path, busy))?;
         carry_triage(&tx, &triaged, incidents).map_err(sql)?;
         tx.commit().map_err(sql)
     }
@@ -562,10 +575,8 @@ impl Store for SqliteStore {
         checkpoints: &[(String, String)],
     ) -> Result<InsertOutcome> {
         let (path, busy) = (self.path.clone(), self.busy_ms);
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| StoreError::sqlite(&path, e, busy))?;
+        let tx =
+            write_transaction(&mut self.conn).map_err(|e| StoreError::sqlite(&path, e, busy))?;
         let outcome = insert_alerts_in(&tx, run, alerts).map_err(|e| e.at(&path, busy))?;
         if !checkpoints.is_empty() {
             let now = time_text(Utc::now());
@@ -599,11 +610,9 @@ impl Store for SqliteStore {
 
     fn upsert_incidents(&mut self, incidents: &[Incident]) -> Result<()> {
         let (path, busy) = (self.path.clone(), self.busy_ms);
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| StoreError::sqlite(&path, e, busy))?;
-        write_incidents(&tx, &path, incidents, true).map_err(|e| e.at(&path, busy))?;
+        let tx =
+            write_transaction(&mut self.conn).map_err(|e| StoreError::sqlite(&path, e, busy))?;
+        write_incidents(&tx, incidents, true).map_err(|e| e.at(&path, busy))?;
         tx.commit().map_err(|e| StoreError::sqlite(&path, e, busy))
     }
 
@@ -758,7 +767,6 @@ pub(crate) fn insert_alerts_in(
 /// `created_at` is when its first alert was stored.
 pub(crate) fn write_incidents(
     tx: &Transaction<'_>,
-    _path: &Path,
     incidents: &[Incident],
     upsert: bool,
 ) -> std::result::Result<(), TxError> {

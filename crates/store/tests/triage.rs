@@ -656,3 +656,40 @@ fn a_second_process_works_while_another_writes() {
     released.join().unwrap();
     assert_eq!(writer.checkpoint("k").unwrap().as_deref(), Some("v"));
 }
+
+/// Regrouping reads the old incidents before it writes: it must take the write lock
+/// first, or a service committing in between makes it fail instead of wait.
+#[test]
+fn regrouping_waits_for_a_writer_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let run = store.begin_run(&RunInfo::default()).unwrap();
+    store
+        .insert_alerts(run, &[alert("r1", "WS1", 1, 1), alert("r2", "WS1", 2, 2)])
+        .unwrap();
+    regroup(&mut store, 60);
+    let incident = store.incidents().unwrap()[0].id.clone();
+    store
+        .triage(
+            &Subject::Incident(incident),
+            "alice",
+            &state(TriageState::Acknowledged),
+        )
+        .unwrap();
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    holder
+        .execute("INSERT INTO checkpoints VALUES ('k', 'v', 'now')", [])
+        .unwrap();
+    let released = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        holder.execute_batch("COMMIT").unwrap();
+    });
+    regroup(&mut store, 60);
+    released.join().unwrap();
+    assert_eq!(
+        store.incidents_page(&IncidentQuery::default()).unwrap()[0].state,
+        TriageState::Acknowledged
+    );
+}

@@ -10,3 +10,5 @@ pub mod hunt_store;
 pub mod incidents;
 pub mod placeholders;
 pub mod sigma;
+pub mod token;
+pub mod triage;
