@@ -160,7 +160,7 @@ struct Detail<'a> {
 
 fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let store = args.store.open_read(global)?;
-    let Some(incident) = store.incident(&args.id)? else {
+    let Some(mut incident) = store.incident(&args.id)? else {
         anyhow::bail!(
             "no incident `{}` in {} (see `rampart incidents list`)",
             Escaped(&args.id),
@@ -169,7 +169,16 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     };
     let knowledge = load_knowledge(global);
     let (covered, coverage_source) = covered_techniques(store.as_ref(), global);
-    let detail = detail(&incident, knowledge.as_ref(), &covered, coverage_source);
+    // The service stores the likely next techniques it ranked; shown when the
+    // knowledge graph is not there to rank them afresh (and never twice in the JSON).
+    let stored_next = std::mem::take(&mut incident.likely_next);
+    let detail = detail(
+        &incident,
+        stored_next,
+        knowledge.as_ref(),
+        &covered,
+        coverage_source,
+    );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&detail)?);
     } else {
@@ -180,6 +189,7 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
 
 fn detail<'a>(
     incident: &'a Incident,
+    stored_next: Vec<NextTechnique>,
     knowledge: Option<&Knowledge>,
     covered: &HashSet<String>,
     coverage_source: &'static str,
@@ -189,7 +199,7 @@ fn detail<'a>(
             incident,
             tactic_names: incident.tactics.clone(),
             technique_context: Vec::new(),
-            likely_next: Vec::new(),
+            likely_next: stored_next,
             coverage_source,
         };
     };
