@@ -467,6 +467,30 @@ fn incidents_grown_batch_by_batch_equal_the_batch_grouping() {
 }
 
 #[test]
+fn past_the_timeline_cap_alerts_count_but_are_not_listed() {
+    let alerts = sigma_alerts();
+    let config = TrackerConfig {
+        max_timeline: 3,
+        ..TrackerConfig::default()
+    };
+    let mut tracker = IncidentTracker::new(kill_chain_from(knowledge()), config);
+    let mut stored = Stored::default();
+    track(&mut tracker, alerts, &mut stored);
+    let mut expected = batch_incidents(alerts, &IncidentConfig::default());
+    let mut capped = 0;
+    for incident in expected.values_mut() {
+        if incident.timeline.len() > 3 {
+            capped += 1;
+            incident.unlisted = incident.timeline.len() - 3;
+            incident.timeline.truncate(3);
+        }
+    }
+    assert!(capped > 3, "{capped}");
+    assert_eq!(stored.0, expected);
+    assert!(stored.0.values().all(|i| i.timeline.len() <= 3));
+}
+
+#[test]
 fn a_restart_seeded_from_the_store_continues_the_same_incidents() {
     let alerts = sigma_alerts();
     let config = TrackerConfig::default();

@@ -106,7 +106,7 @@ fn summary(incident: &Incident) -> Summary<'_> {
         last_seen: incident.last_seen.map(|t| t.to_rfc3339()),
         score: incident.score,
         max_level: incident.max_level.as_str(),
-        alerts: incident.timeline.len(),
+        alerts: incident.alert_count(),
         rules: incident.rules,
         tactics: &incident.tactics,
         techniques: &incident.techniques,
@@ -129,7 +129,7 @@ fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                 incident.score,
                 incident.max_level.as_str(),
                 Escaped(&incident.host),
-                incident.timeline.len(),
+                incident.alert_count(),
                 time(incident.first_seen),
                 time(incident.last_seen),
                 Escaped(&incident.tactics.join(" > "))
@@ -270,7 +270,7 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
         "seen {} → {}  {} alert(s) from {} rule(s)",
         time(incident.first_seen),
         time(incident.last_seen),
-        incident.timeline.len(),
+        incident.alert_count(),
         incident.rules
     );
     if !incident.users.is_empty() {
@@ -322,6 +322,12 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
         println!(
             "  … {} more (use --timeline N or --json)",
             incident.timeline.len() - timeline
+        );
+    }
+    if incident.unlisted > 0 {
+        println!(
+            "  … and {} alert(s) counted but not listed (past the timeline cap)",
+            incident.unlisted
         );
     }
     if !detail.likely_next.is_empty() {
