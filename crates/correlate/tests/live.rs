@@ -303,6 +303,7 @@ fn a_full_buffer_feeds_the_oldest_early_and_counts_it() {
     let config = StreamConfig {
         lateness: TimeDelta::days(3650),
         max_buffered: 8,
+        ..StreamConfig::default()
     };
     let (fired, correlator) = stream(&set, config, &sorted_pairs());
     assert!(correlator.forced() > 1000, "{}", correlator.forced());
@@ -329,6 +330,36 @@ fn late_matches_are_counted_and_not_fed() {
     assert_eq!(correlator.open_groups(), before);
     fired.extend(correlator.finish());
     assert_eq!(canonical(fired), batch(&set, correlated()));
+}
+
+#[test]
+fn a_match_dated_far_ahead_of_the_clock_moves_nothing() {
+    let set = correlation_rules();
+    let pairs = sorted_pairs();
+    let (mut correlator, _) = StreamingCorrelator::new(&set, StreamConfig::default()).unwrap();
+    let mut fired = Vec::new();
+    let (half, rest) = pairs.split_at(pairs.len() / 2);
+    for (alert, event) in half {
+        fired.extend(correlator.observe(alert, event));
+    }
+    let mut forged = half[0].clone();
+    forged.0.event.timestamp = Some(Utc::now() + TimeDelta::days(400));
+    assert!(correlator.observe(&forged.0, &forged.1).is_empty());
+    assert_eq!(correlator.future(), 1);
+    for (alert, event) in rest {
+        fired.extend(correlator.observe(alert, event));
+    }
+    assert_eq!(correlator.late(), 0, "the watermark did not jump");
+    fired.extend(correlator.finish());
+    assert_eq!(canonical(fired), batch(&set, correlated()));
+
+    let mut tracker = IncidentTracker::new(chain(), TrackerConfig::default());
+    tracker.add([("a", &alert("cmd", "T1059", 0))]);
+    let mut far = alert("dump", "T1003", 0);
+    far.event.timestamp = Some(Utc::now() + TimeDelta::days(400));
+    tracker.add([("far", &far)]);
+    assert_eq!(tracker.open(), 2, "the first incident stays in memory");
+    assert_eq!(tracker.watermark(), Some(at(0) - TimeDelta::minutes(5)));
 }
 
 #[test]

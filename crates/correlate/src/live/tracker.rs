@@ -24,11 +24,16 @@ pub struct TrackerConfig {
     /// still count in its figures (score, rules, techniques, last seen) and in
     /// [`Incident::unlisted`]. Bounds an incident a noisy rule keeps alive.
     pub max_timeline: usize,
+    /// Alert times further than this ahead of the clock do not move the watermark (the
+    /// alert is still grouped): one forged timestamp would otherwise send every
+    /// incident out of memory.
+    pub max_future: TimeDelta,
 }
 
 impl Default for TrackerConfig {
     /// Default grouping, five minutes of lateness, 100 000 open incidents, eight
-    /// likely next techniques, 10 000 alerts listed per incident.
+    /// likely next techniques, 10 000 alerts listed per incident, a day ahead of the
+    /// clock.
     fn default() -> Self {
         TrackerConfig {
             grouping: IncidentConfig::default(),
@@ -36,6 +41,7 @@ impl Default for TrackerConfig {
             max_open: 100_000,
             next_limit: 8,
             max_timeline: 10_000,
+            max_future: TimeDelta::days(1),
         }
     }
 }
@@ -408,7 +414,10 @@ impl IncidentTracker {
         let Some(time) = time else {
             return;
         };
-        if self.newest.is_none_or(|n| time > n) {
+        let ahead = Utc::now()
+            .checked_add_signed(self.config.max_future)
+            .is_some_and(|limit| time > limit);
+        if !ahead && self.newest.is_none_or(|n| time > n) {
             self.newest = Some(time);
             if let Some(mark) = time.checked_sub_signed(self.config.lateness) {
                 if self.watermark.is_none_or(|w| mark > w) {
