@@ -89,6 +89,21 @@ pub struct Incident {
     /// [`crate::live::IncidentTracker`] does; [`group_incidents`] does not).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub likely_next: Vec<NextTechnique>,
+    /// Alerts counted in the figures but not listed in the timeline, past the live
+    /// tracker's cap ([`crate::live::TrackerConfig::max_timeline`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unlisted: usize,
+}
+
+impl Incident {
+    /// Number of alerts: the timeline's and those past its cap.
+    pub fn alert_count(&self) -> usize {
+        self.timeline.len() + self.unlisted
+    }
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// Field names whose matched value names a user account.
@@ -207,6 +222,7 @@ fn build(
         rules: 0,
         timeline,
         likely_next: Vec::new(),
+        unlisted: 0,
     };
     summarize(&mut incident, kill_chain);
     incident
@@ -227,7 +243,7 @@ pub(crate) fn timeline_entry(id: &str, alert: &Alert, kill_chain: &KillChain) ->
 
 /// Recomputes what an incident derives from its timeline (kept in time order): first
 /// and last seen, tactics, techniques, distinct rules, highest level and score.
-pub(crate) fn summarize(incident: &mut Incident, kill_chain: &KillChain) {
+fn summarize(incident: &mut Incident, kill_chain: &KillChain) {
     let mut tactics = Vec::new();
     let mut techniques = BTreeSet::new();
     let mut rules: BTreeMap<&str, Level> = BTreeMap::new();

@@ -303,6 +303,7 @@ fn a_full_buffer_feeds_the_oldest_early_and_counts_it() {
     let config = StreamConfig {
         lateness: TimeDelta::days(3650),
         max_buffered: 8,
+        ..StreamConfig::default()
     };
     let (fired, correlator) = stream(&set, config, &sorted_pairs());
     assert!(correlator.forced() > 1000, "{}", correlator.forced());
@@ -329,6 +330,36 @@ fn late_matches_are_counted_and_not_fed() {
     assert_eq!(correlator.open_groups(), before);
     fired.extend(correlator.finish());
     assert_eq!(canonical(fired), batch(&set, correlated()));
+}
+
+#[test]
+fn a_match_dated_far_ahead_of_the_clock_moves_nothing() {
+    let set = correlation_rules();
+    let pairs = sorted_pairs();
+    let (mut correlator, _) = StreamingCorrelator::new(&set, StreamConfig::default()).unwrap();
+    let mut fired = Vec::new();
+    let (half, rest) = pairs.split_at(pairs.len() / 2);
+    for (alert, event) in half {
+        fired.extend(correlator.observe(alert, event));
+    }
+    let mut forged = half[0].clone();
+    forged.0.event.timestamp = Some(Utc::now() + TimeDelta::days(400));
+    assert!(correlator.observe(&forged.0, &forged.1).is_empty());
+    assert_eq!(correlator.future(), 1);
+    for (alert, event) in rest {
+        fired.extend(correlator.observe(alert, event));
+    }
+    assert_eq!(correlator.late(), 0, "the watermark did not jump");
+    fired.extend(correlator.finish());
+    assert_eq!(canonical(fired), batch(&set, correlated()));
+
+    let mut tracker = IncidentTracker::new(chain(), TrackerConfig::default());
+    tracker.add([("a", &alert("cmd", "T1059", 0))]);
+    let mut far = alert("dump", "T1003", 0);
+    far.event.timestamp = Some(Utc::now() + TimeDelta::days(400));
+    tracker.add([("far", &far)]);
+    assert_eq!(tracker.open(), 2, "the first incident stays in memory");
+    assert_eq!(tracker.watermark(), Some(at(0) - TimeDelta::minutes(5)));
 }
 
 #[test]
@@ -464,6 +495,30 @@ fn incidents_grown_batch_by_batch_equal_the_batch_grouping() {
         assert!(tracker.dropped() > 5, "{}", tracker.dropped());
         assert!(tracker.open() < expected.len());
     }
+}
+
+#[test]
+fn past_the_timeline_cap_alerts_count_but_are_not_listed() {
+    let alerts = sigma_alerts();
+    let config = TrackerConfig {
+        max_timeline: 3,
+        ..TrackerConfig::default()
+    };
+    let mut tracker = IncidentTracker::new(kill_chain_from(knowledge()), config);
+    let mut stored = Stored::default();
+    track(&mut tracker, alerts, &mut stored);
+    let mut expected = batch_incidents(alerts, &IncidentConfig::default());
+    let mut capped = 0;
+    for incident in expected.values_mut() {
+        if incident.timeline.len() > 3 {
+            capped += 1;
+            incident.unlisted = incident.timeline.len() - 3;
+            incident.timeline.truncate(3);
+        }
+    }
+    assert!(capped > 3, "{capped}");
+    assert_eq!(stored.0, expected);
+    assert!(stored.0.values().all(|i| i.timeline.len() <= 3));
 }
 
 #[test]
@@ -658,4 +713,55 @@ fn idle_incidents_leave_memory_as_the_watermark_passes() {
     tracker.advance_to(at(9) + TimeDelta::hours(2));
     assert_eq!(tracker.open(), 0);
     assert_eq!(tracker.dropped(), 10);
+}
+
+/// The specification's own example ("Failed Logins Followed by Successful Login"),
+/// its matches arriving out of order: the success before the last failures.
+#[test]
+fn spec_example_out_of_order_fires_as_in_order() {
+    let spec = std::fs::read_to_string(data_path(
+        "sigma-specification/specification/sigma-correlation-rules-specification.md",
+    ))
+    .unwrap();
+    let section = spec
+        .split("### Failed Logins Followed by Successful Login")
+        .nth(1)
+        .unwrap();
+    let yaml = section
+        .split("```yml")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let (set, diagnostics) = load_str(yaml, Path::new("spec.yml"), &LoadOptions::default());
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let failed = "53ba33fd-3a50-4468-a5ef-c583635cfa92";
+    let success = "4d0a2c83-c62c-4ed4-b475-c7e23a9269b8";
+    let hit = |rule: &str, seconds: i64| {
+        let mut alert = alert(rule, "T1110", 0);
+        alert.event.timestamp = Some(at(0) + TimeDelta::seconds(seconds));
+        let mut event = Event::default();
+        event.set("User", rampart_event::Value::Str("alice".into()));
+        (alert, event)
+    };
+    let mut in_order: Vec<(Alert, Event)> = (0..10).map(|i| hit(failed, i * 30)).collect();
+    in_order.push(hit(success, 400));
+    let expected = batch(&set, &in_order);
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    // Arrival: the success first, then the failures newest first.
+    let mut arrivals: Vec<&(Alert, Event)> = vec![&in_order[10]];
+    arrivals.extend(in_order[..10].iter().rev());
+    let ten_minutes = StreamConfig {
+        lateness: TimeDelta::minutes(10),
+        ..StreamConfig::default()
+    };
+    let (fired, correlator) = stream(&set, ten_minutes, &arrivals);
+    assert_eq!(correlator.late(), 0);
+    assert_eq!(fired, expected);
+    // With five minutes the four failures older than 100 s arrive late: six remain,
+    // too few for the brute-force window.
+    let (fired, correlator) = stream(&set, StreamConfig::default(), &arrivals);
+    assert_eq!(correlator.late(), 4);
+    assert!(fired.is_empty(), "{fired:?}");
 }

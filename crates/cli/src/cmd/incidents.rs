@@ -133,7 +133,7 @@ fn summary(incident: &Incident, state: TriageState) -> Summary<'_> {
         last_seen: incident.last_seen.map(|t| t.to_rfc3339()),
         score: incident.score,
         max_level: incident.max_level.as_str(),
-        alerts: incident.timeline.len(),
+        alerts: incident.alert_count(),
         rules: incident.rules,
         tactics: &incident.tactics,
         techniques: &incident.techniques,
@@ -161,7 +161,7 @@ fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                 incident.max_level.as_str(),
                 state.as_str(),
                 Escaped(&incident.host),
-                incident.timeline.len(),
+                incident.alert_count(),
                 time(incident.first_seen),
                 time(incident.last_seen),
                 Escaped(&incident.tactics.join(" > "))
@@ -194,7 +194,7 @@ struct Detail<'a> {
 
 fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let store = args.store.open_read(global)?;
-    let Some(incident) = store.incident(&args.id)? else {
+    let Some(mut incident) = store.incident(&args.id)? else {
         anyhow::bail!(
             "no incident `{}` in {} (see `rampart incidents list`)",
             Escaped(&args.id),
@@ -203,7 +203,16 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     };
     let knowledge = load_knowledge(global);
     let (covered, coverage_source) = covered_techniques(store.as_ref(), global);
-    let mut detail = detail(&incident, knowledge.as_ref(), &covered, coverage_source);
+    // The service stores the likely next techniques it ranked; shown when the
+    // knowledge graph is not there to rank them afresh (and never twice in the JSON).
+    let stored_next = std::mem::take(&mut incident.likely_next);
+    let mut detail = detail(
+        &incident,
+        stored_next,
+        knowledge.as_ref(),
+        &covered,
+        coverage_source,
+    );
     let subject = Subject::Incident(incident.id.clone());
     detail.triage = store.triage_record(&subject)?;
     detail.comments = store.comments(&subject)?;
@@ -217,6 +226,7 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
 
 fn detail<'a>(
     incident: &'a Incident,
+    stored_next: Vec<NextTechnique>,
     knowledge: Option<&Knowledge>,
     covered: &HashSet<String>,
     coverage_source: &'static str,
@@ -226,7 +236,7 @@ fn detail<'a>(
             incident,
             tactic_names: incident.tactics.clone(),
             technique_context: Vec::new(),
-            likely_next: Vec::new(),
+            likely_next: stored_next,
             coverage_source,
             triage: None,
             comments: Vec::new(),
@@ -301,7 +311,7 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
         "seen {} → {}  {} alert(s) from {} rule(s)",
         time(incident.first_seen),
         time(incident.last_seen),
-        incident.timeline.len(),
+        incident.alert_count(),
         incident.rules
     );
     if !incident.users.is_empty() {
@@ -359,6 +369,12 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
         println!(
             "  … {} more (use --timeline N or --json)",
             incident.timeline.len() - timeline
+        );
+    }
+    if incident.unlisted > 0 {
+        println!(
+            "  … and {} alert(s) counted but not listed (past the timeline cap)",
+            incident.unlisted
         );
     }
     if !detail.likely_next.is_empty() {

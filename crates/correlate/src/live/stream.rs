@@ -23,14 +23,19 @@ pub struct StreamConfig {
     /// At most this many matches wait; past it the oldest is fed early (counted in
     /// [`StreamingCorrelator::forced`]).
     pub max_buffered: usize,
+    /// A match whose event time lies further than this ahead of the clock is not fed
+    /// (counted in [`StreamingCorrelator::future`]): one forged or mis-set timestamp
+    /// would otherwise move the watermark past every honest event to come.
+    pub max_future: TimeDelta,
 }
 
 impl Default for StreamConfig {
-    /// Five minutes of lateness, 65 536 waiting matches.
+    /// Five minutes of lateness, 65 536 waiting matches, a day ahead of the clock.
     fn default() -> Self {
         StreamConfig {
             lateness: TimeDelta::minutes(5),
             max_buffered: 65_536,
+            max_future: TimeDelta::days(1),
         }
     }
 }
@@ -101,6 +106,7 @@ pub struct StreamingCorrelator {
     late: u64,
     forced: u64,
     untimed: u64,
+    future: u64,
 }
 
 impl StreamingCorrelator {
@@ -126,6 +132,7 @@ impl StreamingCorrelator {
             late: 0,
             forced: 0,
             untimed: 0,
+            future: 0,
         };
         Some((correlator, warnings))
     }
@@ -144,7 +151,8 @@ impl StreamingCorrelator {
     /// Takes one detection alert and the event it matched; returns the correlations
     /// that fired. An alert no correlation listens to is ignored; one without an event
     /// time cannot take part (counted in [`StreamingCorrelator::untimed`]); a late one
-    /// is counted in [`StreamingCorrelator::late`].
+    /// is counted in [`StreamingCorrelator::late`], one too far ahead of the clock in
+    /// [`StreamingCorrelator::future`].
     pub fn observe(&mut self, alert: &Alert, event: &Event) -> Vec<Alert> {
         if !self.engine.listens_to(&alert.rule_id) {
             return Vec::new();
@@ -155,6 +163,13 @@ impl StreamingCorrelator {
         };
         if self.floor().is_some_and(|floor| time < floor) {
             self.late += 1;
+            return Vec::new();
+        }
+        if Utc::now()
+            .checked_add_signed(self.config.max_future)
+            .is_some_and(|limit| time > limit)
+        {
+            self.future += 1;
             return Vec::new();
         }
         let view = EventFields(event);
@@ -233,6 +248,11 @@ impl StreamingCorrelator {
     /// Matches fed before the watermark reached them because the buffer was full.
     pub fn forced(&self) -> u64 {
         self.forced
+    }
+
+    /// Matches dated too far ahead of the clock (see [`StreamConfig::max_future`]).
+    pub fn future(&self) -> u64 {
+        self.future
     }
 
     /// Matches without an event time (they cannot take part).

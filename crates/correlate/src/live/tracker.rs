@@ -1,9 +1,9 @@
 //! [`IncidentTracker`]: alerts grouped into incidents as they arrive.
 
-use crate::incident::{incident_id, summarize, timeline_entry};
-use crate::{alert_user, Incident, IncidentConfig, KillChain, NextPredictor};
+use crate::incident::{incident_id, timeline_entry};
+use crate::{alert_user, score, Incident, IncidentConfig, KillChain, NextPredictor, TimelineEntry};
 use chrono::{DateTime, TimeDelta, Utc};
-use rampart_event::Alert;
+use rampart_event::{Alert, Level};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -20,17 +20,28 @@ pub struct TrackerConfig {
     pub max_open: usize,
     /// Likely next techniques ranked per incident (when a predictor is given).
     pub next_limit: usize,
+    /// At most this many alerts are listed in an incident's timeline; later ones
+    /// still count in its figures (score, rules, techniques, last seen) and in
+    /// [`Incident::unlisted`]. Bounds an incident a noisy rule keeps alive.
+    pub max_timeline: usize,
+    /// Alert times further than this ahead of the clock do not move the watermark (the
+    /// alert is still grouped): one forged timestamp would otherwise send every
+    /// incident out of memory.
+    pub max_future: TimeDelta,
 }
 
 impl Default for TrackerConfig {
     /// Default grouping, five minutes of lateness, 100 000 open incidents, eight
-    /// likely next techniques.
+    /// likely next techniques, 10 000 alerts listed per incident, a day ahead of the
+    /// clock.
     fn default() -> Self {
         TrackerConfig {
             grouping: IncidentConfig::default(),
             lateness: TimeDelta::minutes(5),
             max_open: 100_000,
             next_limit: 8,
+            max_timeline: 10_000,
+            max_future: TimeDelta::days(1),
         }
     }
 }
@@ -49,13 +60,185 @@ pub struct IncidentChanges {
 /// Grouping key: host and, when grouping by user, the user.
 type Key = (String, Option<String>);
 
+/// Where a line sits in a timeline: event time, then alert id.
+type LineKey = (Option<DateTime<Utc>>, String);
+
+/// An incident in memory with the running figures its summary is made from, so a
+/// batch costs what its alerts cost, not what the incident's whole timeline does.
+#[derive(Debug)]
+struct Tracked {
+    incident: Incident,
+    /// Per rule: the level of its latest line (as `group_incidents` takes it).
+    rules: HashMap<String, (LineKey, Level)>,
+    techniques: HashSet<String>,
+    tactics: HashSet<String>,
+}
+
+impl Tracked {
+    fn new(host: &str, user: &Option<String>, first_alert: &str) -> Self {
+        Tracked {
+            incident: Incident {
+                id: incident_id(host, user.as_deref(), first_alert),
+                host: host.to_string(),
+                user: user.clone(),
+                users: Vec::new(),
+                first_seen: None,
+                last_seen: None,
+                max_level: Level::Informational,
+                score: 0.0,
+                tactics: Vec::new(),
+                techniques: Vec::new(),
+                rules: 0,
+                timeline: Vec::new(),
+                likely_next: Vec::new(),
+                unlisted: 0,
+            },
+            rules: HashMap::new(),
+            techniques: HashSet::new(),
+            tactics: HashSet::new(),
+        }
+    }
+
+    /// A stored incident, its figures rebuilt from its timeline and summary (of the
+    /// rules, only those of listed alerts are known again).
+    fn from_stored(mut incident: Incident) -> Self {
+        incident
+            .timeline
+            .sort_by(|a, b| (a.time, a.alert_id.as_str()).cmp(&(b.time, b.alert_id.as_str())));
+        let lines = std::mem::take(&mut incident.timeline);
+        let mut tracked = Tracked {
+            techniques: incident.techniques.iter().cloned().collect(),
+            tactics: incident.tactics.iter().cloned().collect(),
+            rules: HashMap::new(),
+            incident,
+        };
+        for line in lines {
+            tracked.count(&line);
+            tracked.incident.timeline.push(line);
+        }
+        tracked
+    }
+
+    /// Adds one alert's line: counted in the figures, listed while the timeline has
+    /// room; false when this alert is listed already.
+    fn add(&mut self, line: TimelineEntry, max_timeline: usize) -> bool {
+        let wanted = (line.time, line.alert_id.as_str());
+        let timeline = &mut self.incident.timeline;
+        let at = match timeline.binary_search_by(|e| (e.time, e.alert_id.as_str()).cmp(&wanted)) {
+            Ok(_) => return false,
+            Err(at) => at,
+        };
+        self.count(&line);
+        if let Some(time) = line.time {
+            let incident = &mut self.incident;
+            if incident.first_seen.is_none_or(|first| time < first) {
+                incident.first_seen = Some(time);
+            }
+            if incident.last_seen.is_none_or(|last| time > last) {
+                incident.last_seen = Some(time);
+            }
+        }
+        if self.incident.timeline.len() < max_timeline {
+            self.incident.timeline.insert(at, line);
+        } else {
+            self.incident.unlisted += 1;
+        }
+        true
+    }
+
+    /// Takes one line into the running figures.
+    fn count(&mut self, line: &TimelineEntry) {
+        let key = (line.time, line.alert_id.clone());
+        match self.rules.get_mut(&line.rule_id) {
+            Some(latest) if latest.0 >= key => {}
+            Some(latest) => *latest = (key, line.level),
+            None => {
+                self.rules.insert(line.rule_id.clone(), (key, line.level));
+            }
+        }
+        self.techniques.extend(line.techniques.iter().cloned());
+        self.tactics.extend(line.tactics.iter().cloned());
+    }
+
+    /// Takes in an incident merged into this one.
+    fn absorb(&mut self, other: Tracked, max_timeline: usize) {
+        for (rule, (key, level)) in other.rules {
+            match self.rules.get_mut(&rule) {
+                Some(latest) if latest.0 >= key => {}
+                Some(latest) => *latest = (key, level),
+                None => {
+                    self.rules.insert(rule, (key, level));
+                }
+            }
+        }
+        self.techniques.extend(other.techniques);
+        self.tactics.extend(other.tactics);
+        let incident = &mut self.incident;
+        if let Some(first) = other.incident.first_seen {
+            if incident.first_seen.is_none_or(|mine| first < mine) {
+                incident.first_seen = Some(first);
+            }
+        }
+        if let Some(last) = other.incident.last_seen {
+            if incident.last_seen.is_none_or(|mine| last > mine) {
+                incident.last_seen = Some(last);
+            }
+        }
+        self.incident.unlisted += other.incident.unlisted;
+        for line in other.incident.timeline {
+            if self.incident.timeline.len() < max_timeline {
+                let wanted = (line.time, line.alert_id.as_str());
+                if let Err(at) = self
+                    .incident
+                    .timeline
+                    .binary_search_by(|e| (e.time, e.alert_id.as_str()).cmp(&wanted))
+                {
+                    self.incident.timeline.insert(at, line);
+                }
+            } else {
+                self.incident.unlisted += 1;
+            }
+        }
+        for name in other.incident.users {
+            insert_user(&mut self.incident, name);
+        }
+    }
+
+    /// Brings the summary up to date from the running figures (what
+    /// [`crate::group_incidents`] computes from all the alerts).
+    fn summarize(&mut self, kill_chain: &KillChain) {
+        let mut tactics: Vec<String> = self.tactics.iter().cloned().collect();
+        kill_chain.sort_tactics(&mut tactics);
+        let mut techniques: Vec<String> = self.techniques.iter().cloned().collect();
+        techniques.sort_by_key(|t| {
+            (
+                kill_chain.technique_position(t).unwrap_or(usize::MAX),
+                t.clone(),
+            )
+        });
+        let levels = self.rules.values().map(|(_, level)| *level);
+        let incident = &mut self.incident;
+        incident.score = score(levels.clone(), techniques.len(), &tactics, kill_chain);
+        incident.max_level = levels.max().unwrap_or(Level::Informational);
+        incident.rules = self.rules.len();
+        incident.tactics = tactics;
+        incident.techniques = techniques;
+    }
+}
+
 /// The incidents of one key that are still in memory.
 #[derive(Debug, Default)]
 struct Slot {
     /// Incidents with a time, ordered by first alert, disjoint in time.
-    timed: Vec<Incident>,
+    timed: Vec<Tracked>,
     /// The key's alerts without an event time.
-    untimed: Option<Incident>,
+    untimed: Option<Tracked>,
+}
+
+impl Slot {
+    fn all(&self) -> impl Iterator<Item = &Tracked> {
+        self.timed.iter().chain(self.untimed.as_ref())
+    }
 }
 
 /// Incremental incident grouping for a service.
@@ -68,12 +251,14 @@ struct Slot {
 /// creation (from host, user and the first alert, as `group_incidents` derives them),
 /// and kept: alerts that join later, even earlier late ones, do not change them. For
 /// alerts added in time order the incidents are those `group_incidents` builds over all
-/// of them. An alert already in its incident (the same store id) is not added twice.
+/// of them (up to [`TrackerConfig::max_timeline`] alerts listed per incident). An
+/// alert already listed in its incident (the same store id) is not added twice.
 ///
 /// Memory: an incident whose last alert is more than the inactivity gap before the
-/// watermark (newest alert time − [`TrackerConfig::lateness`]) leaves memory, and at
-/// most [`TrackerConfig::max_open`] are held. An incident's timeline holds one line per
-/// alert, as the stored incident does.
+/// watermark (newest alert time − [`TrackerConfig::lateness`]) leaves memory, at most
+/// [`TrackerConfig::max_open`] are held, and each lists at most
+/// [`TrackerConfig::max_timeline`] alerts. A batch costs the work of its alerts plus a
+/// copy of each incident it changed.
 pub struct IncidentTracker {
     kill_chain: KillChain,
     config: TrackerConfig,
@@ -103,29 +288,29 @@ impl IncidentTracker {
 
     /// A tracker that goes on with stored incidents (after a restart): alerts that
     /// arrive next join them as they would have before. The incidents carry everything
-    /// needed (timeline, users), so their alerts need not be read again. Incidents
-    /// already idle past the watermark their own newest alert sets are not kept.
+    /// needed (timeline, users, figures), so their alerts need not be read again.
+    /// Incidents already idle past the watermark their own newest alert sets are not
+    /// kept.
     pub fn seeded(kill_chain: KillChain, config: TrackerConfig, incidents: Vec<Incident>) -> Self {
         let mut tracker = IncidentTracker::new(kill_chain, config);
-        for mut incident in incidents {
-            incident
-                .timeline
-                .sort_by(|a, b| (a.time, a.alert_id.as_str()).cmp(&(b.time, b.alert_id.as_str())));
+        for incident in incidents {
             tracker.see(incident.last_seen);
             let slot = tracker
                 .slots
                 .entry((incident.host.clone(), incident.user.clone()))
                 .or_default();
-            if incident.first_seen.is_none() {
+            let tracked = Tracked::from_stored(incident);
+            if tracked.incident.first_seen.is_none() {
                 if slot.untimed.is_none() {
-                    slot.untimed = Some(incident);
+                    slot.untimed = Some(tracked);
                     tracker.open += 1;
                 }
             } else {
+                let first = tracked.incident.first_seen;
                 let at = slot
                     .timed
-                    .partition_point(|i| i.first_seen <= incident.first_seen);
-                slot.timed.insert(at, incident);
+                    .partition_point(|t| t.incident.first_seen <= first);
+                slot.timed.insert(at, tracked);
                 tracker.open += 1;
             }
         }
@@ -152,17 +337,22 @@ impl IncidentTracker {
     ) -> IncidentChanges {
         let mut batch: Vec<(&str, &Alert)> = alerts.into_iter().collect();
         batch.sort_by(|a, b| (a.1.event.timestamp, a.0).cmp(&(b.1.event.timestamp, b.0)));
-        let mut touched: HashSet<String> = HashSet::new();
+        let mut touched: HashMap<String, Key> = HashMap::new();
         let mut retired: Vec<String> = Vec::new();
         for (id, alert) in batch {
             self.place(id, alert, &mut touched, &mut retired);
             self.see(alert.event.timestamp);
         }
+        let keys: HashSet<&Key> = touched.values().collect();
         let mut changed = Vec::new();
-        for slot in self.slots.values_mut() {
-            for incident in slot.timed.iter_mut().chain(slot.untimed.as_mut()) {
-                if touched.contains(&incident.id) {
-                    summarize(incident, &self.kill_chain);
+        for key in keys {
+            let Some(slot) = self.slots.get_mut(key) else {
+                continue;
+            };
+            for tracked in slot.timed.iter_mut().chain(slot.untimed.as_mut()) {
+                if touched.contains_key(&tracked.incident.id) {
+                    tracked.summarize(&self.kill_chain);
+                    let incident = &mut tracked.incident;
                     if let Some((predictor, covered)) = &self.predictor {
                         incident.likely_next = predictor.predict(
                             &incident.techniques,
@@ -210,11 +400,12 @@ impl IncidentTracker {
         self.watermark
     }
 
-    /// An incident held in memory, by id.
+    /// An incident held in memory, by id, as of the last batch.
     pub fn incident(&self, id: &str) -> Option<&Incident> {
         self.slots
             .values()
-            .flat_map(|slot| slot.timed.iter().chain(slot.untimed.as_ref()))
+            .flat_map(Slot::all)
+            .map(|tracked| &tracked.incident)
             .find(|incident| incident.id == id)
     }
 
@@ -223,7 +414,10 @@ impl IncidentTracker {
         let Some(time) = time else {
             return;
         };
-        if self.newest.is_none_or(|n| time > n) {
+        let ahead = Utc::now()
+            .checked_add_signed(self.config.max_future)
+            .is_some_and(|limit| time > limit);
+        if !ahead && self.newest.is_none_or(|n| time > n) {
             self.newest = Some(time);
             if let Some(mark) = time.checked_sub_signed(self.config.lateness) {
                 if self.watermark.is_none_or(|w| mark > w) {
@@ -238,7 +432,7 @@ impl IncidentTracker {
         &mut self,
         id: &str,
         alert: &Alert,
-        touched: &mut HashSet<String>,
+        touched: &mut HashMap<String, Key>,
         retired: &mut Vec<String>,
     ) {
         let host = alert
@@ -253,16 +447,18 @@ impl IncidentTracker {
         } else {
             None
         };
-        let entry = timeline_entry(id, alert, &self.kill_chain);
+        let line = timeline_entry(id, alert, &self.kill_chain);
         let named = alert_user(alert);
         let gap = self.config.grouping.inactivity;
-        let slot = self.slots.entry((host.clone(), user.clone())).or_default();
-        let target = match entry.time {
+        let max_timeline = self.config.max_timeline;
+        let key: Key = (host, user);
+        let slot = self.slots.entry(key.clone()).or_default();
+        let target = match line.time {
             None => match &mut slot.untimed {
-                Some(incident) => incident,
+                Some(tracked) => tracked,
                 None => {
                     self.open += 1;
-                    slot.untimed.insert(fresh(&host, &user, id))
+                    slot.untimed.insert(Tracked::new(&key.0, &key.1, id))
                 }
             },
             Some(time) => {
@@ -271,8 +467,10 @@ impl IncidentTracker {
                     .timed
                     .iter()
                     .enumerate()
-                    .filter(|(_, i)| {
-                        let (Some(first), Some(last)) = (i.first_seen, i.last_seen) else {
+                    .filter(|(_, t)| {
+                        let (Some(first), Some(last)) =
+                            (t.incident.first_seen, t.incident.last_seen)
+                        else {
                             return false;
                         };
                         first - time <= gap && time - last <= gap
@@ -282,8 +480,10 @@ impl IncidentTracker {
                 match near.as_slice() {
                     [] => {
                         self.open += 1;
-                        let at = slot.timed.partition_point(|i| i.first_seen <= Some(time));
-                        slot.timed.insert(at, fresh(&host, &user, id));
+                        let at = slot
+                            .timed
+                            .partition_point(|t| t.incident.first_seen <= Some(time));
+                        slot.timed.insert(at, Tracked::new(&key.0, &key.1, id));
                         &mut slot.timed[at]
                     }
                     [first, rest @ ..] => {
@@ -291,38 +491,20 @@ impl IncidentTracker {
                         for &index in rest.iter().rev() {
                             let gone = slot.timed.remove(index);
                             self.open -= 1;
-                            retired.push(gone.id.clone());
-                            touched.remove(&gone.id);
-                            let into = &mut slot.timed[*first];
-                            for line in gone.timeline {
-                                insert_line(into, line);
-                            }
-                            for name in gone.users {
-                                insert_user(into, name);
-                            }
+                            retired.push(gone.incident.id.clone());
+                            touched.remove(&gone.incident.id);
+                            slot.timed[*first].absorb(gone, max_timeline);
                         }
                         &mut slot.timed[*first]
                     }
                 }
             }
         };
-        let time = entry.time;
-        if insert_line(target, entry) {
-            // Keep first/last seen current for the next alert of this batch.
-            if target
-                .first_seen
-                .is_none_or(|f| time.is_some_and(|t| t < f))
-            {
-                target.first_seen = time;
-            }
-            if target.last_seen.is_none_or(|l| time.is_some_and(|t| t > l)) {
-                target.last_seen = time;
-            }
-        }
+        target.add(line, max_timeline);
         if let Some(name) = named {
-            insert_user(target, name);
+            insert_user(&mut target.incident, name);
         }
-        touched.insert(target.id.clone());
+        touched.insert(target.incident.id.clone(), key);
     }
 
     /// Drops incidents idle past the gap before the watermark, then the longest idle
@@ -332,8 +514,9 @@ impl IncidentTracker {
             let gap = self.config.grouping.inactivity;
             let mut dropped = 0;
             for slot in self.slots.values_mut() {
-                slot.timed.retain(|incident| {
-                    let keep = incident
+                slot.timed.retain(|tracked| {
+                    let keep = tracked
+                        .incident
                         .last_seen
                         .is_none_or(|last| watermark - last <= gap);
                     if !keep {
@@ -351,8 +534,8 @@ impl IncidentTracker {
             let mut by_age: Vec<(Option<DateTime<Utc>>, &str)> = self
                 .slots
                 .values()
-                .flat_map(|slot| slot.timed.iter().chain(slot.untimed.as_ref()))
-                .map(|incident| (incident.last_seen, incident.id.as_str()))
+                .flat_map(Slot::all)
+                .map(|tracked| (tracked.incident.last_seen, tracked.incident.id.as_str()))
                 .collect();
             by_age.sort_unstable();
             let gone: HashSet<String> = by_age
@@ -362,8 +545,8 @@ impl IncidentTracker {
                 .collect();
             let mut dropped = 0;
             for slot in self.slots.values_mut() {
-                slot.timed.retain(|incident| {
-                    let keep = !gone.contains(&incident.id);
+                slot.timed.retain(|tracked| {
+                    let keep = !gone.contains(&tracked.incident.id);
                     if !keep {
                         dropped += 1;
                     }
@@ -372,7 +555,7 @@ impl IncidentTracker {
                 if slot
                     .untimed
                     .as_ref()
-                    .is_some_and(|incident| gone.contains(&incident.id))
+                    .is_some_and(|tracked| gone.contains(&tracked.incident.id))
                 {
                     slot.untimed = None;
                     dropped += 1;
@@ -390,41 +573,6 @@ impl IncidentTracker {
         self.dropped += dropped as u64;
         self.slots
             .retain(|_, slot| !slot.timed.is_empty() || slot.untimed.is_some());
-    }
-}
-
-/// A new incident for a first alert; its lines and figures follow.
-fn fresh(host: &str, user: &Option<String>, first_alert: &str) -> Incident {
-    Incident {
-        id: incident_id(host, user.as_deref(), first_alert),
-        host: host.to_string(),
-        user: user.clone(),
-        users: Vec::new(),
-        first_seen: None,
-        last_seen: None,
-        max_level: rampart_event::Level::Informational,
-        score: 0.0,
-        tactics: Vec::new(),
-        techniques: Vec::new(),
-        rules: 0,
-        timeline: Vec::new(),
-        likely_next: Vec::new(),
-    }
-}
-
-/// Inserts a timeline line in (time, alert id) order; false when the alert is there.
-fn insert_line(incident: &mut Incident, line: crate::TimelineEntry) -> bool {
-    let key = |e: &crate::TimelineEntry| (e.time, e.alert_id.clone());
-    let wanted = key(&line);
-    match incident
-        .timeline
-        .binary_search_by(|existing| key(existing).cmp(&wanted))
-    {
-        Ok(_) => false,
-        Err(at) => {
-            incident.timeline.insert(at, line);
-            true
-        }
     }
 }
 
