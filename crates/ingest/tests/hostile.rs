@@ -35,20 +35,21 @@ fn timed_read(dir: &Path, text: &str) -> (Duration, rampart_event::Event) {
     (elapsed, events.pop().unwrap())
 }
 
-/// Reading an object of many keys costs time linear in its keys: four times the keys
-/// take about four times as long (sixteen if each key were compared with all the
-/// keys before it), on the streaming path and on the reference path that a repeated
+/// Reading an object of many keys costs time linear in its keys: eight times the keys
+/// take about eight times as long (sixty-four if each key were compared with all the
+/// keys before it; the bound sits between the two, far enough from both that a
+/// machine busy with other work does not fail it), on the streaming path and on the reference path that a repeated
 /// key sends a record to.
 #[test]
 fn many_keys_cost_linear_time() {
     let dir = tempfile::tempdir().unwrap();
     for tail in ["\"last\":1", "\"field0\":\"again\""] {
-        let (small_text, large_text) = (wide_object(10_000, tail), wide_object(40_000, tail));
-        // The quickest of five reads of each, taken in turns: a busy machine slows
+        let (small_text, large_text) = (wide_object(10_000, tail), wide_object(80_000, tail));
+        // The quickest of seven reads of each, taken in turns: a busy machine slows
         // both alike.
         let (mut small, mut large) = (Duration::MAX, Duration::MAX);
         let mut event = None;
-        for _ in 0..5 {
+        for _ in 0..7 {
             small = small.min(timed_read(dir.path(), &small_text).0);
             let (time, read) = timed_read(dir.path(), &large_text);
             (large, event) = (large.min(time), Some(read));
@@ -56,12 +57,12 @@ fn many_keys_cost_linear_time() {
         let event = event.unwrap();
         let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
         assert!(
-            ratio < 10.0,
-            "{tail}: 10k keys {small:?}, 40k keys {large:?} (ratio {ratio:.1})"
+            ratio < 24.0,
+            "{tail}: 10k keys {small:?}, 80k keys {large:?} (ratio {ratio:.1})"
         );
         assert_eq!(
-            event.get("field39999"),
-            Some(&Value::Str("value39999".into()))
+            event.get("field79999"),
+            Some(&Value::Str("value79999".into()))
         );
     }
 }
