@@ -1,6 +1,6 @@
 //! The Elasticsearch-compatible subset log shippers' Elasticsearch outputs use, so
 //! they can point at Rampart unchanged: `GET /` and `HEAD /` (cluster info with a
-//! version), `GET /_license`, `GET /_xpack`, and `POST /_bulk` / `POST /{index}/_bulk`.
+//! version), `GET /_license`, `GET /_xpack`, and `POST` or `PUT` `/_bulk` and `/{index}/_bulk`.
 //!
 //! `_bulk` takes action lines and documents (NDJSON). `index` and `create` documents
 //! become events (the index name is kept as the event's source); `delete` and `update`
@@ -33,8 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(info).head(info_head))
         .route("/_license", get(license))
         .route("/_xpack", get(xpack))
-        .route("/_bulk", post(bulk_default))
-        .route("/{index}/_bulk", post(bulk_index))
+        .route("/_bulk", post(bulk_default).put(bulk_default))
+        .route("/{index}/_bulk", post(bulk_index).put(bulk_index))
 }
 
 /// Adds the header official Elasticsearch clients require on every answer.
