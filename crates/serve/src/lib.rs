@@ -27,6 +27,7 @@ pub mod auth;
 pub mod config;
 pub mod detection;
 pub mod error;
+pub mod fuzz;
 pub mod metrics;
 pub mod rules;
 pub mod server;

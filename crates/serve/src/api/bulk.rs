@@ -183,10 +183,10 @@ async fn bulk(
 }
 
 /// The actions of a `_bulk` body and the documents to read, one per line.
-struct Plan {
+pub(crate) struct Plan {
     items: Vec<Item>,
     /// The `index`/`create` documents, one per line, for the JSON-lines reader.
-    documents: Vec<u8>,
+    pub(crate) documents: Vec<u8>,
     /// Items refused before reading.
     refused: usize,
 }
@@ -207,7 +207,7 @@ enum Outcome {
 }
 
 /// Reads the action lines; documents of `index`/`create` go to the document text.
-fn plan(text: &[u8], default_index: Option<&str>, max_line_bytes: usize) -> Plan {
+pub(crate) fn plan(text: &[u8], default_index: Option<&str>, max_line_bytes: usize) -> Plan {
     let mut plan = Plan {
         items: Vec::new(),
         documents: Vec::new(),
