@@ -12,7 +12,7 @@
 //! once keeps one noisy rule that fired a thousand times from outranking a short chain
 //! of distinct high-severity techniques that got all the way to impact.
 
-use crate::KillChain;
+use crate::{KillChain, NextTechnique};
 use chrono::{DateTime, TimeDelta, Utc};
 use rampart_event::{Alert, Level};
 use serde::{Deserialize, Serialize};
@@ -85,6 +85,10 @@ pub struct Incident {
     pub rules: usize,
     /// Alerts in time order.
     pub timeline: Vec<TimelineEntry>,
+    /// Likely next techniques, when whoever built the incident ranked them (the live
+    /// [`crate::live::IncidentTracker`] does; [`group_incidents`] does not).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub likely_next: Vec<NextTechnique>,
 }
 
 /// Field names whose matched value names a user account.
@@ -182,26 +186,55 @@ fn build(
     members: &[(&str, &Alert)],
     kill_chain: &KillChain,
 ) -> Incident {
-    let mut tactics = Vec::new();
-    let mut techniques = BTreeSet::new();
-    let mut rules: BTreeMap<&str, Level> = BTreeMap::new();
     let mut users = BTreeSet::new();
     let mut timeline = Vec::with_capacity(members.len());
     for (id, alert) in members {
-        let alert_tactics = alert_tactics(alert, kill_chain);
-        tactics.extend(alert_tactics.iter().cloned());
-        techniques.extend(alert.techniques.iter().cloned());
-        rules.insert(&alert.rule_id, alert.level);
         users.extend(alert_user(alert));
-        timeline.push(TimelineEntry {
-            alert_id: id.to_string(),
-            time: alert.event.timestamp,
-            rule_id: alert.rule_id.clone(),
-            rule_title: alert.rule_title.clone(),
-            level: alert.level,
-            techniques: alert.techniques.clone(),
-            tactics: alert_tactics,
-        });
+        timeline.push(timeline_entry(id, alert, kill_chain));
+    }
+    let first_id = members.first().map(|m| m.0).unwrap_or_default();
+    let mut incident = Incident {
+        id: incident_id(host, user.as_deref(), first_id),
+        host: host.to_string(),
+        user: user.clone(),
+        users: users.into_iter().collect(),
+        first_seen: None,
+        last_seen: None,
+        max_level: Level::Informational,
+        score: 0.0,
+        tactics: Vec::new(),
+        techniques: Vec::new(),
+        rules: 0,
+        timeline,
+        likely_next: Vec::new(),
+    };
+    summarize(&mut incident, kill_chain);
+    incident
+}
+
+/// An alert's line in a timeline.
+pub(crate) fn timeline_entry(id: &str, alert: &Alert, kill_chain: &KillChain) -> TimelineEntry {
+    TimelineEntry {
+        alert_id: id.to_string(),
+        time: alert.event.timestamp,
+        rule_id: alert.rule_id.clone(),
+        rule_title: alert.rule_title.clone(),
+        level: alert.level,
+        techniques: alert.techniques.clone(),
+        tactics: alert_tactics(alert, kill_chain),
+    }
+}
+
+/// Recomputes what an incident derives from its timeline (kept in time order): first
+/// and last seen, tactics, techniques, distinct rules, highest level and score.
+pub(crate) fn summarize(incident: &mut Incident, kill_chain: &KillChain) {
+    let mut tactics = Vec::new();
+    let mut techniques = BTreeSet::new();
+    let mut rules: BTreeMap<&str, Level> = BTreeMap::new();
+    for entry in &incident.timeline {
+        tactics.extend(entry.tactics.iter().cloned());
+        techniques.extend(entry.techniques.iter().cloned());
+        rules.insert(&entry.rule_id, entry.level);
     }
     kill_chain.sort_tactics(&mut tactics);
     let mut techniques: Vec<String> = techniques.into_iter().collect();
@@ -211,31 +244,22 @@ fn build(
             t.clone(),
         )
     });
-    let score = score(
+    incident.score = score(
         rules.values().copied(),
         techniques.len(),
         &tactics,
         kill_chain,
     );
-    let first_id = members.first().map(|m| m.0).unwrap_or_default();
-    Incident {
-        id: incident_id(host, user.as_deref(), first_id),
-        host: host.to_string(),
-        user: user.clone(),
-        users: users.into_iter().collect(),
-        first_seen: members.first().and_then(|m| m.1.event.timestamp),
-        last_seen: members.last().and_then(|m| m.1.event.timestamp),
-        max_level: rules
-            .values()
-            .copied()
-            .max()
-            .unwrap_or(Level::Informational),
-        score,
-        tactics,
-        techniques,
-        rules: rules.len(),
-        timeline,
-    }
+    incident.max_level = rules
+        .values()
+        .copied()
+        .max()
+        .unwrap_or(Level::Informational);
+    incident.rules = rules.len();
+    incident.first_seen = incident.timeline.first().and_then(|e| e.time);
+    incident.last_seen = incident.timeline.last().and_then(|e| e.time);
+    incident.tactics = tactics;
+    incident.techniques = techniques;
 }
 
 /// The weight of one distinct rule of this level in an incident's score.
@@ -267,7 +291,7 @@ pub fn score(
     (raw * 10.0).round() / 10.0
 }
 
-fn incident_id(host: &str, user: Option<&str>, first_alert: &str) -> String {
+pub(crate) fn incident_id(host: &str, user: Option<&str>, first_alert: &str) -> String {
     let mut hasher = Sha256::new();
     for part in [host, user.unwrap_or(""), first_alert] {
         hasher.update(part.as_bytes());

@@ -14,12 +14,16 @@
 //!   campaigns that fit the observed techniques, forward in the kill chain, explained.
 //! - [`evaluation`]: leave-one-out hit@k of that ranking against the old one.
 //! - [`sigma::CorrelationEngine`]: Sigma correlation rules over event time, streaming.
+//! - [`live`]: the same for a service that never ends: [`live::StreamingCorrelator`]
+//!   (correlations judged by a watermark) and [`live::IncidentTracker`] (incidents
+//!   grown alert batch by alert batch).
 
 mod actors;
 pub mod evaluation;
 mod from_knowledge;
 mod incident;
 mod killchain;
+pub mod live;
 mod next;
 pub mod sigma;
 

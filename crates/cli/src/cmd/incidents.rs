@@ -179,7 +179,7 @@ struct Detail<'a> {
 
 fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let store = args.store.open_read(global)?;
-    let Some(incident) = store.incident(&args.id)? else {
+    let Some(mut incident) = store.incident(&args.id)? else {
         anyhow::bail!(
             "no incident `{}` in {} (see `rampart incidents list`)",
             Escaped(&args.id),
@@ -188,7 +188,16 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     };
     let knowledge = load_knowledge(global);
     let (covered, coverage_source) = covered_techniques(store.as_ref(), global);
-    let mut detail = detail(&incident, knowledge.as_ref(), &covered, coverage_source);
+    // The service stores the likely next techniques it ranked; shown when the
+    // knowledge graph is not there to rank them afresh (and never twice in the JSON).
+    let stored_next = std::mem::take(&mut incident.likely_next);
+    let mut detail = detail(
+        &incident,
+        stored_next,
+        knowledge.as_ref(),
+        &covered,
+        coverage_source,
+    );
     let subject = Subject::Incident(incident.id.clone());
     detail.triage = store.triage_record(&subject)?;
     detail.comments = store.comments(&subject)?;
@@ -202,6 +211,7 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
 
 fn detail<'a>(
     incident: &'a Incident,
+    stored_next: Vec<NextTechnique>,
     knowledge: Option<&Knowledge>,
     covered: &HashSet<String>,
     coverage_source: &'static str,
@@ -211,7 +221,7 @@ fn detail<'a>(
             incident,
             tactic_names: incident.tactics.clone(),
             technique_context: Vec::new(),
-            likely_next: Vec::new(),
+            likely_next: stored_next,
             coverage_source,
             triage: None,
             comments: Vec::new(),

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 /// An event's fields, falling back to its header for the names Sigma rules group by
 /// (`Computer`, `ComputerName`, `Hostname`, `Channel`, `EventID`, `Provider_Name`) when
 /// the reader did not flatten them into fields.
-struct EventFields<'a>(&'a Event);
+pub(crate) struct EventFields<'a>(pub(crate) &'a Event);
 
 impl Fields for EventFields<'_> {
     fn field(&self, name: &str) -> Option<String> {

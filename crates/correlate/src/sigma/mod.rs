@@ -27,6 +27,7 @@ mod alerts;
 mod window;
 
 pub use alerts::AlertCorrelator;
+pub(crate) use alerts::EventFields;
 
 use crate::sigma::window::{Entry, Window};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -309,6 +310,38 @@ impl CorrelationEngine {
         let name = self.names.get(rule_id).cloned();
         self.feed(rule_id, name.as_deref(), time, fields, 0, &mut fired);
         fired
+    }
+
+    /// Moves the engine's notion of "now" forward to `now` (when later than the newest
+    /// event time observed) and sweeps every correlation: tumbling windows that ended
+    /// before it are judged, sliding ones drop what expired. For a caller that
+    /// guarantees nothing older than `now` is observed afterwards (a watermark), this
+    /// fires exactly what later observations or [`CorrelationEngine::finish`] would.
+    pub fn advance(&mut self, now: DateTime<Utc>) -> Vec<CorrelationAlert> {
+        if self.watermark.is_none_or(|w| now > w) {
+            self.watermark = Some(now);
+        }
+        self.sweep()
+    }
+
+    /// Every field name an observation may be asked for: group-by and condition fields
+    /// and what aliases map them to. A caller that keeps a match for later needs only
+    /// these fields of its event.
+    pub fn wanted_fields(&self) -> Vec<String> {
+        let mut wanted: Vec<String> = Vec::new();
+        for correlation in &self.correlations {
+            let def = &correlation.def;
+            wanted.extend(def.group_by.iter().cloned());
+            if let Some(condition) = &def.condition {
+                wanted.extend(condition.fields.iter().cloned());
+            }
+            for (_, map) in &def.aliases {
+                wanted.extend(map.iter().map(|(_, field)| field.clone()));
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+        wanted
     }
 
     /// Closes every window still open (end of stream) and returns what fires then.
