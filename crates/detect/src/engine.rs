@@ -210,11 +210,24 @@ impl Engine {
             .iter()
             .map(|c| c.to_ascii_lowercase())
             .collect();
-        let serves = |source: &crate::Source, channel: &str| {
-            source
-                .channels
-                .as_ref()
-                .is_none_or(|list| list.iter().any(|c| c.eq_ignore_ascii_case(channel)))
+        let names = |source: &crate::Source, channel: &str| {
+            (source.channels.as_ref())
+                .is_some_and(|list| list.iter().any(|c| c.eq_ignore_ascii_case(channel)))
+        };
+        // A source without channels serves every channel the map names for its
+        // product: a rule naming only `product: windows` is not for Linux syslog.
+        let same_product = |a: &crate::Source, b: &crate::Source| match (
+            &a.logsource.product,
+            &b.logsource.product,
+        ) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => a == b,
+        };
+        let serves = |source: &crate::Source, channel: &str| match source.channels {
+            Some(_) => names(source, channel),
+            None => sources
+                .iter()
+                .any(|other| same_product(source, other) && names(other, channel)),
         };
         // Records of channels the map does not name get the unmapped Windows rules and
         // the sources that serve every channel (rules naming only `product: windows`).

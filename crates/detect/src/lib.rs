@@ -14,8 +14,10 @@
 //! differential test over the real corpus keeps them identical.
 //!
 //! Routing policy: an event whose channel the map names sees only the rules routed to
-//! that channel and event id. Rules whose logsource the map does not know (Linux,
-//! cloud, web…) are still compiled, and run on events whose channel the map does not
+//! that channel and event id (a source that names no channel serves those the map
+//! names for its product). Linux services are mapped to the `Linux/<service>`
+//! channels syslog ingest gives its events. Rules whose logsource the map does not
+//! know (cloud, web, network devices…) are still compiled, and run on events whose channel the map does not
 //! name or that have none (JSON from other products), where their detection alone
 //! decides. Windows rules never fire on foreign telemetry and foreign rules never
 //! fire on Windows logs; users map new sources with their own logsource file.

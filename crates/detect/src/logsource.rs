@@ -67,7 +67,8 @@ impl LogsourceKey {
 pub struct Source {
     /// The logsource attributes a rule must carry to use this source.
     pub logsource: LogsourceKey,
-    /// Event log channels; `None` means every channel the map names.
+    /// Event log channels; `None` means every channel the map names for the same
+    /// product.
     #[serde(default)]
     pub channels: Option<Vec<String>>,
     /// Event ids; `None` means any.
@@ -213,7 +214,8 @@ pub struct LogsourceMap {
 }
 
 impl LogsourceMap {
-    /// The built-in mapping (Windows event logs, Sysmon for Linux, Defender).
+    /// The built-in mapping (Windows event logs, Sysmon for Linux, Defender, Linux
+    /// syslog services).
     pub fn builtin() -> Self {
         // The embedded file is checked by a unit test, so failing here means the
         // binary was built from a broken tree; an empty map keeps the engine usable.
@@ -361,7 +363,7 @@ mod tests {
         let map = LogsourceMap::builtin();
         assert!(map.sources_for(&key("aws", "", "cloudtrail")).is_empty());
         assert!(map.sources_for(&key("", "webserver", "")).is_empty());
-        assert!(map.sources_for(&key("linux", "", "auditd")).is_empty());
+        assert!(map.sources_for(&key("macos", "", "unifiedlog")).is_empty());
         assert!(map.sources_for(&key("", "", "")).is_empty());
     }
 
@@ -371,14 +373,17 @@ mod tests {
         let good = dir.path().join("extra.yml");
         std::fs::write(
             &good,
-            "sources:\n  - logsource: {product: linux, service: auditd}\n    channels: [auditd]\n",
+            "sources:\n  - logsource: {product: macos, service: unifiedlog}\n    channels: [unifiedlog]\n",
         )
         .unwrap();
         let mut map = LogsourceMap::builtin();
         let before = map.sources().len();
         map.extend_from_file(&good).unwrap();
         assert_eq!(map.sources().len(), before + 1);
-        assert_eq!(map.sources_for(&key("linux", "", "auditd")), vec![before]);
+        assert_eq!(
+            map.sources_for(&key("macos", "", "unifiedlog")),
+            vec![before]
+        );
 
         let bad = dir.path().join("bad.yml");
         std::fs::write(

@@ -341,14 +341,14 @@ fn process_creation_runs_on_security_4688_with_renamed_fields() {
 
 #[test]
 fn unknown_logsources_run_only_on_events_they_can_describe() {
-    let linux = "title: linux\nlogsource:\n    product: linux\n    service: auditd\ndetection:\n    sel:\n        exe|endswith: '/nc'\n    condition: sel\n---\n";
+    let macos = "title: macos\nlogsource:\n    product: macos\n    service: unifiedlog\ndetection:\n    sel:\n        exe|endswith: '/nc'\n    condition: sel\n---\n";
     // A bare `not selection` matches any event lacking the field: the shape of the
     // SigmaHQ zeek rule that fired on every Windows record of an unmapped channel.
     let zeek = "title: zeek\nlogsource:\n    product: zeek\n    service: rdp\ndetection:\n    sel:\n        id.orig_h|cidr: '10.0.0.0/8'\n    condition: not sel\n---\n";
     // Naming only the product: every Windows channel, named in the map or not.
     let windows = "title: any-windows\nlogsource:\n    product: windows\ndetection:\n    sel:\n        exe|endswith: '/nc'\n    condition: sel\n---\n";
     let yaml = format!(
-        "{linux}{zeek}{windows}{}",
+        "{macos}{zeek}{windows}{}",
         proc_rule(
             "win",
             "    sel:\n        exe|endswith: '/nc'\n    condition: sel"
@@ -361,7 +361,7 @@ fn unknown_logsources_run_only_on_events_they_can_describe() {
         .iter()
         .all(|d| d.kind == CompileDiagnosticKind::UnknownLogsource));
     assert!(
-        diagnostics[0].message.contains("auditd")
+        diagnostics[0].message.contains("unifiedlog")
             && diagnostics[0]
                 .message
                 .contains("not Windows event-log records"),
@@ -376,7 +376,7 @@ fn unknown_logsources_run_only_on_events_they_can_describe() {
     };
     // No channel, no provider: not a Windows record; the unmapped rules apply.
     let plain = event("", 0, &fields);
-    assert_eq!(titles_of(&plain), ["linux", "zeek"]);
+    assert_eq!(titles_of(&plain), ["macos", "zeek"]);
     // A Windows record of a channel the map does not name: only Windows rules.
     let unknown = event(
         "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational",
@@ -391,7 +391,9 @@ fn unknown_logsources_run_only_on_events_they_can_describe() {
     assert_eq!(
         titles_of(&event(SYSMON, 1, &fields)),
         ["any-windows", "win"]
-    );
+    ); // Linux channels the map names are not Windows channels.
+    assert!(titles_of(&event("Linux/sshd", 0, &fields)).is_empty());
+    assert!(titles_of(&event("Linux-Sysmon/Operational", 1, &fields)).is_empty());
 }
 
 #[test]

@@ -18,6 +18,8 @@ pub enum Place {
     },
     /// A line of a JSON input (1-based).
     Line(u64),
+    /// A message of a syslog connection or socket (1-based).
+    Message(u64),
 }
 
 impl fmt::Display for Place {
@@ -34,6 +36,7 @@ impl fmt::Display for Place {
                 record_id: None,
             } => write!(f, ":chunk {chunk}:record ?"),
             Place::Line(line) => write!(f, ":{line}"),
+            Place::Message(number) => write!(f, ":message {number}"),
         }
     }
 }

@@ -12,6 +12,9 @@
 //! several threads at once. Bad input never aborts a read: a corrupt chunk, record or
 //! line becomes a [`Diagnostic`] naming the file and place, and reading goes on. Only a
 //! file that cannot be opened at all is an [`IngestError`].
+//!
+//! [`syslog`] reads the live side: RFC 5424 / 3164 messages over TCP and UDP, on plain
+//! threads, delivered in small batches to a caller's sink that may push back.
 
 mod alias;
 mod builder;
@@ -26,6 +29,7 @@ mod json_reader;
 mod lexer;
 mod sink;
 mod stream;
+pub mod syslog;
 mod text;
 mod value;
 
