@@ -7,8 +7,9 @@
 //! labelled samples), visibility (log sources collected vs. those ATT&CK's analytics
 //! need), one ranked gap list with reasons, and IoA lint findings. Writers turn the
 //! results into ATT&CK Navigator layers (format 4.5), a self-contained HTML report with
-//! an SVG heatmap, and CSV/Markdown tables. Samples are run through the compiled engine
-//! of `rampart-detect` ([`run_samples`]); everything else is computation over plain data.
+//! an SVG heatmap, and CSV/Markdown tables. Samples are run through the compiled rules
+//! by `rampart-pipeline` ([`run_samples`]); everything else is computation over plain
+//! data.
 
 mod claimed;
 mod error;

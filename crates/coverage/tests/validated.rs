@@ -10,13 +10,15 @@ use rampart_coverage::{
     ClaimWeights, Confidence, LabelSource,
 };
 use rampart_detect::{Engine, LogsourceMap};
+use rampart_pipeline::CompiledRules;
 use rampart_testkit::data_path;
 use std::collections::HashMap;
 use std::path::Path;
 
-fn engine() -> Engine {
+fn engine() -> CompiledRules {
     let (set, _) = rampart_sigma::load_rules(&sigma_dirs());
-    Engine::compile(&set, &LogsourceMap::builtin()).0
+    let engine = Engine::compile(&set, &LogsourceMap::builtin()).0;
+    CompiledRules::new(engine, set)
 }
 
 fn count_files(dir: &Path, ext: &str) -> usize {

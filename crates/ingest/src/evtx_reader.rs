@@ -62,7 +62,7 @@ pub(crate) fn read<S: Sink + ?Sized>(
     };
     let mut chunks = parser.chunks();
     let mut seq = 0u64;
-    loop {
+    while !sink.stopped() {
         let wave: Vec<(u64, evtx::err::Result<EvtxChunkData>)> = chunks
             .by_ref()
             .take(wave_size)

@@ -98,6 +98,33 @@ pub(crate) fn read<R: Read + Send, S: Sink + ?Sized>(
     })
 }
 
+/// Reads `bytes`, whole lines of a JSON-lines file, numbered from `first_line`, on
+/// this thread and in order: the watcher's way of reading what a growing file gained
+/// (format sniffing is the watcher's, done once when it first saw the file).
+pub(crate) fn read_line_block<S: Sink + ?Sized>(
+    bytes: &[u8],
+    first_line: u64,
+    name: &Arc<str>,
+    options: &ReadOptions,
+    sink: &S,
+) -> ReadStats {
+    let read = JsonRead {
+        name,
+        options,
+        sink,
+        reporter: Reporter::new(sink, name.clone(), options.max_diagnostics),
+        events: AtomicU64::new(0),
+    };
+    let mut text = std::io::Cursor::new(bytes);
+    read_lines(Vec::new(), first_line, &mut text, &read);
+    ReadStats {
+        events: read.events.load(Ordering::Relaxed),
+        bytes: bytes.len() as u64,
+        diagnostics: read.reporter.finish(),
+        records_skipped: read.reporter.skipped(),
+    }
+}
+
 fn read_text<S: Sink + ?Sized>(text: &mut (dyn BufRead + Send), read: &JsonRead<'_, S>) {
     let read_error = |line: u64, error: std::io::Error| {
         read.reporter
@@ -326,7 +353,7 @@ impl LineBlocks<'_> {
         if let Some(block) = self.pending.take() {
             return Some(block);
         }
-        while !self.done {
+        while !self.done && !read.sink.stopped() {
             // Buffers are reused: allocating and freeing megabytes per block made
             // glibc's malloc consolidate its free lists over and over.
             let (bytes, ends) = pool
@@ -580,7 +607,7 @@ fn read_documents<S: Sink + ?Sized>(
         seq: 0,
         ordinal: 0,
     };
-    loop {
+    while !read.sink.stopped() {
         match skip_whitespace(text) {
             Ok(Some(skipped)) => newlines.set(newlines.get() + skipped),
             Ok(None) => break,
@@ -604,6 +631,10 @@ fn read_documents<S: Sink + ?Sized>(
             newlines: &newlines,
         };
         if let Err(error) = document.deserialize(&mut deserializer) {
+            if read.sink.stopped() {
+                // Not malformed: the consumer stopped the read inside an array.
+                return;
+            }
             let line = start + (error.line() as u64).saturating_sub(1);
             let mut message = error.to_string();
             // The error's own position counts from the document's start.
@@ -658,7 +689,7 @@ impl<S: Sink + ?Sized> Batches<'_, '_, S> {
     }
 
     fn flush(&mut self) {
-        if self.events.is_empty() {
+        if self.events.is_empty() || self.read.sink.stopped() {
             return;
         }
         let events = std::mem::replace(&mut self.events, Vec::with_capacity(BLOCK_LINES));
@@ -712,7 +743,11 @@ impl<'de, S: Sink + ?Sized> Visitor<'de> for Document<'_, '_, '_, '_, S> {
                 newlines: self.newlines,
             })?
             .is_some()
-        {}
+        {
+            if self.batches.read.sink.stopped() {
+                return Err(serde::de::Error::custom("read stopped"));
+            }
+        }
         Ok(())
     }
     fn visit_unit<E>(self) -> Result<(), E> {

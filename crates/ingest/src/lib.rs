@@ -13,6 +13,10 @@
 //! line becomes a [`Diagnostic`] naming the file and place, and reading goes on. Only a
 //! file that cannot be opened at all is an [`IngestError`].
 //!
+//! [`watch`] follows folders for a long-running service: files dropped into them and
+//! JSON-lines files that grow, read through the same readers, with checkpoints the
+//! caller commits so that a restart reads no record twice and misses none.
+//!
 //! [`syslog`] reads the live side: RFC 5424 / 3164 messages over TCP and UDP, on plain
 //! threads, delivered in small batches to a caller's sink that may push back.
 
@@ -32,6 +36,7 @@ mod stream;
 pub mod syslog;
 mod text;
 mod value;
+pub mod watch;
 
 pub use alias::{AliasFileError, FieldAliases};
 pub use diagnostic::{Diagnostic, Place};

@@ -34,6 +34,12 @@ pub trait Sink: Sync {
     fn events(&self, batch: EventBatch);
     /// Takes one diagnostic.
     fn diagnostic(&self, diagnostic: Diagnostic);
+    /// Whether the consumer wants nothing more of this input (a watcher shutting
+    /// down): readers look between chunks and blocks and end the read early, leaving
+    /// the later `seq`s undelivered. Never, by default.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// A sink that keeps everything, for tests and small inputs.

@@ -399,7 +399,7 @@ fn import(args: ImportArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         read_alerts(file, |line, parsed| match parsed {
             Ok(alert) => {
                 summary.alerts += 1;
-                sink.write(&alert)
+                Ok(sink.write(&alert)?)
             }
             Err(error) => {
                 bad_lines += 1;

@@ -170,7 +170,8 @@ fn run_coverage(args: RunArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> 
         );
         let (engine, _diagnostics) =
             rampart_detect::Engine::compile(&set, &rampart_detect::LogsourceMap::builtin());
-        let runs = run_samples(&engine, &labels);
+        let compiled = rampart_pipeline::CompiledRules::new(engine, set);
+        let runs = run_samples(&compiled, &labels);
         for run in &runs {
             if let Some(error) = &run.error {
                 let warning = format!("{}: {error}", run.label.path.display());

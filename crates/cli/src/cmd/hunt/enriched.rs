@@ -1,12 +1,10 @@
-//! The sinks that need the knowledge graph or the store: enriched output formats
-//! (native JSON with ECS `threat.*`, OCSF Detection Finding) and the `--store` tee.
+//! The output formats that need the knowledge graph: native JSON with ECS `threat.*`
+//! and OCSF Detection Finding.
 
 use super::output::AlertSink;
-use crate::cmd::hunt_store::StoreSink;
 use rampart_enrich::{ocsf, Enricher};
 use rampart_event::Alert;
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
 
 /// Which enriched record to write per alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,70 +58,5 @@ impl AlertSink for EnrichedLines {
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
-    }
-}
-
-/// Writes every alert to the store and to an output sink. The store does not depend on
-/// the output: when the output fails (stdout closed by `| head`, a full disk) the tee
-/// stops writing output, keeps the first error for the hunt to report after the run is
-/// finished, and goes on storing every alert. The store sink stays shared so the hunt
-/// can finish the run (and regroup incidents) after the output is flushed.
-pub struct StoreTee {
-    output: Box<dyn AlertSink + Send>,
-    store: Arc<Mutex<StoreSink>>,
-    output_error: Arc<Mutex<Option<io::Error>>>,
-}
-
-impl StoreTee {
-    /// A tee in front of `output` and `store`; the first output error goes to
-    /// `output_error`.
-    pub fn new(
-        output: Box<dyn AlertSink + Send>,
-        store: Arc<Mutex<StoreSink>>,
-        output_error: Arc<Mutex<Option<io::Error>>>,
-    ) -> Self {
-        StoreTee {
-            output,
-            store,
-            output_error,
-        }
-    }
-
-    fn store(&self) -> std::sync::MutexGuard<'_, StoreSink> {
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Runs `write` on the output unless it already failed; keeps its first error.
-    fn write_output(&mut self, write: impl FnOnce(&mut dyn AlertSink) -> io::Result<()>) {
-        let mut failed = self
-            .output_error
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if failed.is_none() {
-            if let Err(error) = write(self.output.as_mut()) {
-                *failed = Some(error);
-            }
-        }
-    }
-}
-
-/// Store errors travel through the sink's `io::Result` with their full cause chain.
-fn store_error(error: anyhow::Error) -> io::Error {
-    io::Error::other(rampart_event::error_chain(error.as_ref()))
-}
-
-impl AlertSink for StoreTee {
-    fn write(&mut self, alert: &Alert) -> io::Result<()> {
-        self.store().write(alert).map_err(store_error)?;
-        self.write_output(|output| output.write(alert));
-        Ok(())
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        self.store().flush().map_err(store_error)?;
-        self.write_output(|output| output.finish());
-        Ok(())
     }
 }

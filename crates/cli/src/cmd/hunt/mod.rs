@@ -1,41 +1,33 @@
 //! `rampart hunt`: run Sigma rules over telemetry files and write one alert per
 //! (rule, event).
 //!
-//! Inputs are read in parallel (files, and chunks or line blocks within a file); each
-//! batch of events is scanned by the compiled engine on the thread that decoded it, and
-//! its alerts go through a reorder buffer so the output order is the same on every run
-//! whatever the thread count (see [`ordered`]).
+//! The pipeline itself (parallel reading, scanning with per-thread scratch, the reorder
+//! buffer, correlation replay, the store sink) is `rampart_pipeline`'s; this module
+//! turns flags into its inputs, and its results into output, progress and a summary.
 
 mod enriched;
-mod ordered;
 pub mod output;
 pub mod rules;
 mod summary;
 mod table;
 
-use crate::cmd::hunt_store::{self, StoreSink};
+use crate::cmd::hunt_store;
 use crate::cmd::placeholders::PlaceholderArgs;
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ordered::Ordered;
 use output::Format;
-use rampart_correlate::sigma::AlertCorrelator;
-use rampart_detect::{Engine, Scratch};
 use rampart_event::terminal::{escape, Escaped};
-use rampart_event::{Alert, Event, JsonLineWriter, Level};
-use rampart_ingest::{
-    Diagnostic, EventBatch, FieldAliases, FindOptions, Found, Input, ReadOptions, Sink,
-};
+use rampart_event::{Alert, Level};
+use rampart_ingest::{Diagnostic, FieldAliases, FindOptions, Found, ReadOptions};
 use rampart_knowledge::Knowledge;
+use rampart_pipeline::hunt::{HuntOptions, Observer};
+use rampart_pipeline::{EventSource, FileSource, ScanOptions, StoreSink, StoreTee};
 use rampart_store::{RunInfo, RunSummary};
-use rayon::prelude::*;
-use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use summary::{Summary, Tally};
@@ -147,7 +139,8 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         args.min_level,
         args.logsource.as_deref(),
     )?;
-    if rules.engine.rule_count() == 0 {
+    let compiled = Arc::clone(&rules.compiled);
+    if compiled.engine.rule_count() == 0 {
         anyhow::bail!("{}", no_rules_message(&rules));
     }
     let aliases = match &args.aliases {
@@ -195,7 +188,7 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     // summary says so once. Checked on its own thread while the inputs are scanned:
     // loading the graph, when the output does not need it anyway, takes most of a second.
     let version_skew = (!args.quiet).then(|| {
-        let rule_tags: Vec<rampart_coverage::RuleInfo> = rules
+        let rule_tags: Vec<rampart_coverage::RuleInfo> = compiled
             .set
             .rules
             .iter()
@@ -217,99 +210,69 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                 rule_sources: rule_paths.iter().map(|p| p.display().to_string()).collect(),
             };
             let mut store_sink = StoreSink::open(db, info)?;
-            store_sink.record_rules(&hunt_store::rule_infos(&rules.set))?;
+            store_sink.record_rules(&hunt_store::rule_infos(&compiled.set))?;
             let shared = Arc::new(Mutex::new(store_sink));
-            sink = Box::new(enriched::StoreTee::new(
-                sink,
-                shared.clone(),
-                output_error.clone(),
-            ));
+            sink = Box::new(StoreTee::new(sink, shared.clone(), output_error.clone()));
             Some(shared)
         }
         None => None,
     };
-    let correlator = match AlertCorrelator::new(&rules.set) {
-        Some((correlator, warnings)) => {
-            for warning in warnings {
-                eprintln!(
-                    "warning: correlation {}: {}",
-                    Escaped(&warning.correlation),
-                    Escaped(&warning.message)
-                );
-            }
-            Some(correlator)
+    if compiled.has_correlations() {
+        for warning in &compiled.correlation_warnings {
+            eprintln!(
+                "warning: correlation {}: {}",
+                Escaped(&warning.correlation),
+                Escaped(&warning.message)
+            );
         }
-        None => None,
-    };
+    }
+    let options = Arc::new(options);
+    let sources: Vec<FileSource> = inputs
+        .into_iter()
+        .map(|input| FileSource {
+            input,
+            options: Arc::clone(&options),
+        })
+        .collect();
 
-    let progress = progress_bar(&inputs);
-    let render = sink.takes_json_lines();
-    let scan = Scan {
-        engine: &rules.engine,
-        full_event: args.full_event,
-        render,
-        json_writers: Mutex::new(Vec::new()),
-        correlator: correlator.as_ref(),
-        correlated: Mutex::new(Vec::new()),
-        ordered: Mutex::new(Ordered::new(inputs.len(), sink)),
+    let progress = progress_bar(&sources);
+    let watch = Watch {
         tally: Mutex::new(Tally::default()),
         progress: progress.as_ref(),
-        events: AtomicU64::new(0),
-        bytes: AtomicU64::new(0),
-        problems: AtomicU64::new(0),
-        records_skipped: AtomicU64::new(0),
-        unreadable: AtomicUsize::new(0),
     };
-
     let started = Instant::now();
-    inputs
-        .iter()
-        .enumerate()
-        .par_bridge()
-        .for_each(|(index, input)| scan.input(index, input, &options));
-    let Scan {
-        ordered,
-        correlated,
-        tally,
-        events,
-        bytes,
-        problems,
-        records_skipped,
-        unreadable,
-        ..
-    } = scan;
-    let mut ordered = ordered
+    let hunt_options = HuntOptions {
+        scan: ScanOptions {
+            full_event: args.full_event,
+            ..ScanOptions::default()
+        },
+    };
+    let report =
+        rampart_pipeline::hunt::run(&compiled, &sources, sink.as_mut(), hunt_options, &watch)
+            .context("writing alerts")?;
+    drop(sink);
+    let tally = watch
+        .tally
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut tally = tally
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(correlator) = &correlator {
-        let observed = correlated
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let fired = correlate(correlator, observed);
-        fired.iter().for_each(|alert| tally.add(alert));
-        ordered.trailing(fired);
-    }
-    let alerts = ordered.finish().context("writing alerts")?;
+    let alerts = report.alerts;
     let scan_time = started.elapsed();
-    let events_read = events.into_inner();
+    let events_read = report.events;
     if let Some(progress) = &progress {
         progress.finish_and_clear();
     }
 
-    let unreadable = unreadable.into_inner() + inputs_skipped.len();
-    let records_skipped = records_skipped.into_inner();
+    let unreadable = report.unreadable + inputs_skipped.len();
+    let records_skipped = report.records_skipped;
     if !args.quiet {
         Summary {
-            files: inputs.len(),
+            files: sources.len(),
             unreadable,
             records_skipped,
             events: events_read,
-            bytes: bytes.into_inner(),
-            input_problems: problems.into_inner(),
-            rules: rules.engine.rule_count(),
+            bytes: report.bytes,
+            input_problems: report.problems,
+            rules: compiled.engine.rule_count(),
             rules_failed: rules.failed,
             rules_rejected: rules.rejected.len(),
             rules_below_level: rules.below_level,
@@ -333,9 +296,9 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             Err(_) => anyhow::bail!("internal error: the store is still shared after the hunt"),
         };
         let summary = RunSummary {
-            files: inputs.len() as u64,
+            files: sources.len() as u64,
             events: events_read,
-            rules_loaded: rules.engine.rule_count() as u64,
+            rules_loaded: compiled.engine.rule_count() as u64,
             alerts,
         };
         let report = store_sink.finish(summary, knowledge)?;
@@ -401,9 +364,6 @@ fn version_skew_line(
     rampart_coverage::version_skew(&matrix, rules).summary()
 }
 
-/// Runs the correlation rules over the alerts of the rules they reference, in event
-/// time order: files are scanned in parallel, so alerts arrive out of time order and
-/// are sorted once here rather than fed to windows that would judge them late.
 /// Why a hunt has no rules to run, with the first load failures (the usual cause: a
 /// placeholder without values, a rule file with a typo).
 fn no_rules_message(rules: &rules::LoadedRules) -> String {
@@ -435,22 +395,12 @@ fn no_rules_message(rules: &rules::LoadedRules) -> String {
     message
 }
 
-fn correlate(correlator: &AlertCorrelator, mut observed: Vec<(Alert, Event)>) -> Vec<Alert> {
-    observed.sort_by_key(|(alert, event)| alert.event.timestamp.or(event.meta.timestamp));
-    let mut fired: Vec<Alert> = observed
-        .iter()
-        .flat_map(|(alert, event)| correlator.observe(alert, event))
-        .collect();
-    fired.extend(correlator.finish());
-    fired
-}
-
 /// A byte-counting bar, only when a person watches stderr.
-fn progress_bar(inputs: &[Input]) -> Option<ProgressBar> {
+fn progress_bar(sources: &[FileSource]) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let total: u64 = inputs.iter().filter_map(Input::size).sum();
+    let total: u64 = sources.iter().filter_map(EventSource::size).sum();
     let bar = ProgressBar::new(total);
     let style = ProgressStyle::with_template(
         "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
@@ -460,85 +410,13 @@ fn progress_bar(inputs: &[Input]) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// State shared by the threads of one hunt.
-struct Scan<'a> {
-    engine: &'a Engine,
-    /// Whether alerts keep every field of their event (`--full-event`).
-    full_event: bool,
-    /// Whether scanning threads render their batches as JSON lines: the output lock
-    /// is then held only to copy bytes.
-    render: bool,
-    /// Idle JSON-lines writers (each keeps its rules' rendered parts), one taken per
-    /// batch being rendered.
-    json_writers: Mutex<Vec<JsonLineWriter>>,
-    /// The correlation rules, when the rule set has any.
-    correlator: Option<&'a AlertCorrelator>,
-    /// (alert, event) pairs kept for correlation after the scan.
-    correlated: Mutex<Vec<(Alert, Event)>>,
-    ordered: Mutex<Ordered>,
+/// What the hunt shows while it runs: the per-rule tally, progress and warnings.
+struct Watch<'a> {
     tally: Mutex<Tally>,
     progress: Option<&'a ProgressBar>,
-    events: AtomicU64,
-    bytes: AtomicU64,
-    problems: AtomicU64,
-    records_skipped: AtomicU64,
-    unreadable: AtomicUsize,
 }
 
-impl Scan<'_> {
-    fn input(&self, index: usize, input: &Input, options: &ReadOptions) {
-        let sink = InputSink { scan: self, index };
-        match input.read(options, &sink) {
-            Ok(stats) => {
-                self.events.fetch_add(stats.events, Ordering::Relaxed);
-                self.bytes.fetch_add(stats.bytes, Ordering::Relaxed);
-                self.problems
-                    .fetch_add(stats.diagnostics, Ordering::Relaxed);
-                self.records_skipped
-                    .fetch_add(stats.records_skipped, Ordering::Relaxed);
-            }
-            Err(error) => {
-                self.unreadable.fetch_add(1, Ordering::Relaxed);
-                self.warn(&format!(
-                    "warning: input skipped: {}",
-                    rampart_event::error_chain(&error)
-                ));
-            }
-        }
-        self.lock_ordered().file_done(index);
-        if let Some(progress) = self.progress {
-            progress.inc(input.size().unwrap_or(0));
-        }
-    }
-
-    /// One batch's alerts, sorted into output order and rendered as JSON lines; the
-    /// lines and how many alerts they hold.
-    fn render(&self, mut alerts: Vec<Alert>) -> (Vec<u8>, u64) {
-        ordered::sort_batch(&mut alerts);
-        let mut writer = self
-            .json_writers
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop()
-            .unwrap_or_default();
-        // About what a line takes, so the buffer seldom grows.
-        let mut lines = Vec::with_capacity(alerts.len() * 1024);
-        for alert in &alerts {
-            writer.write(alert, &mut lines);
-        }
-        self.json_writers
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(writer);
-        (lines, alerts.len() as u64)
-    }
-
-    fn lock_ordered(&self) -> std::sync::MutexGuard<'_, Ordered> {
-        self.ordered
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
+impl Watch<'_> {
     /// Writes a warning on stderr, on one line whatever the input made it hold.
     fn warn(&self, line: &str) {
         let line = escape(line);
@@ -549,80 +427,30 @@ impl Scan<'_> {
     }
 }
 
-/// The sink of one input: scans each batch and hands its alerts on in order.
-struct InputSink<'a> {
-    scan: &'a Scan<'a>,
-    index: usize,
-}
-
-thread_local! {
-    /// Each scanning thread's buffers, kept from batch to batch: a fresh scratch per
-    /// batch (arrays per field, rule and literal, zeroed) cost page faults that showed
-    /// as a quarter of a run's time in the kernel once batches got small.
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
-}
-
-impl Sink for InputSink<'_> {
-    fn events(&self, batch: EventBatch) {
-        let engine = self.scan.engine;
-        let mut alerts = Vec::new();
-        let mut correlated = Vec::new();
-        SCRATCH.with_borrow_mut(|scratch| {
-            for event in &batch.events {
-                let first = alerts.len();
-                let full_event = self.scan.full_event;
-                engine.scan(event, scratch, &mut |mut alert| {
-                    if full_event {
-                        alert.context = rampart_event::context_fields(event, true);
-                    }
-                    alerts.push(alert)
-                });
-                if let Some(correlator) = self.scan.correlator {
-                    // Only alerts a correlation listens to are kept, with their event, for
-                    // the replay in time order after the scan.
-                    for alert in &alerts[first..] {
-                        if correlator.listens_to(alert) {
-                            correlated.push((alert.clone(), event.clone()));
-                        }
-                    }
-                    // `generate: false` withholds the base rules' own alerts.
-                    let mut index = 0;
-                    alerts.retain(|alert| {
-                        index += 1;
-                        index <= first || !correlator.suppressed(alert)
-                    });
-                }
-            }
-        });
-        if !correlated.is_empty() {
-            self.scan
-                .correlated
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .extend(correlated);
-        }
-        if !alerts.is_empty() {
-            let mut tally = Tally::default();
-            alerts.iter().for_each(|alert| tally.add(alert));
-            self.scan
-                .tally
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .merge(tally);
-        }
-        if self.scan.render && !alerts.is_empty() {
-            let (lines, count) = self.scan.render(alerts);
-            self.scan
-                .lock_ordered()
-                .rendered(self.index, batch.seq, lines, count);
-        } else {
-            self.scan
-                .lock_ordered()
-                .batch(self.index, batch.seq, alerts);
-        }
+impl Observer for Watch<'_> {
+    fn alerts(&self, alerts: &[Alert]) {
+        let mut tally = Tally::default();
+        alerts.iter().for_each(|alert| tally.add(alert));
+        self.tally
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .merge(tally);
     }
 
     fn diagnostic(&self, diagnostic: Diagnostic) {
-        self.scan.warn(&format!("warning: {diagnostic}"));
+        self.warn(&format!("warning: {diagnostic}"));
+    }
+
+    fn source_failed(&self, _source: &str, error: &(dyn std::error::Error + 'static)) {
+        self.warn(&format!(
+            "warning: input skipped: {}",
+            rampart_event::error_chain(error)
+        ));
+    }
+
+    fn source_done(&self, source: &dyn EventSource) {
+        if let Some(progress) = self.progress {
+            progress.inc(source.size().unwrap_or(0));
+        }
     }
 }

@@ -61,26 +61,7 @@ impl Format {
     }
 }
 
-/// Where alerts go, one at a time, in output order.
-pub trait AlertSink {
-    /// Writes one alert.
-    fn write(&mut self, alert: &Alert) -> io::Result<()>;
-    /// Whether this sink writes each alert as [`JsonLineWriter`] renders it and nothing
-    /// else, so that scanning threads may render batches themselves and hand over the
-    /// bytes ([`AlertSink::write_rendered`]).
-    fn takes_json_lines(&self) -> bool {
-        false
-    }
-    /// Writes alerts already rendered by [`JsonLineWriter`]; only called when
-    /// [`AlertSink::takes_json_lines`] says so.
-    fn write_rendered(&mut self, _lines: &[u8]) -> io::Result<()> {
-        Err(io::Error::other(
-            "internal error: this output format takes alerts, not rendered lines",
-        ))
-    }
-    /// Flushes whatever is buffered; called once after the last alert.
-    fn finish(&mut self) -> io::Result<()>;
-}
+pub use rampart_pipeline::AlertSink;
 
 /// A sink for `format` over `out`; the enriched formats need `knowledge`.
 pub fn sink(

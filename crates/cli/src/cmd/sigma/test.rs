@@ -15,10 +15,9 @@ use crate::cmd::placeholders::PlaceholderArgs;
 use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::Args;
-use rampart_detect::Engine;
 use rampart_event::terminal::Escaped;
 use rampart_event::Level;
-use rampart_ingest::{Collector, Input, ReadOptions};
+use rampart_pipeline::{CompiledRules, ScanOptions};
 use rayon::prelude::*;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -111,7 +110,7 @@ pub fn run(args: TestArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let (cases, mut failures) = collect_cases(&regression);
     let results: Vec<Outcome> = cases
         .par_iter()
-        .map(|case| run_case(case, &rules.engine))
+        .map(|case| run_case(case, &rules.compiled))
         .collect();
     let mut passed = 0;
     let mut warnings = Vec::new();
@@ -234,35 +233,27 @@ enum Outcome {
 }
 
 /// Runs one case.
-fn run_case(case: &Case, engine: &Engine) -> Outcome {
+fn run_case(case: &Case, rules: &CompiledRules) -> Outcome {
     let failure = |reason: String| Failure {
         rule_id: case.rule_id.clone(),
         sample: case.sample.clone(),
         reason,
     };
     let fail = |reason: String| Outcome::Fail(failure(reason));
-    let input = match Input::file(&case.sample) {
-        Ok(input) => input,
+    let (events, diagnostics) = match rampart_pipeline::samples::read_sample(&case.sample) {
+        Ok(read) => read,
         Err(error) => return fail(format!("sample unreadable: {error}")),
     };
-    let collector = Collector::new();
-    let options = ReadOptions {
-        parallel: false,
-        ..ReadOptions::default()
+    let options = ScanOptions {
+        all_matches: true,
+        ..ScanOptions::default()
     };
-    if let Err(error) = input.read(&options, &collector) {
-        return fail(format!("sample unreadable: {error}"));
-    }
-    let (events, diagnostics) = collector.into_parts();
-    let mut scratch = engine.scratch();
-    let mut got = 0u64;
-    for event in &events {
-        engine.scan(event, &mut scratch, &mut |alert| {
-            if alert.rule_id == case.rule_id {
-                got += 1;
-            }
-        });
-    }
+    let got = rules
+        .scan_events(&events, options)
+        .alerts
+        .iter()
+        .filter(|alert| alert.rule_id == case.rule_id)
+        .count() as u64;
     let problems = if diagnostics.is_empty() {
         String::new()
     } else {

@@ -8,8 +8,11 @@
 //!
 //! For plain JSON lines the scanning threads sort and render their batches themselves
 //! ([`Ordered::rendered`]), so that all this buffer does under its lock is copy bytes.
+//!
+//! A source that is not a numbered list of inputs (a service's stream of batches) does
+//! not need this buffer: it scans and writes one batch at a time.
 
-use super::output::AlertSink;
+use crate::AlertSink;
 use rampart_event::Alert;
 use std::collections::BTreeMap;
 use std::io;
@@ -37,17 +40,17 @@ pub fn sort_batch(alerts: &mut [Alert]) {
 }
 
 /// The reorder buffer in front of an [`AlertSink`].
-pub struct Ordered {
+pub struct Ordered<'a> {
     files: Vec<FileSlot>,
     next_file: usize,
-    sink: Box<dyn AlertSink + Send>,
+    sink: &'a mut (dyn AlertSink + Send),
     written: u64,
     error: Option<io::Error>,
 }
 
-impl Ordered {
+impl<'a> Ordered<'a> {
     /// A buffer for `files` inputs writing to `sink`.
-    pub fn new(files: usize, sink: Box<dyn AlertSink + Send>) -> Self {
+    pub fn new(files: usize, sink: &'a mut (dyn AlertSink + Send)) -> Self {
         Ordered {
             files: (0..files).map(|_| FileSlot::default()).collect(),
             next_file: 0,
@@ -236,7 +239,8 @@ mod tests {
     #[test]
     fn batches_and_files_finishing_out_of_order_are_written_in_input_order() {
         let written = Arc::new(Mutex::new(Vec::new()));
-        let mut ordered = Ordered::new(2, Box::new(Recorder(Arc::clone(&written))));
+        let mut sink = Recorder(Arc::clone(&written));
+        let mut ordered = Ordered::new(2, &mut sink);
         // File 1 finishes first; file 0's batch 1 arrives before its batch 0.
         ordered.batch(1, 0, vec![alert("b", 1, "r1")]);
         ordered.file_done(1);
@@ -266,7 +270,8 @@ mod tests {
     #[test]
     fn rendered_batches_keep_their_place_and_count() {
         let text = Arc::new(Mutex::new(String::new()));
-        let mut ordered = Ordered::new(1, Box::new(Lines(Arc::clone(&text))));
+        let mut sink = Lines(Arc::clone(&text));
+        let mut ordered = Ordered::new(1, &mut sink);
         ordered.rendered(0, 1, b"second\nthird\n".to_vec(), 2);
         ordered.batch(0, 0, vec![alert("a", 2, "r2"), alert("a", 1, "r1")]);
         ordered.rendered(0, 3, b"fifth\n".to_vec(), 1);
@@ -281,7 +286,8 @@ mod tests {
     #[test]
     fn a_sink_that_takes_alerts_only_fails_rendered_lines() {
         let written = Arc::new(Mutex::new(Vec::new()));
-        let mut ordered = Ordered::new(1, Box::new(Recorder(written)));
+        let mut sink = Recorder(written);
+        let mut ordered = Ordered::new(1, &mut sink);
         ordered.rendered(0, 0, b"x\n".to_vec(), 1);
         ordered.file_done(0);
         assert!(ordered.finish().is_err());

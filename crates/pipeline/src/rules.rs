@@ -1,0 +1,148 @@
+//! Loading and compiling a rule set.
+//!
+//! [`load_rules`] reads Sigma rule files, keeps the rules at a minimum level and
+//! compiles them; what happened on the way (load failures, rules the compiler
+//! rejected, rules below the level) comes back beside the compiled set so the caller
+//! can show it. The compiled set, [`CompiledRules`], is immutable and held in an
+//! [`Arc`]: a service compiles the next version aside and swaps the `Arc`, and
+//! batches already being scanned finish on the version they started with.
+
+use crate::Error;
+use rampart_correlate::sigma::{AlertCorrelator, CorrelationEngine, CorrelationWarning};
+use rampart_detect::{CompileDiagnosticKind, Engine, LogsourceMap};
+use rampart_event::{Alert, Level};
+use rampart_sigma::{LoadOptions, RuleSet, Severity};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A compiled rule set and what happened on the way.
+pub struct LoadedRules {
+    /// The compiled rules, shareable between threads and swappable as a whole.
+    pub compiled: Arc<CompiledRules>,
+    /// Alert ids of the rules that loaded (before `min_level` and compilation).
+    pub loaded_ids: HashSet<String>,
+    /// Alert ids the compiler rejected, with its reason.
+    pub rejected: Vec<(String, String)>,
+    /// Rule documents that failed to load.
+    pub failed: usize,
+    /// Why they failed (one line each, with file and line).
+    pub failures: Vec<String>,
+    /// Rules left out for their level.
+    pub below_level: usize,
+    /// Time spent loading and compiling.
+    pub elapsed: Duration,
+}
+
+/// The engine, the rules it was compiled from and what correlations need of them.
+pub struct CompiledRules {
+    /// The compiled detection rules.
+    pub engine: Engine,
+    /// The rules kept (at the minimum level or above), with correlations and filters:
+    /// the store records them and the correlation engine runs the correlations.
+    pub set: RuleSet,
+    /// Alert (rule) ids whose alerts some correlation takes as input.
+    listened: HashSet<String>,
+    /// Alert (rule) ids whose own alerts `generate: false` withholds.
+    suppressed: HashSet<String>,
+    /// Problems with the correlation rules (references to unknown rules).
+    pub correlation_warnings: Vec<CorrelationWarning>,
+}
+
+impl CompiledRules {
+    /// Wraps an engine compiled from `set`, working out which rules correlations listen
+    /// to and which of them `generate: false` silences.
+    pub fn new(engine: Engine, set: RuleSet) -> Self {
+        let mut listened = HashSet::new();
+        let mut suppressed = HashSet::new();
+        let mut correlation_warnings = Vec::new();
+        if !set.correlations.is_empty() {
+            let (correlations, warnings) = CorrelationEngine::new(&set.correlations, &set.rules);
+            correlation_warnings = warnings;
+            for rule in &set.rules {
+                let id = rule.alert_id();
+                if correlations.is_suppressed(&id) {
+                    suppressed.insert(id.clone());
+                }
+                if correlations.listens_to(&id) {
+                    listened.insert(id);
+                }
+            }
+        }
+        CompiledRules {
+            engine,
+            set,
+            listened,
+            suppressed,
+            correlation_warnings,
+        }
+    }
+
+    /// Whether the set has correlation rules.
+    pub fn has_correlations(&self) -> bool {
+        !self.set.correlations.is_empty()
+    }
+
+    /// A correlator with empty windows for this set's correlations (None without any),
+    /// for one replay of a hunt's alerts.
+    pub fn correlator(&self) -> Option<AlertCorrelator> {
+        AlertCorrelator::new(&self.set).map(|(correlator, _warnings)| correlator)
+    }
+
+    /// Whether some correlation takes this detection alert as input.
+    pub fn listens_to(&self, alert: &Alert) -> bool {
+        self.listened.contains(&alert.rule_id)
+    }
+
+    /// Whether `generate: false` withholds this detection alert from the output.
+    pub fn suppressed(&self, alert: &Alert) -> bool {
+        self.suppressed.contains(&alert.rule_id)
+    }
+}
+
+/// Loads the rules under `paths` (with `options`' placeholder values), keeps those at
+/// `min_level` or above, and compiles them with the built-in logsource map extended by
+/// `logsource_file`. A rule that fails to load or compile is counted and explained in
+/// the result, never an error; only an unreadable logsource map is.
+pub fn load_rules(
+    paths: &[PathBuf],
+    options: &LoadOptions,
+    min_level: Level,
+    logsource_file: Option<&Path>,
+) -> Result<LoadedRules, Error> {
+    let started = Instant::now();
+    let mut map = LogsourceMap::builtin();
+    if let Some(file) = logsource_file {
+        map.extend_from_file(file)
+            .map_err(|source| Error::Logsource {
+                path: file.to_path_buf(),
+                source,
+            })?;
+    }
+    let (mut set, diagnostics) = rampart_sigma::load_rules_with(paths, options);
+    let failures: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.to_string())
+        .collect();
+    let loaded_ids = set.rules.iter().map(|rule| rule.alert_id()).collect();
+    let before = set.rules.len();
+    set.rules.retain(|rule| rule.level >= min_level);
+    let below_level = before - set.rules.len();
+    let (engine, compile_diagnostics) = Engine::compile(&set, &map);
+    let rejected = compile_diagnostics
+        .into_iter()
+        .filter(|d| d.kind == CompileDiagnosticKind::Rejected)
+        .map(|d| (d.rule, d.message))
+        .collect();
+    Ok(LoadedRules {
+        compiled: Arc::new(CompiledRules::new(engine, set)),
+        loaded_ids,
+        rejected,
+        failed: failures.len(),
+        failures,
+        below_level,
+        elapsed: started.elapsed(),
+    })
+}
