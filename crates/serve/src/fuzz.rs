@@ -57,7 +57,10 @@ mod tests {
                 match next() % 4 {
                     0 => data[at] ^= 1 << (next() % 8),
                     1 => data.truncate(at),
-                    2 => data.insert(at, b"{}[]\",:\n\\\x00\xff"[(next() % 12) as usize]),
+                    2 => {
+                        let bytes = b"{}[]\",:\n\\\x00\xff";
+                        data.insert(at, bytes[(next() as usize) % bytes.len()]);
+                    }
                     _ => {
                         let other = seeds[(next() as usize) % seeds.len()];
                         data.splice(at..at, other.iter().copied());
