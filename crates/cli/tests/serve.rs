@@ -76,6 +76,10 @@ struct Service {
 }
 
 fn start(db: &Path) -> Service {
+    start_with(db, &[])
+}
+
+fn start_with(db: &Path, extra: &[&std::ffi::OsStr]) -> Service {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .arg("--data-dir")
         .arg(rampart_testkit::data_dir())
@@ -83,6 +87,7 @@ fn start(db: &Path) -> Service {
         .arg(db)
         .arg("--rules")
         .arg(windows_rules())
+        .args(extra)
         .env("XDG_CACHE_HOME", common::cache_home())
         .env_remove("RAMPART_LOG")
         .stderr(Stdio::piped())
@@ -223,4 +228,70 @@ fn the_corpus_over_http_gives_the_alerts_of_hunt_and_survives_kill_9() {
     let (ids, rows) = stored(&db);
     assert_eq!(ids, expected);
     assert_eq!(rows, ids.len(), "no alert stored twice");
+}
+
+/// The metric `name`'s value in `/metrics`.
+fn metric(agent: &ureq::Agent, service: &Service, name: &str) -> u64 {
+    let text = agent
+        .get(&format!("{}/metrics", service.url))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_watched_folder_gives_the_alerts_of_hunt_and_is_not_read_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = rampart_testkit::data_path("evtx-attack-samples/Credential Access");
+    let hunt_db = dir.path().join("hunt.db");
+    let output = common::rampart(&[
+        "hunt",
+        samples.to_str().unwrap(),
+        "--rules",
+        windows_rules().to_str().unwrap(),
+        "--store",
+        hunt_db.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let (expected, _) = stored(&hunt_db);
+    assert!(!expected.is_empty());
+
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let db = dir.path().join("serve.db");
+    let watch = [std::ffi::OsStr::new("--watch"), inbox.as_os_str()];
+    let service = start_with(&db, &watch);
+    // Files dropped in after the start, as an exporter would.
+    for file in rampart_testkit::files_under(&samples, "evtx") {
+        std::fs::copy(&file, inbox.join(file.file_name().unwrap())).unwrap();
+    }
+    let agent = agent();
+    let mut ids = BTreeSet::new();
+    for _ in 0..600 {
+        ids = stored(&db).0;
+        if ids == expected {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(ids, expected);
+    let read = metric(&agent, &service, "rampart_events_processed_total");
+    assert!(read > 0);
+    terminate(service);
+
+    // After a restart every file is known done: nothing is read again.
+    let service = start_with(&db, &watch);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(metric(&agent, &service, "rampart_events_received_total"), 0);
+    terminate(service);
+    let (ids, rows) = stored(&db);
+    assert_eq!(ids, expected);
+    assert_eq!(rows, ids.len());
 }

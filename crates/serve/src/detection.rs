@@ -56,6 +56,8 @@ enum Message {
 
 struct Job {
     events: Vec<Event>,
+    /// Input checkpoints (watched files) committed with the alerts.
+    checkpoints: Vec<(String, String)>,
     arrived: Instant,
     reply: oneshot::Sender<Result<Processed, String>>,
 }
@@ -147,7 +149,7 @@ impl Detection {
         if events.is_empty() {
             return Ok(Processed::default());
         }
-        let receiver = self.submit(events)?;
+        let receiver = self.submit(events, Vec::new())?;
         match receiver.await {
             Ok(Ok(processed)) => Ok(processed),
             Ok(Err(message)) => Err(ApiError::Internal(message)),
@@ -178,14 +180,58 @@ impl Detection {
         }
     }
 
+    /// From a thread outside the runtime (a watched folder, a syslog listener): admits
+    /// `events` with the `checkpoints` to commit with their alerts, waiting for room
+    /// while the queue is full unless `wait_for_room` is false (then 429's error) or
+    /// `stop` is set; then, when `wait_for_commit`, blocks until they are committed.
+    pub fn process_blocking(
+        &self,
+        events: Vec<Event>,
+        checkpoints: Vec<(String, String)>,
+        wait_for_room: bool,
+        wait_for_commit: bool,
+        stop: &AtomicBool,
+    ) -> Result<Processed, ApiError> {
+        let count = events.len();
+        loop {
+            match self.admit(count) {
+                Ok(()) => break,
+                Err(ApiError::Saturated { .. })
+                    if wait_for_room && !stop.load(Ordering::Relaxed) =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let receiver = self.send(events, checkpoints)?;
+        if !wait_for_commit {
+            return Ok(Processed {
+                events: count as u64,
+                alerts: 0,
+            });
+        }
+        match receiver.blocking_recv() {
+            Ok(Ok(processed)) => Ok(processed),
+            Ok(Err(message)) => Err(ApiError::Internal(message)),
+            Err(_) => Err(ApiError::Unavailable("the detection thread stopped".into())),
+        }
+    }
+
     fn submit(
         &self,
         events: Vec<Event>,
+        checkpoints: Vec<(String, String)>,
     ) -> Result<oneshot::Receiver<Result<Processed, String>>, ApiError> {
+        self.admit(events.len())?;
+        self.send(events, checkpoints)
+    }
+
+    /// Counts `count` events into the queue, or refuses (429) when they do not fit.
+    fn admit(&self, count: usize) -> Result<(), ApiError> {
         if self.inner.closed.load(Ordering::SeqCst) {
             return Err(ApiError::Unavailable("the service is stopping".into()));
         }
-        let count = events.len();
         let before = self.inner.queued.fetch_add(count, Ordering::SeqCst);
         if before > 0 && before + count > self.inner.capacity {
             self.inner.queued.fetch_sub(count, Ordering::SeqCst);
@@ -195,10 +241,21 @@ impl Detection {
                 retry_after: 1,
             });
         }
+        Ok(())
+    }
+
+    /// Hands admitted events to the detection thread.
+    fn send(
+        &self,
+        events: Vec<Event>,
+        checkpoints: Vec<(String, String)>,
+    ) -> Result<oneshot::Receiver<Result<Processed, String>>, ApiError> {
+        let count = events.len();
+        let before = self.inner.queued.load(Ordering::SeqCst);
         self.inner
             .metrics
             .queue_events
-            .store((before + count) as u64, Ordering::Relaxed);
+            .store(before as u64, Ordering::Relaxed);
         self.inner
             .metrics
             .events_in
@@ -206,6 +263,7 @@ impl Detection {
         let (reply, receiver) = oneshot::channel();
         let job = Job {
             events,
+            checkpoints,
             arrived: Instant::now(),
             reply,
         };
@@ -321,7 +379,11 @@ impl Worker {
             }
         }
         let events: usize = jobs.iter().map(|job| job.events.len()).sum();
-        let result = self.commit(&alerts);
+        let checkpoints: Vec<(String, String)> = jobs
+            .iter()
+            .flat_map(|job| job.checkpoints.iter().cloned())
+            .collect();
+        let result = self.commit(&alerts, &checkpoints);
         self.inner.queued.fetch_sub(events, Ordering::SeqCst);
         self.metrics.queue_events.store(
             self.inner.queued.load(Ordering::SeqCst) as u64,
@@ -350,11 +412,12 @@ impl Worker {
         }
     }
 
-    fn commit(&mut self, alerts: &[Alert]) -> Result<(), String> {
-        if alerts.is_empty() {
+    /// Commits alerts and input checkpoints in one transaction.
+    fn commit(&mut self, alerts: &[Alert], checkpoints: &[(String, String)]) -> Result<(), String> {
+        if alerts.is_empty() && checkpoints.is_empty() {
             return Ok(());
         }
-        match self.store.insert_alerts(self.run, alerts) {
+        match self.store.commit_ingest(self.run, alerts, checkpoints) {
             Ok(outcome) => {
                 self.inner.store_failing.store(false, Ordering::Relaxed);
                 self.alerts += alerts.len() as u64;
@@ -439,7 +502,7 @@ impl Worker {
         let rules = self.rules.load_full();
         if let Some(correlator) = &rules.correlator {
             let fired = correlator.finish();
-            if let Err(message) = self.commit(&fired) {
+            if let Err(message) = self.commit(&fired, &[]) {
                 tracing::error!("{message}");
             }
         }

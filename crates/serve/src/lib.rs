@@ -31,6 +31,7 @@ pub mod fuzz;
 pub mod metrics;
 pub mod rules;
 pub mod server;
+pub mod sources;
 pub mod state;
 mod tls;
 
