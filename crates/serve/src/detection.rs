@@ -389,6 +389,12 @@ impl Worker {
             self.inner.queued.load(Ordering::SeqCst) as u64,
             Ordering::Relaxed,
         );
+        if result.is_ok() {
+            self.events += events as u64;
+            self.metrics
+                .events_processed
+                .fetch_add(events as u64, Ordering::Relaxed);
+        }
         for (job, alerts) in jobs.into_iter().zip(counts) {
             let answer = match &result {
                 Ok(()) => {
@@ -403,12 +409,6 @@ impl Worker {
             // The sender may have gone (timeout, closed connection): the alerts are
             // committed all the same.
             let _ = job.reply.send(answer);
-        }
-        if result.is_ok() {
-            self.events += events as u64;
-            self.metrics
-                .events_processed
-                .fetch_add(events as u64, Ordering::Relaxed);
         }
     }
 
