@@ -411,3 +411,108 @@ fn tls_with_a_self_signed_certificate() {
         .is_err());
     server.stop();
 }
+
+const CORRELATION: &str = "title: Whoami twice on one host
+id: 8a1c0b8e-0000-4000-8000-0000000000cc
+correlation:
+  type: event_count
+  rules:
+    - 8a1c0b8e-0000-4000-8000-00000000000a
+  group-by:
+    - Computer
+  timespan: 10m
+  condition:
+    gte: 2
+level: high
+";
+
+/// Correlation rules run over the stream: two matches of the base rule on one host
+/// fire the correlation, stored with the base alerts' incident.
+#[test]
+fn correlations_fire_over_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("a.yml"), RULE_A).unwrap();
+    std::fs::write(rules.join("twice.yml"), CORRELATION).unwrap();
+    let server = TestServer::start(dir.path(), std::slice::from_ref(&rules), Limits::default());
+    let second = EVENT_WHOAMI
+        .replace("\"EventRecordID\":11", "\"EventRecordID\":13")
+        .replace("10:00:00Z", "10:00:05Z");
+    let (status, answer) = call(
+        agent()
+            .post(&server.url("/api/v1/events"))
+            .set("Authorization", &format!("Bearer {}", server.ingest)),
+        Some(format!("{EVENT_WHOAMI}\n{second}\n").as_bytes()),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let db = server.db.clone();
+    // The window closes at the latest when the stream ends.
+    server.stop();
+    let store = rampart_store::open(&db).unwrap();
+    let alerts = store.alerts(&rampart_store::AlertQuery::default()).unwrap();
+    let rules: Vec<&str> = alerts.iter().map(|a| a.alert.rule_id.as_str()).collect();
+    assert!(
+        rules.contains(&"8a1c0b8e-0000-4000-8000-0000000000cc"),
+        "{rules:?}"
+    );
+    assert!(!store.incidents().unwrap().is_empty());
+}
+
+/// Syslog over TCP and UDP reaches the same detection: a sudo line fires a rule of
+/// the Linux `sudo` service.
+#[test]
+fn syslog_over_tcp_and_udp_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("sudo.yml"),
+        "title: Sudo to a shell
+id: 8a1c0b8e-0000-4000-8000-0000000000dd
+logsource:
+  product: linux
+  service: sudo
+detection:
+  selection:
+    - 'COMMAND=/bin/bash'
+  condition: selection
+level: medium
+",
+    )
+    .unwrap();
+    let syslog: std::net::SocketAddr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let server = TestServer::start_with(dir.path(), std::slice::from_ref(&rules), |config| {
+        config.syslog = Some(syslog);
+    });
+    let line = |host: &str| {
+        format!(
+            "<86>1 2024-01-01T10:00:00Z {host} sudo 4242 - - alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/bash\n"
+        )
+    };
+    let mut tcp = std::net::TcpStream::connect(syslog).unwrap();
+    tcp.write_all(line("tcp-host").as_bytes()).unwrap();
+    drop(tcp);
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.send_to(line("udp-host").as_bytes(), syslog).unwrap();
+    let mut hosts = Vec::new();
+    for _ in 0..100 {
+        let store = rampart_store::open(&server.db).unwrap();
+        hosts = store
+            .alerts(&rampart_store::AlertQuery::default())
+            .unwrap()
+            .into_iter()
+            .filter_map(|a| a.alert.event.computer.map(|c| c.to_string()))
+            .collect();
+        hosts.sort();
+        if hosts.len() == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(hosts, ["tcp-host", "udp-host"]);
+    server.stop();
+}
