@@ -22,11 +22,10 @@ use crate::metrics::Metrics;
 use crate::rules::Rules;
 use arc_swap::ArcSwap;
 use rampart_correlate::live::{IncidentTracker, StreamConfig, StreamingCorrelator, TrackerConfig};
-use rampart_detect::Scratch;
 use rampart_event::{Alert, Event};
+use rampart_pipeline::ScanOptions;
 use rampart_store::{RunId, RunSummary, Store};
 use rayon::prelude::*;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -317,11 +316,6 @@ struct Worker {
     rules_recorded: Option<Arc<Rules>>,
 }
 
-thread_local! {
-    /// Each scanning thread's buffers, kept from batch to batch.
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
-}
-
 impl Worker {
     fn run(&mut self) -> Result<(), rampart_store::StoreError> {
         let mut last_tick = Instant::now();
@@ -564,34 +558,15 @@ impl Worker {
     }
 }
 
-/// Scans one block of events with this thread's scratch: the alerts to store, and the
-/// (alert, event) pairs correlation rules listen to.
+/// Scans one block of events (the pipeline's scan, with this thread's scratch): the
+/// alerts to store, and the (alert, event) pairs correlation rules listen to.
 fn scan(rules: &Rules, events: &[Event], full_event: bool) -> Scanned {
-    let mut alerts = Vec::new();
-    let mut observed = Vec::new();
-    SCRATCH.with_borrow_mut(|scratch| {
-        for event in events {
-            let first = alerts.len();
-            rules.engine.scan(event, scratch, &mut |mut alert| {
-                if full_event {
-                    alert.context = rampart_event::context_fields(event, true);
-                }
-                alerts.push(alert);
-            });
-            if let Some(correlator) = &rules.correlator {
-                for alert in &alerts[first..] {
-                    if correlator.listens_to(alert) {
-                        observed.push((alert.clone(), event.clone()));
-                    }
-                }
-                // `generate: false` withholds the base rules' own alerts.
-                let mut index = 0;
-                alerts.retain(|alert| {
-                    index += 1;
-                    index <= first || !correlator.suppressed(alert)
-                });
-            }
-        }
-    });
-    (alerts, observed)
+    let scanned = rules.compiled.scan_events(
+        events,
+        ScanOptions {
+            full_event,
+            all_matches: false,
+        },
+    );
+    (scanned.alerts, scanned.for_correlation)
 }

@@ -7,25 +7,27 @@
 
 use crate::config::RuleSource;
 use arc_swap::ArcSwap;
-use rampart_correlate::sigma::AlertCorrelator;
-use rampart_detect::{CompileDiagnosticKind, Engine, LogsourceMap};
-use rampart_sigma::{RuleSet, Severity};
+use rampart_pipeline::CompiledRules;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-/// A compiled rule set and what happened while loading it.
+/// A compiled rule set (the pipeline's, shared with `hunt`) and what happened while
+/// loading it. Dereferences to [`CompiledRules`]: `rules.engine`, `rules.set`.
 pub struct Rules {
     /// The compiled rules.
-    pub engine: Engine,
-    /// The rules that run, with correlations and filters.
-    pub set: RuleSet,
-    /// The correlation rules' view of the set (which alerts they listen to, which
-    /// base rules do not `generate`), when there are correlations.
-    pub correlator: Option<AlertCorrelator>,
+    pub compiled: Arc<CompiledRules>,
     /// What the load reported.
     pub report: LoadReport,
+}
+
+impl std::ops::Deref for Rules {
+    type Target = CompiledRules;
+
+    fn deref(&self) -> &CompiledRules {
+        &self.compiled
+    }
 }
 
 /// What one load (start-up or reload) reported: shown by the API and the log.
@@ -65,13 +67,9 @@ impl LoadReport {
 /// Why rules could not be (re)loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
-    /// The logsource map file could not be read.
-    #[error("cannot extend the logsource map")]
-    Logsource {
-        /// Why.
-        #[source]
-        source: rampart_detect::LogsourceError,
-    },
+    /// The rules could not be loaded at all (an unreadable logsource map).
+    #[error("cannot load the rules")]
+    Load(#[from] rampart_pipeline::Error),
     /// No rule loaded at all.
     #[error("no rules to run: none of the rules under the given paths loaded")]
     Empty {
@@ -94,44 +92,26 @@ pub enum RulesError {
 /// Loads and compiles the rules `source` names. Blocking (seconds for the full SigmaHQ
 /// set): call it off the async threads.
 pub fn load(source: &RuleSource) -> Result<Rules, RulesError> {
-    let started = Instant::now();
-    let mut map = LogsourceMap::builtin();
-    if let Some(file) = &source.logsource {
-        map.extend_from_file(file)
-            .map_err(|source| RulesError::Logsource { source })?;
+    let loaded = rampart_pipeline::load_rules(
+        &source.paths,
+        &source.options,
+        source.min_level,
+        source.logsource.as_deref(),
+    )?;
+    for warning in &loaded.compiled.correlation_warnings {
+        tracing::warn!(
+            correlation = %warning.correlation,
+            "correlation not run: {}",
+            warning.message
+        );
     }
-    let (mut set, diagnostics) = rampart_sigma::load_rules_with(&source.paths, &source.options);
-    let failures: Vec<String> = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| d.to_string())
-        .collect();
-    let before = set.rules.len();
-    set.rules.retain(|rule| rule.level >= source.min_level);
-    let below_level = before - set.rules.len();
-    let (engine, compile_diagnostics) = Engine::compile(&set, &map);
-    let rejected: Vec<(String, String)> = compile_diagnostics
-        .into_iter()
-        .filter(|d| d.kind == CompileDiagnosticKind::Rejected)
-        .map(|d| (d.rule, d.message))
-        .collect();
-    let correlator = AlertCorrelator::new(&set).map(|(correlator, warnings)| {
-        for warning in warnings {
-            tracing::warn!(
-                correlation = %warning.correlation,
-                "correlation not run: {}",
-                warning.message
-            );
-        }
-        correlator
-    });
     let report = LoadReport {
-        rules: engine.rule_count(),
-        correlations: set.correlations.len(),
-        failures,
-        rejected,
-        below_level,
-        millis: duration_millis(started.elapsed()),
+        rules: loaded.compiled.engine.rule_count(),
+        correlations: loaded.compiled.set.correlations.len(),
+        failures: loaded.failures,
+        rejected: loaded.rejected,
+        below_level: loaded.below_level,
+        millis: duration_millis(loaded.elapsed),
         loaded_at: SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |since| since.as_secs()),
@@ -142,9 +122,7 @@ pub fn load(source: &RuleSource) -> Result<Rules, RulesError> {
         });
     }
     Ok(Rules {
-        engine,
-        set,
-        correlator,
+        compiled: loaded.compiled,
         report,
     })
 }
