@@ -387,6 +387,9 @@ impl Worker {
             for (alert, event) in &observed {
                 alerts.extend(stream.observe(alert, event));
             }
+            self.metrics
+                .correlation_late
+                .store(stream.late(), Ordering::Relaxed);
         }
         let events: usize = jobs.iter().map(|job| job.events.len()).sum();
         let checkpoints: Vec<(String, String)> = jobs
@@ -516,6 +519,9 @@ impl Worker {
                 "incidents merged into earlier ones"
             );
         }
+        self.metrics
+            .incidents_open
+            .store(self.tracker.open() as u64, Ordering::Relaxed);
         if let Err(error) = self.store.upsert_incidents(&changes.changed) {
             tracing::warn!(
                 "incidents not stored: {}",

@@ -37,6 +37,11 @@ pub struct Metrics {
     pub queue_events: AtomicU64,
     /// Seconds (×1000) between the arrival of the last committed batch and its commit.
     pub lag_millis: AtomicU64,
+    /// Correlation matches that arrived behind the watermark (counted, not fed to
+    /// windows; their own alerts are still stored), under the running rule set.
+    pub correlation_late: AtomicU64,
+    /// Incidents held in memory by the tracker.
+    pub incidents_open: AtomicU64,
     /// Rule reloads that were swapped in / refused.
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
@@ -155,6 +160,20 @@ impl Metrics {
             "Rule reloads refused (the running rules were kept).",
             "counter",
             self.reloads_failed.load(Ordering::Relaxed),
+        );
+        metric(
+            &mut out,
+            "rampart_correlation_late_events",
+            "Correlation matches behind the watermark under the running rules (not fed).",
+            "gauge",
+            self.correlation_late.load(Ordering::Relaxed),
+        );
+        metric(
+            &mut out,
+            "rampart_incidents_open",
+            "Incidents held in memory by the live tracker.",
+            "gauge",
+            self.incidents_open.load(Ordering::Relaxed),
         );
         metric(
             &mut out,

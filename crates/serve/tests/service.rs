@@ -459,6 +459,45 @@ fn correlations_fire_over_the_stream() {
     assert!(!store.incidents().unwrap().is_empty());
 }
 
+#[test]
+fn metrics_show_incidents_and_late_correlation_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("a.yml"), RULE_A).unwrap();
+    std::fs::write(rules.join("twice.yml"), CORRELATION).unwrap();
+    std::fs::write(rules.join("b.yml"), RULE_B).unwrap();
+    let server = TestServer::start_with(dir.path(), std::slice::from_ref(&rules), |config| {
+        config.allowed_lateness = std::time::Duration::from_secs(60);
+    });
+    // An event an hour after the first, then one from before the watermark: late.
+    let later = EVENT_WHOAMI
+        .replace("\"EventRecordID\":11", "\"EventRecordID\":21")
+        .replace("10:00:00Z", "11:00:00Z");
+    let agent = agent();
+    let post = |line: &str| {
+        let (status, answer) = call(
+            agent
+                .post(&server.url("/api/v1/events"))
+                .set("Authorization", &format!("Bearer {}", server.ingest)),
+            Some(line.as_bytes()),
+        );
+        assert_eq!(status, 200, "{answer}");
+    };
+    post(&later);
+    post(EVENT_WHOAMI);
+    // A rule no correlation listens to: its alert is stored and opens an incident.
+    post(EVENT_NET);
+    let metrics = call(agent.get(&server.url("/metrics")), None).1;
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(
+        metrics.contains("rampart_correlation_late_events 1\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("rampart_incidents_open 1\n"), "{metrics}");
+    server.stop();
+}
+
 /// Syslog over TCP and UDP reaches the same detection: a sudo line fires a rule of
 /// the Linux `sudo` service.
 #[test]
