@@ -9,6 +9,7 @@ pub mod hunt;
 pub mod hunt_store;
 pub mod incidents;
 pub mod placeholders;
+pub mod serve;
 pub mod sigma;
 pub mod token;
 pub mod triage;

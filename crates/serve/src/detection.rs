@@ -1,0 +1,578 @@
+//! The ingest queue and the detection thread: the only writer of alerts.
+//!
+//! A batch of events is admitted when the events already queued plus its own fit in
+//! [`crate::Limits::queue_events`] (a batch larger than the whole queue is admitted
+//! only into an empty queue); otherwise the sender gets 429. Admitted batches go
+//! through a channel to one detection thread, which takes every batch waiting (up to
+//! [`GROUP_EVENTS`] events), scans them on its rayon pool with per-thread scratch,
+//! commits all their alerts in **one** store transaction, and only then answers each
+//! batch. So an answered batch's alerts are on disk: a `kill -9` after the answer
+//! loses none of them, and a sender that resends unanswered batches after a restart
+//! duplicates none (alert ids come from the events; inserting a known id is a no-op).
+//!
+//! Correlation rules run over event time behind a watermark (newest event time −
+//! allowed lateness; `correlate::live::StreamingCorrelator`), and incidents grow as
+//! alerts are committed (`correlate::live::IncidentTracker`, seeded from the stored
+//! incidents at start-up; the incidents a batch changed are stored after it).
+//! Correlation windows live in memory and start afresh after a restart or a reload.
+
+use crate::config::ServeConfig;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::rules::Rules;
+use arc_swap::ArcSwap;
+use rampart_correlate::live::{IncidentTracker, StreamConfig, StreamingCorrelator, TrackerConfig};
+use rampart_event::{Alert, Event};
+use rampart_pipeline::ScanOptions;
+use rampart_store::{RunId, RunSummary, Store};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Events the detection thread takes into one scan and one transaction at most.
+pub const GROUP_EVENTS: usize = 50_000;
+/// Events per scanning task: a block stays in a core's cache while it is scanned.
+const CHUNK_EVENTS: usize = 64;
+/// How often a quiet stream's correlation windows are flushed (`tick`).
+const TICK: Duration = Duration::from_secs(1);
+
+/// What became of one admitted batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Processed {
+    /// Events scanned.
+    pub events: u64,
+    /// Alerts produced (committed, or already in the store).
+    pub alerts: u64,
+}
+
+/// One block's alerts, and the (alert, event) pairs correlation rules listen to.
+type Scanned = (Vec<Alert>, Vec<(Alert, Event)>);
+
+enum Message {
+    Batch(Job),
+    Stop,
+}
+
+struct Job {
+    events: Vec<Event>,
+    /// Input checkpoints (watched files) committed with the alerts.
+    checkpoints: Vec<(String, String)>,
+    arrived: Instant,
+    reply: oneshot::Sender<Result<Processed, String>>,
+}
+
+/// The handle on the queue that handlers submit to (cheap to clone).
+#[derive(Clone)]
+pub struct Detection {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sender: Mutex<mpsc::Sender<Message>>,
+    queued: AtomicUsize,
+    capacity: usize,
+    closed: AtomicBool,
+    /// Set when the last commit failed, cleared by the next one that worked.
+    store_failing: AtomicBool,
+    metrics: Arc<Metrics>,
+}
+
+/// The detection thread, to be joined at shutdown.
+pub struct DetectionThread {
+    handle: std::thread::JoinHandle<Result<(), rampart_store::StoreError>>,
+}
+
+impl DetectionThread {
+    /// Waits until the thread has committed everything and stopped.
+    pub fn join(self) -> Result<(), crate::ServeError> {
+        match self.handle.join() {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(crate::ServeError::Detection),
+        }
+    }
+}
+
+impl Detection {
+    /// Starts the detection thread writing to `store` under run `run`.
+    pub fn start(
+        config: &ServeConfig,
+        rules: Arc<ArcSwap<Rules>>,
+        store: Box<dyn Store>,
+        run: RunId,
+        metrics: Arc<Metrics>,
+    ) -> Result<(Detection, DetectionThread), crate::ServeError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .thread_name(|index| format!("rampart-detect-{index}"))
+            .build()
+            .map_err(|error| crate::ServeError::Io {
+                what: "cannot start the detection threads",
+                source: std::io::Error::other(error),
+            })?;
+        let (sender, receiver) = mpsc::channel();
+        let inner = Arc::new(Inner {
+            sender: Mutex::new(sender),
+            queued: AtomicUsize::new(0),
+            capacity: config.limits.queue_events.max(1),
+            closed: AtomicBool::new(false),
+            store_failing: AtomicBool::new(false),
+            metrics: metrics.clone(),
+        });
+        let lateness =
+            chrono::TimeDelta::from_std(config.allowed_lateness).unwrap_or(chrono::TimeDelta::MAX);
+        // Incidents grow alert batch by alert batch from those already stored.
+        let seed = store.incidents()?;
+        let tracker = IncidentTracker::seeded(
+            config.kill_chain.clone(),
+            TrackerConfig {
+                lateness,
+                ..TrackerConfig::default()
+            },
+            seed,
+        );
+        let mut worker = Worker {
+            receiver,
+            rules,
+            store,
+            run,
+            metrics,
+            pool,
+            inner: inner.clone(),
+            full_event: config.full_event,
+            lateness,
+            stream: None,
+            tracker,
+            events: 0,
+            alerts: 0,
+            rules_recorded: None,
+        };
+        let handle = std::thread::Builder::new()
+            .name("rampart-detection".into())
+            .spawn(move || worker.run())
+            .map_err(|source| crate::ServeError::Io {
+                what: "cannot start the detection thread",
+                source,
+            })?;
+        Ok((Detection { inner }, DetectionThread { handle }))
+    }
+
+    /// Admits `events` and waits until their alerts are committed.
+    pub async fn process(&self, events: Vec<Event>) -> Result<Processed, ApiError> {
+        if events.is_empty() {
+            return Ok(Processed::default());
+        }
+        let receiver = self.submit(events, Vec::new())?;
+        match receiver.await {
+            Ok(Ok(processed)) => Ok(processed),
+            Ok(Err(message)) => Err(ApiError::Internal(message)),
+            Err(_) => Err(ApiError::Unavailable("the detection thread stopped".into())),
+        }
+    }
+
+    /// Events admitted and not yet committed.
+    pub fn queued(&self) -> usize {
+        self.inner.queued.load(Ordering::Relaxed)
+    }
+
+    /// Whether the queue is more than nine-tenths full.
+    pub fn saturated(&self) -> bool {
+        self.queued() >= self.inner.capacity / 10 * 9
+    }
+
+    /// Whether the last store commit failed.
+    pub fn store_failing(&self) -> bool {
+        self.inner.store_failing.load(Ordering::Relaxed)
+    }
+
+    /// Refuses new batches and tells the thread to stop once it has committed the
+    /// ones already admitted.
+    pub fn close(&self) {
+        if !self.inner.closed.swap(true, Ordering::SeqCst) {
+            let _ = self.lock_sender().send(Message::Stop);
+        }
+    }
+
+    /// From a thread outside the runtime (a watched folder, a syslog listener): admits
+    /// `events` with the `checkpoints` to commit with their alerts, waiting for room
+    /// while the queue is full unless `wait_for_room` is false (then 429's error) or
+    /// `stop` is set; then, when `wait_for_commit`, blocks until they are committed.
+    pub fn process_blocking(
+        &self,
+        events: Vec<Event>,
+        checkpoints: Vec<(String, String)>,
+        wait_for_room: bool,
+        wait_for_commit: bool,
+        stop: &AtomicBool,
+    ) -> Result<Processed, ApiError> {
+        let count = events.len();
+        loop {
+            match self.admit(count) {
+                Ok(()) => break,
+                Err(ApiError::Saturated { .. })
+                    if wait_for_room && !stop.load(Ordering::Relaxed) =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let receiver = self.send(events, checkpoints)?;
+        if !wait_for_commit {
+            return Ok(Processed {
+                events: count as u64,
+                alerts: 0,
+            });
+        }
+        match receiver.blocking_recv() {
+            Ok(Ok(processed)) => Ok(processed),
+            Ok(Err(message)) => Err(ApiError::Internal(message)),
+            Err(_) => Err(ApiError::Unavailable("the detection thread stopped".into())),
+        }
+    }
+
+    fn submit(
+        &self,
+        events: Vec<Event>,
+        checkpoints: Vec<(String, String)>,
+    ) -> Result<oneshot::Receiver<Result<Processed, String>>, ApiError> {
+        self.admit(events.len())?;
+        self.send(events, checkpoints)
+    }
+
+    /// Counts `count` events into the queue, or refuses (429) when they do not fit.
+    fn admit(&self, count: usize) -> Result<(), ApiError> {
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(ApiError::Unavailable("the service is stopping".into()));
+        }
+        let before = self.inner.queued.fetch_add(count, Ordering::SeqCst);
+        if before > 0 && before + count > self.inner.capacity {
+            self.inner.queued.fetch_sub(count, Ordering::SeqCst);
+            self.inner.metrics.saturated.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::Saturated {
+                queued: before,
+                retry_after: 1,
+            });
+        }
+        Ok(())
+    }
+
+    /// Hands admitted events to the detection thread.
+    fn send(
+        &self,
+        events: Vec<Event>,
+        checkpoints: Vec<(String, String)>,
+    ) -> Result<oneshot::Receiver<Result<Processed, String>>, ApiError> {
+        let count = events.len();
+        let before = self.inner.queued.load(Ordering::SeqCst);
+        self.inner
+            .metrics
+            .queue_events
+            .store(before as u64, Ordering::Relaxed);
+        self.inner
+            .metrics
+            .events_in
+            .fetch_add(count as u64, Ordering::Relaxed);
+        let (reply, receiver) = oneshot::channel();
+        let job = Job {
+            events,
+            checkpoints,
+            arrived: Instant::now(),
+            reply,
+        };
+        if self.lock_sender().send(Message::Batch(job)).is_err() {
+            self.inner.queued.fetch_sub(count, Ordering::SeqCst);
+            return Err(ApiError::Unavailable("the detection thread stopped".into()));
+        }
+        Ok(receiver)
+    }
+
+    fn lock_sender(&self) -> std::sync::MutexGuard<'_, mpsc::Sender<Message>> {
+        self.inner
+            .sender
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+struct Worker {
+    receiver: mpsc::Receiver<Message>,
+    rules: Arc<ArcSwap<Rules>>,
+    store: Box<dyn Store>,
+    run: RunId,
+    metrics: Arc<Metrics>,
+    pool: rayon::ThreadPool,
+    inner: Arc<Inner>,
+    full_event: bool,
+    lateness: chrono::TimeDelta,
+    /// Sigma correlations over event time behind a watermark (rebuilt with the rules).
+    stream: Option<StreamingCorrelator>,
+    /// Alerts → incidents, as they are committed.
+    tracker: IncidentTracker,
+    events: u64,
+    alerts: u64,
+    /// The rule set whose rules were last recorded in the store.
+    rules_recorded: Option<Arc<Rules>>,
+}
+
+impl Worker {
+    fn run(&mut self) -> Result<(), rampart_store::StoreError> {
+        let mut last_tick = Instant::now();
+        let mut stopping = false;
+        while !stopping {
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                self.tick();
+            }
+            let first = match self.receiver.recv_timeout(TICK) {
+                Ok(Message::Batch(job)) => job,
+                Ok(Message::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            };
+            let mut size = first.events.len();
+            let mut jobs = vec![first];
+            while size < GROUP_EVENTS {
+                match self.receiver.try_recv() {
+                    Ok(Message::Batch(job)) => {
+                        size += job.events.len();
+                        jobs.push(job);
+                    }
+                    Ok(Message::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
+                        stopping = true;
+                        break;
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            self.process(jobs);
+        }
+        self.finish()
+    }
+
+    /// Scans a group of batches, commits their alerts in one transaction, answers each.
+    fn process(&mut self, jobs: Vec<Job>) {
+        let rules = self.rules.load_full();
+        self.record_rules(&rules);
+        let full_event = self.full_event;
+        let mut scanned: Vec<Scanned> = self.pool.install(|| {
+            jobs.par_iter()
+                .map(|job| {
+                    job.events
+                        .par_chunks(CHUNK_EVENTS)
+                        .map(|chunk| scan(&rules, chunk, full_event))
+                        .reduce(
+                            || (Vec::new(), Vec::new()),
+                            |mut a, mut b| {
+                                a.0.append(&mut b.0);
+                                a.1.append(&mut b.1);
+                                a
+                            },
+                        )
+                })
+                .collect()
+        });
+        let mut alerts: Vec<Alert> = Vec::new();
+        let mut counts = Vec::with_capacity(jobs.len());
+        let mut observed = Vec::new();
+        for (job_alerts, job_observed) in &mut scanned {
+            counts.push(job_alerts.len() as u64);
+            alerts.append(job_alerts);
+            observed.append(job_observed);
+        }
+        // Correlations over event time: the group's matches in time order; the
+        // correlator holds them behind its watermark (late ones counted, not fed).
+        if let Some(stream) = &mut self.stream {
+            observed.sort_by_key(|(alert, event)| alert.event.timestamp.or(event.meta.timestamp));
+            for (alert, event) in &observed {
+                alerts.extend(stream.observe(alert, event));
+            }
+            self.metrics
+                .correlation_late
+                .store(stream.late(), Ordering::Relaxed);
+        }
+        let events: usize = jobs.iter().map(|job| job.events.len()).sum();
+        let checkpoints: Vec<(String, String)> = jobs
+            .iter()
+            .flat_map(|job| job.checkpoints.iter().cloned())
+            .collect();
+        let result = self.commit(&alerts, &checkpoints);
+        self.inner.queued.fetch_sub(events, Ordering::SeqCst);
+        self.metrics.queue_events.store(
+            self.inner.queued.load(Ordering::SeqCst) as u64,
+            Ordering::Relaxed,
+        );
+        if result.is_ok() {
+            self.events += events as u64;
+            self.metrics
+                .events_processed
+                .fetch_add(events as u64, Ordering::Relaxed);
+        }
+        for (job, alerts) in jobs.into_iter().zip(counts) {
+            let answer = match &result {
+                Ok(()) => {
+                    self.metrics.observe_latency(job.arrived.elapsed());
+                    Ok(Processed {
+                        events: job.events.len() as u64,
+                        alerts,
+                    })
+                }
+                Err(message) => Err(message.clone()),
+            };
+            // The sender may have gone (timeout, closed connection): the alerts are
+            // committed all the same.
+            let _ = job.reply.send(answer);
+        }
+    }
+
+    /// Commits alerts and input checkpoints in one transaction.
+    fn commit(&mut self, alerts: &[Alert], checkpoints: &[(String, String)]) -> Result<(), String> {
+        if alerts.is_empty() && checkpoints.is_empty() {
+            return Ok(());
+        }
+        // The alerts new to the store are the ones incidents gain (a resent batch adds
+        // nothing twice).
+        let fresh: Vec<&Alert> = alerts
+            .iter()
+            .filter(|alert| {
+                !matches!(
+                    self.store.alert(&rampart_store::dedup_key(alert)),
+                    Ok(Some(_))
+                )
+            })
+            .collect();
+        match self.store.commit_ingest(self.run, alerts, checkpoints) {
+            Ok(outcome) => {
+                self.track(&fresh);
+                self.inner.store_failing.store(false, Ordering::Relaxed);
+                self.alerts += alerts.len() as u64;
+                self.metrics
+                    .alerts_out
+                    .fetch_add(alerts.len() as u64, Ordering::Relaxed);
+                self.metrics
+                    .alerts_stored
+                    .fetch_add(outcome.inserted, Ordering::Relaxed);
+                self.metrics
+                    .count_rules(alerts.iter().map(|alert| alert.rule_id.as_str()));
+                Ok(())
+            }
+            Err(error) => {
+                self.inner.store_failing.store(true, Ordering::Relaxed);
+                self.metrics.commit_errors.fetch_add(1, Ordering::Relaxed);
+                let message = rampart_event::error_chain(&error);
+                tracing::error!("alerts not committed: {message}");
+                Err(format!("alerts not committed: {message}"))
+            }
+        }
+    }
+
+    /// Records the rules of a set the first time the thread scans with it.
+    fn record_rules(&mut self, rules: &Arc<Rules>) {
+        if self
+            .rules_recorded
+            .as_ref()
+            .is_some_and(|recorded| Arc::ptr_eq(recorded, rules))
+        {
+            return;
+        }
+        let infos: Vec<rampart_store::RuleInfo> = rules
+            .set
+            .rules
+            .iter()
+            .map(|rule| rampart_store::RuleInfo {
+                id: rule.alert_id(),
+                title: rule.title.clone(),
+                level: rule.level,
+                techniques: rule.attack.techniques.clone(),
+            })
+            .collect();
+        // Window state is not carried over a reload.
+        self.stream = StreamingCorrelator::new(
+            &rules.set,
+            StreamConfig {
+                lateness: self.lateness,
+                ..StreamConfig::default()
+            },
+        )
+        .map(|(stream, _warnings)| stream);
+        match self.store.record_rules(self.run, &infos) {
+            Ok(()) => self.rules_recorded = Some(rules.clone()),
+            Err(error) => tracing::warn!(
+                "rules not recorded in the store: {}",
+                rampart_event::error_chain(&error)
+            ),
+        }
+    }
+
+    /// Adds newly stored alerts to their incidents and stores the incidents changed.
+    fn track(&mut self, fresh: &[&Alert]) {
+        if fresh.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = fresh.iter().map(|a| rampart_store::dedup_key(a)).collect();
+        let changes = self
+            .tracker
+            .add(ids.iter().map(String::as_str).zip(fresh.iter().copied()));
+        if !changes.retired.is_empty() {
+            tracing::debug!(
+                retired = changes.retired.len(),
+                "incidents merged into earlier ones"
+            );
+        }
+        self.metrics
+            .incidents_open
+            .store(self.tracker.open() as u64, Ordering::Relaxed);
+        if let Err(error) = self.store.upsert_incidents(&changes.changed) {
+            tracing::warn!(
+                "incidents not stored: {}",
+                rampart_event::error_chain(&error)
+            );
+        }
+    }
+
+    /// Flushes correlation windows of a quiet stream.
+    fn tick(&mut self) {
+        let fired = match &mut self.stream {
+            Some(stream) => stream.tick(Instant::now()),
+            None => return,
+        };
+        if !fired.is_empty() {
+            if let Err(message) = self.commit(&fired, &[]) {
+                tracing::error!("{message}");
+            }
+        }
+    }
+
+    /// After the last batch: what correlation windows still hold, incidents, the run.
+    fn finish(&mut self) -> Result<(), rampart_store::StoreError> {
+        let rules = self.rules.load_full();
+        if let Some(stream) = &mut self.stream {
+            let fired = stream.finish();
+            if let Err(message) = self.commit(&fired, &[]) {
+                tracing::error!("{message}");
+            }
+        }
+        self.store.finish_run(
+            self.run,
+            &RunSummary {
+                files: 0,
+                events: self.events,
+                rules_loaded: rules.engine.rule_count() as u64,
+                alerts: self.alerts,
+            },
+        )
+    }
+}
+
+/// Scans one block of events (the pipeline's scan, with this thread's scratch): the
+/// alerts to store, and the (alert, event) pairs correlation rules listen to.
+fn scan(rules: &Rules, events: &[Event], full_event: bool) -> Scanned {
+    let scanned = rules.compiled.scan_events(
+        events,
+        ScanOptions {
+            full_event,
+            all_matches: false,
+        },
+    );
+    (scanned.alerts, scanned.for_correlation)
+}
