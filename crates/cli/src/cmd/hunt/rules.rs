@@ -47,6 +47,21 @@ pub fn rule_paths(paths: Vec<PathBuf>, global: &GlobalOpts) -> anyhow::Result<Ve
     Ok(files.sigma_rule_dirs)
 }
 
+/// [`rule_paths`], plus the tuning folder of suppressions (`rampart sigma suppress`)
+/// when no paths were given and the folder exists: what `hunt` loads.
+pub fn rule_paths_with_tuning(
+    paths: Vec<PathBuf>,
+    global: &GlobalOpts,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let explicit = !paths.is_empty();
+    let mut dirs = rule_paths(paths, global)?;
+    let tuning = crate::cmd::sigma::suppress::default_tuning_dir(global);
+    if !explicit && tuning.is_dir() && !dirs.contains(&tuning) {
+        dirs.push(tuning);
+    }
+    Ok(dirs)
+}
+
 /// Loads the rules under `paths` (with `options`' placeholder values), keeps those at
 /// `min_level` or above, and compiles them with the built-in logsource map extended by
 /// `logsource_file`.
@@ -63,6 +78,12 @@ pub fn load_engine(
             .with_context(|| format!("reading logsource map {}", file.display()))?;
     }
     let (mut set, diagnostics) = rampart_sigma::load_rules_with(paths, options);
+    for expired in diagnostics
+        .iter()
+        .filter(|d| d.kind == rampart_sigma::DiagnosticKind::Expired)
+    {
+        tracing::warn!("{}", rampart_event::terminal::Escaped(&expired.to_string()));
+    }
     let failures: Vec<String> = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
