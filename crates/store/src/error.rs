@@ -49,6 +49,16 @@ pub enum StoreErrorKind {
         /// Why.
         reason: String,
     },
+    /// The alert, incident or token a request names is not in the store.
+    #[error("no {0} in the store")]
+    NotFound(String),
+    /// A change the store refuses (a state move backwards, closing without a verdict,
+    /// an over-long comment); nothing was written.
+    #[error("refused: {0}")]
+    Invalid(String),
+    /// The operating system's random source failed (creating a token).
+    #[error("no random bytes from the operating system: {0}")]
+    Random(String),
     /// Any other database error.
     #[error("{0}")]
     Database(String),

@@ -17,20 +17,41 @@
 //! - **Clear failures.** A locked, read-only, corrupt or too-new file is a distinct
 //!   [`StoreErrorKind`] whose message names the file.
 //! - **Migrations.** The schema version lives in SQLite's `user_version`; opening a
-//!   store migrates it forward in a transaction.
+//!   store migrates it forward in a transaction (a read-only open of an older store
+//!   migrates it first when the file can be written).
+//! - **Exactly-once resume.** [`Store::commit_ingest`] writes alerts and the input
+//!   checkpoints that produced them in one transaction: after a crash a reader resumes
+//!   from a checkpoint whose alerts are all stored, and none twice.
+//! - **Secrets never stored.** API tokens are kept as SHA-256 digests ([`Role`],
+//!   [`TokenInfo`]).
+//! - **Audit is append-only.** Every triage change is an `audit` row in the same
+//!   transaction; SQLite triggers refuse to update or delete audit rows.
+//! - **Readers and writers side by side.** WAL and a busy timeout: a CLI command works
+//!   on a store a running service writes.
 
+mod access;
 mod dedup;
 mod error;
 mod model;
 mod schema;
 mod sqlite;
+mod sqlite_service;
+mod triage;
+
+pub use access::{Role, TokenId, TokenInfo, UnknownRole, TOKEN_PREFIX};
 
 pub use dedup::dedup_key;
 pub use error::{Result, StoreError, StoreErrorKind};
 pub use model::{
-    AlertQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary, StoredAlert,
+    AlertQuery, IncidentQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary,
+    StoredAlert, StoredIncident,
 };
 pub use sqlite::{OpenOptions, SqliteStore, APPLICATION_ID};
+pub use triage::{
+    AuditEntry, Comment, DurationStats, IncidentMetrics, RuleMetrics, Subject, TriageChange,
+    TriageMetrics, TriageRecord, TriageState, Verdict, MAX_COMMENT_BYTES, MAX_NAME_BYTES,
+    MAX_REASON_BYTES, MAX_TAGS,
+};
 
 use rampart_correlate::Incident;
 use rampart_event::Alert;
@@ -86,4 +107,56 @@ pub trait Store: Send {
     fn incidents(&self) -> Result<Vec<Incident>>;
     /// One incident by id (case-insensitive).
     fn incident(&self, id: &str) -> Result<Option<Incident>>;
+
+    // --- Tokens -------------------------------------------------------------------
+
+    /// Creates a token and returns it with its secret, which is shown this once: the
+    /// store keeps only its digest.
+    fn create_token(&mut self, role: Role, name: &str) -> Result<(TokenInfo, String)>;
+    /// The token a secret belongs to, unless it is unknown or revoked. Records when it
+    /// was last used (to the minute).
+    fn verify_token(&self, secret: &str) -> Result<Option<TokenInfo>>;
+    /// Every token, revoked ones included, oldest first.
+    fn tokens(&self) -> Result<Vec<TokenInfo>>;
+    /// Revokes a token; `false` when there is no such token or it was revoked already.
+    fn revoke_token(&mut self, id: TokenId) -> Result<bool>;
+
+    // --- Service ingest -----------------------------------------------------------
+
+    /// [`Store::insert_alerts`] and the checkpoints `(source key, value)` of the input
+    /// that produced them, in one transaction.
+    fn commit_ingest(
+        &mut self,
+        run: RunId,
+        alerts: &[Alert],
+        checkpoints: &[(String, String)],
+    ) -> Result<InsertOutcome>;
+    /// The last committed checkpoint of an input.
+    fn checkpoint(&self, source_key: &str) -> Result<Option<String>>;
+    /// Inserts these incidents or replaces those with the same id, keeping every other
+    /// incident and all triage.
+    fn upsert_incidents(&mut self, incidents: &[Incident]) -> Result<()>;
+    /// Incidents matching a query, highest score first, with their triage state.
+    fn incidents_page(&self, query: &IncidentQuery) -> Result<Vec<StoredIncident>>;
+
+    // --- Triage -------------------------------------------------------------------
+
+    /// Applies an analyst's change to an alert or incident and returns where it stands
+    /// now. Refused (nothing written) when the subject does not exist
+    /// ([`StoreErrorKind::NotFound`]) or the change breaks a rule
+    /// ([`StoreErrorKind::Invalid`]); see the `triage` module for the rules.
+    fn triage(
+        &mut self,
+        subject: &Subject,
+        actor: &str,
+        change: &TriageChange,
+    ) -> Result<TriageRecord>;
+    /// Where a subject stands; `None` when it does not exist.
+    fn triage_record(&self, subject: &Subject) -> Result<Option<TriageRecord>>;
+    /// Audit rows, newest first: of one subject, or of all.
+    fn audit(&self, subject: Option<&Subject>, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// A subject's comments, oldest first.
+    fn comments(&self, subject: &Subject) -> Result<Vec<Comment>>;
+    /// Response times and per-rule verdicts.
+    fn triage_metrics(&self) -> Result<TriageMetrics>;
 }

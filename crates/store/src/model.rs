@@ -1,6 +1,8 @@
 //! The records the store keeps and the queries it answers, independent of SQL.
 
+use crate::triage::TriageState;
 use chrono::{DateTime, Utc};
+use rampart_correlate::Incident;
 use rampart_event::{Alert, Level};
 use serde::{Deserialize, Serialize};
 
@@ -79,13 +81,25 @@ pub struct StoredAlert {
     pub run: RunId,
     /// The alert.
     pub alert: Alert,
+    /// Its triage state (`new` when nobody has triaged it).
+    #[serde(default)]
+    pub state: TriageState,
 }
 
-/// Filters for listing alerts; every set filter must hold.
+/// Filters for listing alerts; every set filter must hold. Build it with
+/// `AlertQuery { host: Some(..), ..AlertQuery::default() }`: fields are added over time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AlertQuery {
     /// Only alerts whose event time is at or after this.
     pub since: Option<DateTime<Utc>>,
+    /// Only alerts whose event time is before this.
+    pub until: Option<DateTime<Utc>>,
+    /// Only alerts of this rule id (any case).
+    pub rule: Option<String>,
+    /// Only alerts in this triage state.
+    pub state: Option<TriageState>,
+    /// Skip this many matching alerts first (pagination).
+    pub offset: Option<usize>,
     /// Only alerts at this level or above.
     pub min_level: Option<Level>,
     /// Only alerts tagged with this technique or one of its sub-techniques.
@@ -94,4 +108,28 @@ pub struct AlertQuery {
     pub host: Option<String>,
     /// At most this many alerts (newest event time last; all when `None`).
     pub limit: Option<usize>,
+}
+
+/// Filters for listing incidents; every set filter must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentQuery {
+    /// Only incidents in this triage state.
+    pub state: Option<TriageState>,
+    /// Only incidents of this host (any case).
+    pub host: Option<String>,
+    /// Skip this many matching incidents first (pagination).
+    pub offset: Option<usize>,
+    /// At most this many incidents (all when `None`).
+    pub limit: Option<usize>,
+}
+
+/// An incident as kept in the store, with where its triage stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredIncident {
+    /// The incident.
+    pub incident: Incident,
+    /// Its triage state.
+    pub state: TriageState,
+    /// When it was stored (its first alert's storing time).
+    pub created_at: Option<DateTime<Utc>>,
 }

@@ -58,4 +58,67 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE alerts ADD COLUMN id_scheme INTEGER NOT NULL DEFAULT 1;
     "#,
+    // Version 3: the service. API tokens (digests only), triage state per alert and
+    // incident, an append-only audit (triggers refuse to change or delete a row),
+    // comments, file checkpoints committed with the alerts they produced, and when each
+    // alert and incident was stored (for time-to-acknowledge; older alerts take their
+    // run's start).
+    r#"
+    CREATE TABLE tokens (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        role       TEXT NOT NULL,
+        digest     TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT,
+        last_used  TEXT
+    );
+    ALTER TABLE alerts ADD COLUMN created_at TEXT;
+    UPDATE alerts SET created_at = (SELECT started_at FROM runs WHERE runs.id = alerts.run);
+    CREATE INDEX alerts_rule ON alerts(rule_id COLLATE NOCASE);
+    ALTER TABLE incidents ADD COLUMN created_at TEXT;
+    CREATE TABLE triage (
+        subject_kind    TEXT NOT NULL CHECK (subject_kind IN ('alert', 'incident')),
+        subject_id      TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        verdict         TEXT,
+        reason          TEXT,
+        assignee        TEXT,
+        tags            TEXT NOT NULL DEFAULT '[]',
+        updated_at      TEXT NOT NULL,
+        acknowledged_at TEXT,
+        closed_at       TEXT,
+        PRIMARY KEY (subject_kind, subject_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX triage_state ON triage(subject_kind, state);
+    CREATE TABLE audit (
+        id           INTEGER PRIMARY KEY,
+        at           TEXT NOT NULL,
+        actor        TEXT NOT NULL,
+        subject_kind TEXT NOT NULL,
+        subject_id   TEXT NOT NULL,
+        field        TEXT NOT NULL,
+        old_value    TEXT,
+        new_value    TEXT
+    );
+    CREATE INDEX audit_subject ON audit(subject_kind, subject_id, id);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
+    CREATE TABLE comments (
+        id           INTEGER PRIMARY KEY,
+        subject_kind TEXT NOT NULL,
+        subject_id   TEXT NOT NULL,
+        at           TEXT NOT NULL,
+        actor        TEXT NOT NULL,
+        body         TEXT NOT NULL
+    );
+    CREATE INDEX comments_subject ON comments(subject_kind, subject_id, id);
+    CREATE TABLE checkpoints (
+        source_key TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    "#,
 ];

@@ -1,15 +1,21 @@
 //! The embedded SQLite store: one file, WAL journal, migrations, one transaction per batch.
 
+use crate::access::{Role, TokenId, TokenInfo};
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::model::{
-    AlertQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary, StoredAlert,
+    AlertQuery, IncidentQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary,
+    StoredAlert, StoredIncident,
 };
 use crate::schema::MIGRATIONS;
+use crate::triage::{
+    AuditEntry, Comment, Subject, TriageChange, TriageMetrics, TriageRecord, TriageState,
+};
 use crate::{dedup_key, Store};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rampart_correlate::Incident;
 use rampart_event::{Alert, Level};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql, Transaction};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -45,9 +51,9 @@ impl Default for OpenOptions {
 /// The SQLite store.
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Connection,
-    path: PathBuf,
-    busy_ms: u64,
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+    pub(crate) busy_ms: u64,
 }
 
 impl SqliteStore {
@@ -94,7 +100,18 @@ impl SqliteStore {
             path: path.to_path_buf(),
             busy_ms,
         };
-        store.prepare(options.read_only)?;
+        if store.prepare(options.read_only)? == Prepared::NeedsMigration {
+            // A reader of a store an older build wrote: migrate it once through a
+            // read-write open (refused, by name, when the file cannot be written), then
+            // read it as asked.
+            drop(store);
+            let writer = OpenOptions {
+                read_only: false,
+                ..options.clone()
+            };
+            drop(Self::open_with(path, &writer)?);
+            return Self::open_with(path, options);
+        }
         Ok(store)
     }
 
@@ -103,11 +120,11 @@ impl SqliteStore {
         &self.path
     }
 
-    fn err(&self, error: rusqlite::Error) -> StoreError {
+    pub(crate) fn err(&self, error: rusqlite::Error) -> StoreError {
         StoreError::sqlite(&self.path, error, self.busy_ms)
     }
 
-    fn bad(&self, id: impl ToString, reason: impl ToString) -> StoreError {
+    pub(crate) fn bad(&self, id: impl ToString, reason: impl ToString) -> StoreError {
         StoreError::new(
             &self.path,
             StoreErrorKind::BadRecord {
@@ -121,7 +138,7 @@ impl SqliteStore {
     /// read of the file, so a file that is not a database fails here, by name; and
     /// nothing is written (not even the journal mode) until the file is known to be a
     /// Rampart store, a store of an earlier version, or empty.
-    fn prepare(&mut self, read_only: bool) -> Result<()> {
+    fn prepare(&mut self, read_only: bool) -> Result<Prepared> {
         let version = self.pragma_number("user_version")?;
         let application_id = self.pragma_number("application_id")?;
         if application_id != 0 && application_id != i64::from(APPLICATION_ID) {
@@ -151,7 +168,11 @@ impl SqliteStore {
             self.check_unmarked(version)?;
         }
         if read_only {
-            return Ok(());
+            return Ok(if version < supported {
+                Prepared::NeedsMigration
+            } else {
+                Prepared::Ready
+            });
         }
         if application_id == 0 {
             self.conn
@@ -176,7 +197,7 @@ impl SqliteStore {
                 .and_then(|_| tx.commit())
                 .map_err(|e| StoreError::sqlite(path, e, busy))?;
         }
-        Ok(())
+        Ok(Prepared::Ready)
     }
 
     /// A file without Rampart's application id is taken only when it is empty (a new
@@ -222,12 +243,20 @@ impl SqliteStore {
     }
 }
 
+/// Whether an opened store can be used as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prepared {
+    Ready,
+    /// Opened read-only at an older schema version.
+    NeedsMigration,
+}
+
 /// Timestamps are stored as fixed-width UTC text so that text order is time order.
-fn time_text(time: DateTime<Utc>) -> String {
+pub(crate) fn time_text(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
@@ -295,70 +324,7 @@ impl Store for SqliteStore {
     }
 
     fn insert_alerts(&mut self, run: RunId, alerts: &[Alert]) -> Result<InsertOutcome> {
-        let path = self.path.clone();
-        let busy = self.busy_ms;
-        let sql = |e| StoreError::sqlite(&path, e, busy);
-        let mut outcome = InsertOutcome::default();
-        let tx = self.conn.transaction().map_err(sql)?;
-        {
-            let mut insert = tx
-                .prepare(
-                    "INSERT OR IGNORE INTO alerts
-                     (id, run, rule_id, level_rank, event_time, host, source, record_id, body,
-                      id_scheme)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2)",
-                )
-                .map_err(sql)?;
-            let mut technique = tx
-                .prepare(
-                    "INSERT OR IGNORE INTO alert_techniques (alert_id, technique) VALUES (?1, ?2)",
-                )
-                .map_err(sql)?;
-            for alert in alerts {
-                let id = dedup_key(alert);
-                // The body carries the id it is stored under, whatever the alert had.
-                let alert = &with_id(alert, &id);
-                let body = serde_json::to_string(alert).map_err(|e| {
-                    StoreError::new(
-                        &path,
-                        StoreErrorKind::BadRecord {
-                            id: id.clone(),
-                            reason: e.to_string(),
-                        },
-                    )
-                })?;
-                let added = insert
-                    .execute(params![
-                        id,
-                        run,
-                        alert.rule_id,
-                        level_rank(alert.level),
-                        alert.event.timestamp.map(time_text),
-                        alert.event.computer.as_deref(),
-                        &*alert.event.source,
-                        alert.event.record_id.map(|r| r as i64),
-                        body
-                    ])
-                    .map_err(sql)?;
-                if added == 0 {
-                    outcome.duplicates += 1;
-                    continue;
-                }
-                outcome.inserted += 1;
-                for id_tag in &alert.techniques {
-                    technique
-                        .execute(params![id, id_tag.to_ascii_uppercase()])
-                        .map_err(sql)?;
-                }
-            }
-            tx.execute(
-                "UPDATE runs SET alerts_added = alerts_added + ?1 WHERE id = ?2",
-                params![outcome.inserted as i64, run],
-            )
-            .map_err(sql)?;
-        }
-        tx.commit().map_err(sql)?;
-        Ok(outcome)
+        self.commit_ingest(run, alerts, &[])
     }
 
     fn finish_run(&mut self, run: RunId, summary: &RunSummary) -> Result<()> {
@@ -373,11 +339,19 @@ impl Store for SqliteStore {
     }
 
     fn alerts(&self, query: &AlertQuery) -> Result<Vec<StoredAlert>> {
-        let mut sql = String::from("SELECT a.id, a.run, a.body FROM alerts a WHERE 1 = 1");
+        let mut sql = String::from(
+            "SELECT a.id, a.run, a.body, t.state FROM alerts a
+             LEFT JOIN triage t ON t.subject_kind = 'alert' AND t.subject_id = a.id
+             WHERE 1 = 1",
+        );
         let mut args: Vec<Box<dyn ToSql>> = Vec::new();
         if let Some(since) = query.since {
             sql.push_str(" AND a.event_time >= ?");
             args.push(Box::new(time_text(since)));
+        }
+        if let Some(until) = query.until {
+            sql.push_str(" AND a.event_time < ?");
+            args.push(Box::new(time_text(until)));
         }
         if let Some(level) = query.min_level {
             sql.push_str(" AND a.level_rank >= ?");
@@ -386,6 +360,14 @@ impl Store for SqliteStore {
         if let Some(host) = &query.host {
             sql.push_str(" AND a.host = ?");
             args.push(Box::new(host.clone()));
+        }
+        if let Some(rule) = &query.rule {
+            sql.push_str(" AND a.rule_id = ? COLLATE NOCASE");
+            args.push(Box::new(rule.trim().to_string()));
+        }
+        if let Some(state) = query.state {
+            sql.push_str(" AND COALESCE(t.state, 'new') = ?");
+            args.push(Box::new(state.as_str()));
         }
         if let Some(technique) = &query.technique {
             let id = technique.trim().to_ascii_uppercase();
@@ -400,10 +382,7 @@ impl Store for SqliteStore {
             )));
         }
         sql.push_str(" ORDER BY a.event_time IS NULL, a.event_time, a.id");
-        if let Some(limit) = query.limit {
-            sql.push_str(" LIMIT ?");
-            args.push(Box::new(limit as i64));
-        }
+        push_page(&mut sql, &mut args, query.offset, query.limit);
         let mut statement = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = statement
             .query_map(rusqlite::params_from_iter(args.iter()), |row| {
@@ -411,39 +390,37 @@ impl Store for SqliteStore {
                     row.get::<_, String>(0)?,
                     row.get::<_, i64>(1)?,
                     row.get::<_, String>(2)?,
+                    row.get::<_, Option<String>>(3)?,
                 ))
             })
             .map_err(|e| self.err(e))?;
         let mut alerts = Vec::new();
         for row in rows {
-            let (id, run, body) = row.map_err(|e| self.err(e))?;
-            let mut alert: Alert = serde_json::from_str(&body).map_err(|e| self.bad(&id, e))?;
-            // Rows of schema version 1 hold no id in their body.
-            alert.id.clone_from(&id);
-            alerts.push(StoredAlert { id, run, alert });
+            let (id, run, body, state) = row.map_err(|e| self.err(e))?;
+            alerts.push(self.stored_alert(id, run, &body, state.as_deref())?);
         }
         Ok(alerts)
     }
 
     fn alert(&self, id: &str) -> Result<Option<StoredAlert>> {
-        let row: Option<(String, i64, String)> = self
+        let row: Option<(String, i64, String, Option<String>)> = self
             .conn
             .query_row(
                 // Ids are stored in lower case (hex digests, or the older keys, also
                 // lower-case hex): comparing a lower-cased id keeps the primary-key
                 // index usable, where COLLATE NOCASE read every row.
-                "SELECT id, run, body FROM alerts WHERE id = ?1",
+                "SELECT a.id, a.run, a.body, t.state FROM alerts a
+                 LEFT JOIN triage t ON t.subject_kind = 'alert' AND t.subject_id = a.id
+                 WHERE a.id = ?1",
                 [id.trim().to_ascii_lowercase()],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        let Some((id, run, body)) = row else {
+        let Some((id, run, body, state)) = row else {
             return Ok(None);
         };
-        let mut alert: Alert = serde_json::from_str(&body).map_err(|e| self.bad(&id, e))?;
-        alert.id.clone_from(&id);
-        Ok(Some(StoredAlert { id, run, alert }))
+        Ok(Some(self.stored_alert(id, run, &body, state.as_deref())?))
     }
 
     fn rules(&self) -> Result<Vec<RuleInfo>> {
@@ -523,36 +500,10 @@ impl Store for SqliteStore {
         let busy = self.busy_ms;
         let sql = |e| StoreError::sqlite(&path, e, busy);
         let tx = self.conn.transaction().map_err(sql)?;
+        let triaged = triaged_incidents(&tx).map_err(sql)?;
         tx.execute("DELETE FROM incidents", []).map_err(sql)?;
-        {
-            let mut insert = tx
-                .prepare(
-                    "INSERT OR REPLACE INTO incidents (id, host, first_seen, last_seen, score, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(sql)?;
-            for incident in incidents {
-                let body = serde_json::to_string(incident).map_err(|e| {
-                    StoreError::new(
-                        &path,
-                        StoreErrorKind::BadRecord {
-                            id: incident.id.clone(),
-                            reason: e.to_string(),
-                        },
-                    )
-                })?;
-                insert
-                    .execute(params![
-                        incident.id,
-                        incident.host,
-                        incident.first_seen.map(time_text),
-                        incident.last_seen.map(time_text),
-                        incident.score,
-                        body
-                    ])
-                    .map_err(sql)?;
-            }
-        }
+        write_incidents(&tx, &path, incidents, false).map_err(|e| e.at(&path, busy))?;
+        carry_triage(&tx, &triaged, incidents).map_err(sql)?;
         tx.commit().map_err(sql)
     }
 
@@ -587,4 +538,368 @@ impl Store for SqliteStore {
         body.map(|b| serde_json::from_str(&b).map_err(|e| self.bad(id, e)))
             .transpose()
     }
+
+    fn create_token(&mut self, role: Role, name: &str) -> Result<(TokenInfo, String)> {
+        self.create_token_impl(role, name)
+    }
+
+    fn verify_token(&self, secret: &str) -> Result<Option<TokenInfo>> {
+        self.verify_token_impl(secret)
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        self.tokens_impl()
+    }
+
+    fn revoke_token(&mut self, id: TokenId) -> Result<bool> {
+        self.revoke_token_impl(id)
+    }
+
+    fn commit_ingest(
+        &mut self,
+        run: RunId,
+        alerts: &[Alert],
+        checkpoints: &[(String, String)],
+    ) -> Result<InsertOutcome> {
+        let (path, busy) = (self.path.clone(), self.busy_ms);
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| StoreError::sqlite(&path, e, busy))?;
+        let outcome = insert_alerts_in(&tx, run, alerts).map_err(|e| e.at(&path, busy))?;
+        if !checkpoints.is_empty() {
+            let now = time_text(Utc::now());
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO checkpoints (source_key, value, updated_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(source_key) DO UPDATE SET value = ?2, updated_at = ?3",
+                )
+                .map_err(|e| StoreError::sqlite(&path, e, busy))?;
+            for (key, value) in checkpoints {
+                upsert
+                    .execute(params![key, value, now])
+                    .map_err(|e| StoreError::sqlite(&path, e, busy))?;
+            }
+        }
+        tx.commit()
+            .map_err(|e| StoreError::sqlite(&path, e, busy))?;
+        Ok(outcome)
+    }
+
+    fn checkpoint(&self, source_key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT value FROM checkpoints WHERE source_key = ?1",
+                [source_key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    fn upsert_incidents(&mut self, incidents: &[Incident]) -> Result<()> {
+        let (path, busy) = (self.path.clone(), self.busy_ms);
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| StoreError::sqlite(&path, e, busy))?;
+        write_incidents(&tx, &path, incidents, true).map_err(|e| e.at(&path, busy))?;
+        tx.commit().map_err(|e| StoreError::sqlite(&path, e, busy))
+    }
+
+    fn incidents_page(&self, query: &IncidentQuery) -> Result<Vec<StoredIncident>> {
+        self.incidents_page_impl(query)
+    }
+
+    fn triage(
+        &mut self,
+        subject: &Subject,
+        actor: &str,
+        change: &TriageChange,
+    ) -> Result<TriageRecord> {
+        self.triage_impl(subject, actor, change)
+    }
+
+    fn triage_record(&self, subject: &Subject) -> Result<Option<TriageRecord>> {
+        self.triage_record_impl(subject)
+    }
+
+    fn audit(&self, subject: Option<&Subject>, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.audit_impl(subject, limit)
+    }
+
+    fn comments(&self, subject: &Subject) -> Result<Vec<Comment>> {
+        self.comments_impl(subject)
+    }
+
+    fn triage_metrics(&self) -> Result<TriageMetrics> {
+        self.triage_metrics_impl()
+    }
+}
+
+impl SqliteStore {
+    /// A stored alert from its row; `state` is the triage state column (`None`: new).
+    fn stored_alert(
+        &self,
+        id: String,
+        run: RunId,
+        body: &str,
+        state: Option<&str>,
+    ) -> Result<StoredAlert> {
+        let mut alert: Alert = serde_json::from_str(body).map_err(|e| self.bad(&id, e))?;
+        // Rows of schema version 1 hold no id in their body.
+        alert.id.clone_from(&id);
+        let state = match state {
+            Some(text) => text.parse().map_err(|e| self.bad(&id, e))?,
+            None => TriageState::New,
+        };
+        Ok(StoredAlert {
+            id,
+            run,
+            alert,
+            state,
+        })
+    }
+}
+
+/// Appends `LIMIT … OFFSET …` for a page.
+pub(crate) fn push_page(
+    sql: &mut String,
+    args: &mut Vec<Box<dyn ToSql>>,
+    offset: Option<usize>,
+    limit: Option<usize>,
+) {
+    if limit.is_none() && offset.is_none() {
+        return;
+    }
+    // SQLite reads a negative limit as "no limit".
+    sql.push_str(" LIMIT ? OFFSET ?");
+    args.push(Box::new(
+        limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64),
+    ));
+    args.push(Box::new(offset.unwrap_or(0).min(i64::MAX as usize) as i64));
+}
+
+/// An error inside a transaction helper: SQLite's, or a record that cannot be encoded.
+pub(crate) enum TxError {
+    Sql(rusqlite::Error),
+    Bad(String, String),
+}
+
+impl From<rusqlite::Error> for TxError {
+    fn from(error: rusqlite::Error) -> Self {
+        TxError::Sql(error)
+    }
+}
+
+impl TxError {
+    pub(crate) fn at(self, path: &Path, busy_ms: u64) -> StoreError {
+        match self {
+            TxError::Sql(e) => StoreError::sqlite(path, e, busy_ms),
+            TxError::Bad(id, reason) => {
+                StoreError::new(path, StoreErrorKind::BadRecord { id, reason })
+            }
+        }
+    }
+}
+
+/// Inserts alerts (known dedup keys skipped) and counts them to their run.
+pub(crate) fn insert_alerts_in(
+    tx: &Transaction<'_>,
+    run: RunId,
+    alerts: &[Alert],
+) -> std::result::Result<InsertOutcome, TxError> {
+    let mut outcome = InsertOutcome::default();
+    let now = time_text(Utc::now());
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO alerts
+         (id, run, rule_id, level_rank, event_time, host, source, record_id, body,
+          id_scheme, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2, ?10)",
+    )?;
+    let mut technique = tx.prepare_cached(
+        "INSERT OR IGNORE INTO alert_techniques (alert_id, technique) VALUES (?1, ?2)",
+    )?;
+    for alert in alerts {
+        let id = dedup_key(alert);
+        // The body carries the id it is stored under, whatever the alert had.
+        let alert = &with_id(alert, &id);
+        let body =
+            serde_json::to_string(alert).map_err(|e| TxError::Bad(id.clone(), e.to_string()))?;
+        let added = insert.execute(params![
+            id,
+            run,
+            alert.rule_id,
+            level_rank(alert.level),
+            alert.event.timestamp.map(time_text),
+            alert.event.computer.as_deref(),
+            &*alert.event.source,
+            alert.event.record_id.map(|r| r as i64),
+            body,
+            now
+        ])?;
+        if added == 0 {
+            outcome.duplicates += 1;
+            continue;
+        }
+        outcome.inserted += 1;
+        for id_tag in &alert.techniques {
+            technique.execute(params![id, id_tag.to_ascii_uppercase()])?;
+        }
+    }
+    tx.execute(
+        "UPDATE runs SET alerts_added = alerts_added + ?1 WHERE id = ?2",
+        params![outcome.inserted as i64, run],
+    )?;
+    Ok(outcome)
+}
+
+/// Writes incidents; with `upsert`, a known id keeps its `created_at`. An incident's
+/// `created_at` is when its first alert was stored.
+pub(crate) fn write_incidents(
+    tx: &Transaction<'_>,
+    _path: &Path,
+    incidents: &[Incident],
+    upsert: bool,
+) -> std::result::Result<(), TxError> {
+    let now = time_text(Utc::now());
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO incidents (id, host, first_seen, last_seen, score, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(id) DO UPDATE SET host = excluded.host, first_seen = excluded.first_seen,
+         last_seen = excluded.last_seen, score = excluded.score, body = excluded.body,
+         created_at = CASE WHEN ?8 THEN COALESCE(incidents.created_at, excluded.created_at)
+                      ELSE excluded.created_at END",
+    )?;
+    let mut stored_at = tx
+        .prepare_cached("SELECT created_at FROM alerts WHERE id = ?1 AND created_at IS NOT NULL")?;
+    for incident in incidents {
+        let body = serde_json::to_string(incident)
+            .map_err(|e| TxError::Bad(incident.id.clone(), e.to_string()))?;
+        let mut created: Option<String> = None;
+        for entry in &incident.timeline {
+            let at: Option<String> = stored_at
+                .query_row([&entry.alert_id], |row| row.get(0))
+                .optional()?;
+            if let Some(at) = at {
+                if created.as_ref().is_none_or(|c| at < *c) {
+                    created = Some(at);
+                }
+            }
+        }
+        insert.execute(params![
+            incident.id,
+            incident.host,
+            incident.first_seen.map(time_text),
+            incident.last_seen.map(time_text),
+            incident.score,
+            body,
+            created.unwrap_or_else(|| now.clone()),
+            upsert
+        ])?;
+    }
+    Ok(())
+}
+
+/// Incidents with triage or comments, and their alert ids, before a regrouping.
+fn triaged_incidents(tx: &Transaction<'_>) -> rusqlite::Result<Vec<(String, HashSet<String>)>> {
+    let mut statement = tx.prepare(
+        "SELECT i.id, json_extract(j.value, '$.alert_id')
+         FROM incidents i, json_each(i.body, '$.timeline') j
+         WHERE EXISTS (SELECT 1 FROM triage t WHERE t.subject_kind = 'incident'
+                       AND t.subject_id = i.id)
+            OR EXISTS (SELECT 1 FROM comments c WHERE c.subject_kind = 'incident'
+                       AND c.subject_id = i.id)",
+    )?;
+    let mut members: HashMap<String, HashSet<String>> = HashMap::new();
+    let rows = statement.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+    })?;
+    for row in rows {
+        let (incident, alert) = row?;
+        let entry = members.entry(incident).or_default();
+        if let Some(alert) = alert {
+            entry.insert(alert);
+        }
+    }
+    let mut members: Vec<_> = members.into_iter().collect();
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(members)
+}
+
+/// After a regrouping, gives the triage and comments of each triaged incident to the
+/// new incident holding most of its alerts (ties: the same id, then the earliest). When
+/// two old incidents want one new incident, the larger share wins; the other keeps its
+/// rows under its old id (renamed `ID/superseded` if that id now names another
+/// incident). Every move is an audit row (field `incident`, actor `rampart`).
+fn carry_triage(
+    tx: &Transaction<'_>,
+    triaged: &[(String, HashSet<String>)],
+    incidents: &[Incident],
+) -> rusqlite::Result<()> {
+    let new_ids: HashSet<&str> = incidents.iter().map(|i| i.id.as_str()).collect();
+    let mut home: HashMap<&str, usize> = HashMap::new();
+    for (index, incident) in incidents.iter().enumerate() {
+        for entry in &incident.timeline {
+            home.insert(entry.alert_id.as_str(), index);
+        }
+    }
+    // (shared alerts, old id, best new id), largest share first.
+    let mut wants = Vec::new();
+    for (old, alerts) in triaged {
+        let mut shares: HashMap<usize, usize> = HashMap::new();
+        for alert in alerts {
+            if let Some(&index) = home.get(alert.as_str()) {
+                *shares.entry(index).or_default() += 1;
+            }
+        }
+        let best = shares.into_iter().max_by(|a, b| {
+            a.1.cmp(&b.1)
+                .then((incidents[a.0].id == *old).cmp(&(incidents[b.0].id == *old)))
+                .then(b.0.cmp(&a.0))
+        });
+        match best {
+            Some((index, shared)) => wants.push((shared, old.as_str(), Some(&incidents[index].id))),
+            None => wants.push((0, old.as_str(), None)),
+        }
+    }
+    wants.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let mut claimed: HashSet<&str> = HashSet::new();
+    // (old id, where its rows go); rows staying under their own id are left alone.
+    let mut moves: Vec<(&str, String)> = Vec::new();
+    for (_, old, target) in wants {
+        if let Some(target) = target.filter(|t| claimed.insert(t.as_str())) {
+            if target != old {
+                moves.push((old, target.clone()));
+            }
+        } else if new_ids.contains(old) {
+            moves.push((old, format!("{old}/superseded")));
+        }
+    }
+    // Out of the way first, so that no move meets a row still to be moved.
+    let rename = |from: &str, to: &str| -> rusqlite::Result<()> {
+        for table in ["triage", "comments"] {
+            tx.execute(
+                &format!(
+                    "UPDATE {table} SET subject_id = ?2
+                     WHERE subject_kind = 'incident' AND subject_id = ?1"
+                ),
+                [from, to],
+            )?;
+        }
+        Ok(())
+    };
+    for (old, _) in &moves {
+        rename(old, &format!("\u{1}{old}"))?;
+    }
+    let now = time_text(Utc::now());
+    for (old, to) in &moves {
+        rename(&format!("\u{1}{old}"), to)?;
+        tx.execute(
+            "INSERT INTO audit (at, actor, subject_kind, subject_id, field, old_value, new_value)
+             VALUES (?1, 'rampart', 'incident', ?2, 'incident', ?3, ?2)",
+            [now.as_str(), to.as_str(), old],
+        )?;
+    }
+    Ok(())
 }
