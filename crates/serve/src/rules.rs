@@ -100,7 +100,13 @@ pub fn load(source: &RuleSource) -> Result<Rules, RulesError> {
         map.extend_from_file(file)
             .map_err(|source| RulesError::Logsource { source })?;
     }
-    let (mut set, diagnostics) = rampart_sigma::load_rules_with(&source.paths, &source.options);
+    let mut paths = source.paths.clone();
+    if let Some(tuning) = source.tuning.as_ref().filter(|dir| dir.is_dir()) {
+        if !paths.contains(tuning) {
+            paths.push(tuning.clone());
+        }
+    }
+    let (mut set, diagnostics) = rampart_sigma::load_rules_with(&paths, &source.options);
     let failures: Vec<String> = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
