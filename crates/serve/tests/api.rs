@@ -265,6 +265,18 @@ fn suppression_round_trip_over_http() {
     assert_eq!(rows[0]["id"], filter_id.as_str());
     assert_eq!(rows[0]["state"], "active");
     assert_eq!(rows[0]["suppressed"].as_u64().unwrap(), first - second);
+    let (status, ruleset) = get(&server, &server.viewer, "/api/v1/rules?limit=5");
+    assert_eq!(status, 200, "{ruleset}");
+    assert_eq!(ruleset["rules"].as_array().unwrap().len(), 5);
+    assert!(ruleset["total"].as_u64().unwrap() >= ruleset["report"]["rules"].as_u64().unwrap());
+    assert!(
+        ruleset["report"]["rules"].as_u64().unwrap() > 100,
+        "{}",
+        ruleset["report"]
+    );
+    assert_eq!(ruleset["filters"][0]["id"], filter_id.as_str());
+    assert_eq!(ruleset["filters"][0]["active"], true);
+    assert_eq!(ruleset["filters"][0]["suppressed"], rows[0]["suppressed"]);
 
     // Taken back: everything fires again.
     let path = format!("/api/v1/suppressions/{filter_id}");

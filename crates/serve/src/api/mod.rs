@@ -7,6 +7,8 @@
 //! - [`rules`]: `POST /api/v1/rules/reload`.
 //! - [`triage`]: alerts and incidents out (paginated, filtered), triage actions, their
 //!   audit trail, triage metrics.
+//! - [`ruleset`]: `GET /api/v1/rules`, the running rules, their filters and what
+//!   the last load reported.
 //! - [`suppressions`]: suppressions as Sigma filters in the tuning folder.
 
 pub mod body;
@@ -14,6 +16,7 @@ pub mod bulk;
 pub mod events;
 pub mod health;
 pub mod rules;
+pub mod ruleset;
 pub mod suppressions;
 pub mod triage;
 
@@ -28,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(bulk::routes())
         .merge(rules::routes())
         .merge(triage::routes())
+        .merge(ruleset::routes())
         .merge(suppressions::routes())
         .with_state(state)
 }

@@ -67,7 +67,11 @@ where
     outcome.map_err(store_error)
 }
 
-fn page(offset: Option<usize>, limit: Option<usize>) -> Result<(usize, usize), ApiError> {
+/// The (offset, limit) of a page; a limit of 0 or past [`MAX_LIMIT`] is a 400.
+pub(crate) fn page(
+    offset: Option<usize>,
+    limit: Option<usize>,
+) -> Result<(usize, usize), ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::BadRequest(format!(
