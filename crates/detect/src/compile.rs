@@ -419,12 +419,24 @@ pub(crate) struct AlertTemplate {
     pub(crate) tags: Vec<String>,
 }
 
+/// One filter's condition on one rule.
+#[derive(Debug, Clone)]
+pub(crate) struct FilterCheck {
+    /// Which suppression counter of the engine counts the matches it suppresses.
+    pub(crate) counter: u32,
+    pub(crate) condition: Cond,
+}
+
 /// A rule, compiled.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledRule {
     pub(crate) alert: AlertTemplate,
     pub(crate) searches: Vec<CompiledSearch>,
+    /// The rule's own condition (without its filters).
     pub(crate) condition: Cond,
+    /// The filters that apply to it, each checked after the rule's own condition held:
+    /// the first one whose condition fails suppresses the match (counted, no alert).
+    pub(crate) filters: Vec<FilterCheck>,
     /// Searches that appear outside any `not`: the ones whose fields an alert reports.
     pub(crate) positive: Vec<u32>,
     /// Necessary literals; `None` when the rule must always be evaluated.
@@ -441,10 +453,11 @@ pub(crate) struct CompiledRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CompileError(pub(crate) String);
 
-/// Compiles one rule, with the filters (extra searches and conditions) that apply to it.
+/// Compiles one rule, with the filters (extra searches and conditions) that apply to it,
+/// each given with the engine's counter of the matches it suppresses.
 pub(crate) fn compile_rule(
     rule: &Rule,
-    filters: &[&rampart_sigma::Filter],
+    filters: &[(&rampart_sigma::Filter, u32)],
     fields: &mut FieldNames,
 ) -> Result<CompiledRule, CompileError> {
     // Search names are qualified by where they come from (0 = the rule, n = its n-th
@@ -453,7 +466,8 @@ pub(crate) fn compile_rule(
     let mut qualified: HashMap<String, u32> = HashMap::new();
     let mut slots = Vec::new();
     let mut literals = Vec::new();
-    let detections = std::iter::once(&rule.detection).chain(filters.iter().map(|f| &f.detection));
+    let detections =
+        std::iter::once(&rule.detection).chain(filters.iter().map(|(f, _)| &f.detection));
     for (prefix, detection) in detections.enumerate() {
         for (name, search) in &detection.searches {
             qualified.insert(format!("{prefix}:{name}"), compiled.len() as u32);
@@ -461,21 +475,22 @@ pub(crate) fn compile_rule(
         }
     }
 
-    let mut condition = convert_condition(&rule.detection.condition, 0, &qualified)?;
-    if !filters.is_empty() {
-        let mut all = vec![condition];
-        for (n, filter) in filters.iter().enumerate() {
-            all.push(convert_condition(
-                &filter.detection.condition,
-                n + 1,
-                &qualified,
-            )?);
-        }
-        condition = Cond::And(all);
+    let condition = convert_condition(&rule.detection.condition, 0, &qualified)?;
+    let mut checks = Vec::with_capacity(filters.len());
+    for (n, (filter, counter)) in filters.iter().enumerate() {
+        checks.push(FilterCheck {
+            counter: *counter,
+            condition: convert_condition(&filter.detection.condition, n + 1, &qualified)?,
+        });
     }
+    // The prefilter's literals come from the rule's own condition only: a match that
+    // a filter suppresses must still be evaluated, so that it is counted.
     let anchors = cond_anchors(&condition, &compiled).map(|set| set.anchors);
     let mut positive = Vec::new();
     positive_searches(&condition, false, &mut positive);
+    for check in &checks {
+        positive_searches(&check.condition, false, &mut positive);
+    }
     positive.sort_unstable();
     positive.dedup();
     slots.sort_unstable();
@@ -492,6 +507,7 @@ pub(crate) fn compile_rule(
         },
         searches: compiled.into_iter().map(|(search, _)| search).collect(),
         condition,
+        filters: checks,
         positive,
         anchors,
         slots,

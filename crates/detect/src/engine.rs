@@ -1,7 +1,7 @@
 //! The engine: rules compiled once, grouped by route, scanned per event.
 
 use crate::compile::{compile_rule, CompiledRule, FieldNames};
-use crate::eval::{matched_fields, rule_matches};
+use crate::eval::{matched_fields, rule_matches, suppressing_filter};
 use crate::group::{Group, NameMap, Unit};
 use crate::logsource::{converted, Conversion, LogsourceKey, LogsourceMap};
 use crate::scratch::Scratch;
@@ -9,6 +9,31 @@ use rampart_event::{Alert, Event, Value};
 use rampart_sigma::{Filter, Rule, RuleSet};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How many matches of one rule one filter suppressed (the rule's condition held, the
+/// filter's did not), since the engine was compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuppressedCount {
+    /// The rule's alert id.
+    pub rule: String,
+    /// The filter's `id`, if it has one.
+    pub filter_id: Option<String>,
+    /// The filter's title.
+    pub filter_title: String,
+    /// The filter's file.
+    pub filter_path: PathBuf,
+    /// Suppressed matches.
+    pub count: u64,
+}
+
+/// One (rule, filter) pair's suppression counter.
+#[derive(Debug)]
+struct Suppression {
+    rule: String,
+    filter: usize,
+    count: AtomicU64,
+}
 
 /// Something worth telling about one rule while compiling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,21 +135,38 @@ pub struct Engine {
     units: Vec<Unit>,
     groups: Vec<Group>,
     router: Router,
+    /// Counters of suppressed matches, one per (rule, active filter) pair.
+    suppressions: Vec<Suppression>,
+    /// The filters of the rule set (id, title, file), for reporting the counters.
+    filters: Vec<(Option<String>, String, PathBuf)>,
 }
 
 impl Engine {
     /// Compiles the rules (and the filters that apply to them) of `set`, routed with
     /// `map`. A rule that cannot be compiled becomes a diagnostic; the rest compile.
+    /// Expired filters (see [`Filter::is_active`]) are left out. A match a filter
+    /// excludes gives no alert and is counted ([`Engine::suppressed`]).
     pub fn compile(set: &RuleSet, map: &LogsourceMap) -> (Engine, Vec<CompileDiagnostic>) {
         let mut diagnostics = Vec::new();
         let mut fields = FieldNames::default();
         let mut rules = Vec::with_capacity(set.rules.len());
         let mut origin = Vec::with_capacity(set.rules.len());
+        let mut suppressions = Vec::new();
+        let today = rampart_sigma::filter::today();
         for (index, rule) in set.rules.iter().enumerate() {
-            let filters: Vec<&Filter> = set
+            let filters: Vec<(&Filter, u32)> = set
                 .filters
                 .iter()
-                .filter(|f| filter_applies(f, rule))
+                .enumerate()
+                .filter(|(_, f)| f.active_on(today) && filter_applies(f, rule))
+                .map(|(at, f)| {
+                    suppressions.push(Suppression {
+                        rule: rule.alert_id(),
+                        filter: at,
+                        count: AtomicU64::new(0),
+                    });
+                    (f, (suppressions.len() - 1) as u32)
+                })
                 .collect();
             match compile_rule(rule, &filters, &mut fields) {
                 Ok(compiled) => {
@@ -313,6 +355,12 @@ impl Engine {
             units,
             groups,
             router,
+            suppressions,
+            filters: set
+                .filters
+                .iter()
+                .map(|f| (f.id.clone(), f.title.clone(), f.path.clone()))
+                .collect(),
         };
         (engine, diagnostics)
     }
@@ -324,6 +372,25 @@ impl Engine {
         for unit in &self.units {
             unit.prepare(&self.rules);
         }
+    }
+
+    /// How many matches each active filter suppressed on each rule it applies to, since
+    /// the engine was compiled (scans on every thread add up). Pairs that suppressed
+    /// nothing are listed too, with a count of 0.
+    pub fn suppressed(&self) -> Vec<SuppressedCount> {
+        self.suppressions
+            .iter()
+            .map(|s| {
+                let (id, title, path) = &self.filters[s.filter];
+                SuppressedCount {
+                    rule: s.rule.clone(),
+                    filter_id: id.clone(),
+                    filter_title: title.clone(),
+                    filter_path: path.clone(),
+                    count: s.count.load(Ordering::Relaxed),
+                }
+            })
+            .collect()
     }
 
     /// How many rules compiled.
@@ -372,6 +439,14 @@ impl Engine {
             next += 1;
             let rule = &self.rules[index as usize];
             if rule_matches(rule, event, scratch) {
+                if !rule.filters.is_empty() {
+                    if let Some(counter) = suppressing_filter(rule, event, scratch) {
+                        self.suppressions[counter as usize]
+                            .count
+                            .fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                }
                 let matched = matched_fields(rule, event, scratch, &self.fields);
                 let template = &rule.alert;
                 out(Alert {

@@ -15,6 +15,19 @@ pub(crate) fn rule_matches(rule: &CompiledRule, event: &Event, scratch: &mut Scr
     cond_matches(rule, &rule.condition, event, scratch)
 }
 
+/// The counter of the first filter of `rule` that excludes `event` (the rule's own
+/// condition having held), if any.
+pub(crate) fn suppressing_filter(
+    rule: &CompiledRule,
+    event: &Event,
+    scratch: &mut Scratch,
+) -> Option<u32> {
+    rule.filters
+        .iter()
+        .find(|check| !cond_matches(rule, &check.condition, event, scratch))
+        .map(|check| check.counter)
+}
+
 fn cond_matches(rule: &CompiledRule, cond: &Cond, event: &Event, scratch: &mut Scratch) -> bool {
     match cond {
         Cond::Search(index) => search_matches(&rule.searches[*index as usize], event, scratch),

@@ -39,6 +39,6 @@ mod group;
 pub mod logsource;
 mod scratch;
 
-pub use engine::{CompileDiagnostic, CompileDiagnosticKind, Engine};
+pub use engine::{CompileDiagnostic, CompileDiagnosticKind, Engine, SuppressedCount};
 pub use logsource::{Conversion, LogsourceError, LogsourceKey, LogsourceMap, Source, ValueForm};
 pub use scratch::Scratch;

@@ -29,6 +29,8 @@ pub struct LoadedRules {
     pub failed: usize,
     /// Why they failed (one line each, with file and line).
     pub failures: Vec<String>,
+    /// Filters past their `expires` day, which no longer apply (one line each).
+    pub expired: Vec<String>,
     /// Rules left out for their level.
     pub below_level: usize,
     /// Time spent loading and compiling.
@@ -126,6 +128,11 @@ pub fn load_rules(
         .filter(|d| d.severity == Severity::Error)
         .map(|d| d.to_string())
         .collect();
+    let expired: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.kind == rampart_sigma::DiagnosticKind::Expired)
+        .map(|d| d.to_string())
+        .collect();
     let loaded_ids = set.rules.iter().map(|rule| rule.alert_id()).collect();
     let before = set.rules.len();
     set.rules.retain(|rule| rule.level >= min_level);
@@ -142,6 +149,7 @@ pub fn load_rules(
         rejected,
         failed: failures.len(),
         failures,
+        expired,
         below_level,
         elapsed: started.elapsed(),
     })

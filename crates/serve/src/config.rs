@@ -66,6 +66,9 @@ pub struct RuleSource {
     pub min_level: Level,
     /// Extra logsource mappings (YAML, the format of the built-in map).
     pub logsource: Option<PathBuf>,
+    /// The tuning folder: suppressions (Sigma filters) written through the API go
+    /// there, and it is loaded with `paths` whenever it exists.
+    pub tuning: Option<PathBuf>,
 }
 
 impl Default for RuleSource {
@@ -76,6 +79,7 @@ impl Default for RuleSource {
             options: LoadOptions::default(),
             min_level: Level::Informational,
             logsource: None,
+            tuning: None,
         }
     }
 }

@@ -92,12 +92,21 @@ pub enum RulesError {
 /// Loads and compiles the rules `source` names. Blocking (seconds for the full SigmaHQ
 /// set): call it off the async threads.
 pub fn load(source: &RuleSource) -> Result<Rules, RulesError> {
+    let mut paths = source.paths.clone();
+    if let Some(tuning) = source.tuning.as_ref().filter(|dir| dir.is_dir()) {
+        if !paths.contains(tuning) {
+            paths.push(tuning.clone());
+        }
+    }
     let loaded = rampart_pipeline::load_rules(
-        &source.paths,
+        &paths,
         &source.options,
         source.min_level,
         source.logsource.as_deref(),
     )?;
+    for expired in &loaded.expired {
+        tracing::warn!("{}", rampart_event::terminal::Escaped(expired));
+    }
     for warning in &loaded.compiled.correlation_warnings {
         tracing::warn!(
             correlation = %warning.correlation,

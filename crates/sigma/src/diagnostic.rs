@@ -79,6 +79,8 @@ pub enum DiagnosticKind {
     Placeholder,
     /// A construct Sigma no longer supports (old aggregations, `near`, `action`s).
     Unsupported,
+    /// A filter whose `expires` date has come: it loaded but no longer applies.
+    Expired,
 }
 
 impl DiagnosticKind {
@@ -97,6 +99,7 @@ impl DiagnosticKind {
             DiagnosticKind::UnknownSearch => "unknown-search",
             DiagnosticKind::Placeholder => "placeholder",
             DiagnosticKind::Unsupported => "unsupported",
+            DiagnosticKind::Expired => "expired",
         }
     }
 }

@@ -109,12 +109,30 @@ fn parse_filter(
         description: text(root, "description")?,
         date: text(root, "date")?,
         modified: text(root, "modified")?,
+        expires: expiry(root)?,
         logsource: parse_logsource(root)?,
         rules: list(filter, "rules")?,
         detection: parse_detection(filter, placeholders, &["rules"])?,
         path: path.to_path_buf(),
         line,
     })
+}
+
+/// A filter's `expires` attribute: an ISO 8601 date (`YYYY-MM-DD`).
+fn expiry(root: &Node) -> Result<Option<chrono::NaiveDate>, Problem> {
+    let Some(written) = text(root, "expires")? else {
+        return Ok(None);
+    };
+    chrono::NaiveDate::parse_from_str(written.trim(), "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            let line = root.get("expires").map_or(root.line, |node| node.line);
+            Problem::new(
+                DiagnosticKind::InvalidAttribute,
+                line,
+                "`expires` must be a date written YYYY-MM-DD",
+            )
+        })
 }
 
 fn parse_correlation(

@@ -18,7 +18,7 @@ mod detection;
 mod diagnostic;
 mod document;
 mod eval;
-mod filter;
+pub mod filter;
 mod fuzz;
 mod load;
 mod model;
@@ -69,6 +69,8 @@ pub fn load_rules_with(paths: &[PathBuf], options: &LoadOptions) -> (RuleSet, Ve
 
 /// Loads the documents of one rule file's text, as if read from `path`.
 pub fn load_str(source: &str, path: &Path, options: &LoadOptions) -> (RuleSet, Vec<Diagnostic>) {
-    let (items, diagnostics) = load::load_source(source, path, options);
-    (load::into_set(items), diagnostics)
+    let (items, mut diagnostics) = load::load_source(source, path, options);
+    let set = load::into_set(items);
+    load::expiry_warnings(&set, filter::today(), &mut diagnostics);
+    (set, diagnostics)
 }

@@ -122,7 +122,30 @@ pub(crate) fn load(paths: &[PathBuf], options: &LoadOptions) -> (RuleSet, Vec<Di
         all_items.extend(items);
         diagnostics.extend(file_diagnostics);
     }
-    (into_set(all_items), diagnostics)
+    let set = into_set(all_items);
+    expiry_warnings(&set, crate::filter::today(), &mut diagnostics);
+    (set, diagnostics)
+}
+
+/// A warning for each filter whose `expires` date has come: it loaded (and is listed)
+/// but no longer applies.
+pub(crate) fn expiry_warnings(
+    set: &RuleSet,
+    today: chrono::NaiveDate,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for filter in &set.filters {
+        if let Some(expires) = filter.expires.filter(|_| !filter.active_on(today)) {
+            diagnostics.push(
+                Problem::new(
+                    DiagnosticKind::Expired,
+                    filter.line,
+                    format!("the filter expired on {expires} and no longer applies"),
+                )
+                .in_file(filter.path.clone(), Severity::Warning),
+            );
+        }
+    }
 }
 
 /// Sorts loaded items into a rule set.

@@ -419,6 +419,9 @@ pub struct Filter {
     pub date: Option<String>,
     /// `modified`.
     pub modified: Option<String>,
+    /// `expires` (a custom attribute, `YYYY-MM-DD`): from that day on the filter no
+    /// longer applies (see [`Filter::active_on`]); loading reports it as expired.
+    pub expires: Option<chrono::NaiveDate>,
     /// `logsource`: the filter applies only to rules of this log source.
     pub logsource: LogSource,
     /// `filter.rules`: ids (or names) of the rules it applies to.

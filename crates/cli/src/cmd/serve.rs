@@ -94,6 +94,7 @@ pub fn run(args: ServeArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             options: args.placeholders.load_options()?,
             min_level: args.min_level,
             logsource: args.logsource.clone(),
+            tuning: Some(crate::cmd::sigma::suppress::default_tuning_dir(global)),
         },
     );
     if let (Some(cert), Some(key)) = (args.tls_cert.clone(), args.tls_key.clone()) {

@@ -5,12 +5,20 @@
 //! - [`events`]: `POST /api/v1/events` (JSON lines in).
 //! - [`bulk`]: the Elasticsearch-compatible subset shippers use (`/_bulk`, `GET /`).
 //! - [`rules`]: `POST /api/v1/rules/reload`.
+//! - [`triage`]: alerts and incidents out (paginated, filtered), triage actions, their
+//!   audit trail, triage metrics.
+//! - [`ruleset`]: `GET /api/v1/rules`, the running rules, their filters and what
+//!   the last load reported.
+//! - [`suppressions`]: suppressions as Sigma filters in the tuning folder.
 
 pub mod body;
 pub mod bulk;
 pub mod events;
 pub mod health;
 pub mod rules;
+pub mod ruleset;
+pub mod suppressions;
+pub mod triage;
 
 use crate::state::AppState;
 use axum::Router;
@@ -22,5 +30,8 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(bulk::routes())
         .merge(rules::routes())
+        .merge(triage::routes())
+        .merge(ruleset::routes())
+        .merge(suppressions::routes())
         .with_state(state)
 }

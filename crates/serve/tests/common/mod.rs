@@ -44,6 +44,7 @@ impl TestServer {
             db.clone(),
             RuleSource {
                 paths: rules.to_vec(),
+                tuning: Some(dir.join("tuning")),
                 ..RuleSource::default()
             },
         );

@@ -46,7 +46,8 @@ pub struct HuntArgs {
     /// EVTX or JSON(-lines) files, folders (searched recursively), or `-` for stdin.
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
-    /// Sigma rule files or folders. Default: the Sigma rule folders in the data directory.
+    /// Sigma rule files or folders. Default: the Sigma rule folders in the data directory
+    /// and its `tuning` folder (suppressions written by `rampart sigma suppress`).
     #[arg(long = "rules", value_name = "DIR")]
     rules: Vec<PathBuf>,
     /// Output format. Default: `table` on a terminal, `jsonl` otherwise.
@@ -130,7 +131,7 @@ fn worker_pool(requested: usize) -> anyhow::Result<rayon::ThreadPool> {
 }
 
 fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
-    let rule_paths = rules::rule_paths(args.rules.clone(), global)?;
+    let rule_paths = rules::rule_paths_with_tuning(args.rules.clone(), global)?;
     let mut load_options = args.placeholders.load_options()?;
     load_options.follow_links = args.follow_links;
     let rules = rules::load_engine(
@@ -285,6 +286,12 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                     Some("rule tags not checked against ATT&CK: the check failed".into())
                 })
             }),
+            suppressed: rules
+                .engine
+                .suppressed()
+                .into_iter()
+                .filter(|s| s.count > 0)
+                .collect(),
         }
         .print();
     }

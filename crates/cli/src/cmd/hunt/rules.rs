@@ -25,6 +25,21 @@ pub fn rule_paths(paths: Vec<PathBuf>, global: &GlobalOpts) -> anyhow::Result<Ve
     Ok(files.sigma_rule_dirs)
 }
 
+/// [`rule_paths`], plus the tuning folder of suppressions (`rampart sigma suppress`)
+/// when no paths were given and the folder exists: what `hunt` loads.
+pub fn rule_paths_with_tuning(
+    paths: Vec<PathBuf>,
+    global: &GlobalOpts,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let explicit = !paths.is_empty();
+    let mut dirs = rule_paths(paths, global)?;
+    let tuning = crate::cmd::sigma::suppress::default_tuning_dir(global);
+    if !explicit && tuning.is_dir() && !dirs.contains(&tuning) {
+        dirs.push(tuning);
+    }
+    Ok(dirs)
+}
+
 /// Loads and compiles the rules under `paths` ([`rampart_pipeline::load_rules`]).
 pub fn load_engine(
     paths: &[PathBuf],

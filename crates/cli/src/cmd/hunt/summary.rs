@@ -67,6 +67,9 @@ pub struct Summary {
     pub tally: Tally,
     /// What the rules' ATT&CK tags do not match in the loaded release, if anything.
     pub version_skew: Option<String>,
+    /// Matches that Sigma filters suppressed, per (rule, filter) (see
+    /// `rampart_detect::Engine::suppressed`); only the pairs that suppressed something.
+    pub suppressed: Vec<rampart_detect::SuppressedCount>,
 }
 
 fn thousands(n: u64) -> String {
@@ -133,6 +136,29 @@ impl Summary {
                 format!(" ({})", levels.join(", "))
             }
         );
+        let suppressed: u64 = self.suppressed.iter().map(|s| s.count).sum();
+        if suppressed > 0 {
+            let mut pairs: Vec<&rampart_detect::SuppressedCount> = self.suppressed.iter().collect();
+            pairs.sort_by_key(|s| std::cmp::Reverse(s.count));
+            let text: Vec<String> = pairs
+                .iter()
+                .take(5)
+                .map(|s| {
+                    format!(
+                        "{} by {} {}",
+                        Escaped(&s.rule),
+                        Escaped(s.filter_id.as_deref().unwrap_or(&s.filter_title)),
+                        thousands(s.count)
+                    )
+                })
+                .collect();
+            let more = if pairs.len() > 5 { ", …" } else { "" };
+            eprintln!(
+                "suppressed by filters: {} matches ({}{more})",
+                thousands(suppressed),
+                text.join(", ")
+            );
+        }
         if !self.tally.by_tactic.is_empty() {
             let mut tactics: Vec<(&String, &u64)> = self.tally.by_tactic.iter().collect();
             tactics.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));

@@ -2,6 +2,7 @@
 
 mod check;
 mod lint;
+pub mod suppress;
 mod test;
 
 use crate::global::GlobalOpts;
@@ -23,6 +24,13 @@ enum SigmaCommand {
     Test(test::TestArgs),
     /// IoA hygiene: ATT&CK tagging, unknown/revoked ids, near-duplicate rules.
     Lint(lint::LintArgs),
+    /// Suppress a stored alert's pattern: write a Sigma filter into the tuning folder
+    /// (prints its id). Loaded with the rules from the next hunt or reload on.
+    Suppress(suppress::SuppressArgs),
+    /// List the tuning folder's filters, active or expired.
+    Suppressions(suppress::ListArgs),
+    /// Remove a suppression (deletes its filter file).
+    Unsuppress(suppress::UnsuppressArgs),
 }
 
 /// Runs `rampart sigma`.
@@ -31,5 +39,8 @@ pub fn run(args: SigmaArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         SigmaCommand::Check(args) => check::run(args, global),
         SigmaCommand::Test(args) => test::run(args, global),
         SigmaCommand::Lint(args) => lint::run(args, global),
+        SigmaCommand::Suppress(args) => suppress::suppress(args, global),
+        SigmaCommand::Suppressions(args) => suppress::list(args, global),
+        SigmaCommand::Unsuppress(args) => suppress::unsuppress(args, global),
     }
 }
