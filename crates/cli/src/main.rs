@@ -44,6 +44,8 @@ enum Command {
     Incidents(cmd::incidents::IncidentsArgs),
     /// Detection coverage: claimed, validated, gaps, Navigator layers, heatmap.
     Coverage(cmd::coverage::CoverageArgs),
+    /// Run as a service: HTTP ingest, continuous detection, the REST API.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Alerts(args) => cmd::alerts::run(args, &cli.global),
         Command::Incidents(args) => cmd::incidents::run(args, &cli.global),
         Command::Coverage(args) => cmd::coverage::run(args, &cli.global),
+        Command::Serve(args) => cmd::serve::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

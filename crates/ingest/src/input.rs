@@ -70,6 +70,19 @@ pub struct ReadStats {
     pub records_skipped: u64,
 }
 
+/// Reads JSON (JSON lines, an array, or concatenated documents; gzip recognised by its
+/// magic bytes) from any reader into `sink`, exactly as a JSON file is read: for
+/// bodies of HTTP requests and other streams that are not files. `name` is what the
+/// events and diagnostics carry as their source.
+pub fn read_json<R: Read + Send, S: Sink + ?Sized>(
+    reader: R,
+    name: &Arc<str>,
+    options: &ReadOptions,
+    sink: &S,
+) -> Result<ReadStats, IngestError> {
+    json_reader::read(reader, name, options, sink)
+}
+
 /// File names a directory walk picks up; named files are taken whatever their name.
 fn is_telemetry_name(path: &Path) -> bool {
     let name = path

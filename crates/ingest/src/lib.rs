@@ -44,6 +44,7 @@ pub use error::IngestError;
 pub use flatten::{flatten_json, flatten_json_str};
 pub use fuzz::fuzz_json_flatteners_agree;
 pub use input::{
-    inputs, FindOptions, Found, Input, InputKind, ReadOptions, ReadStats, DEFAULT_MAX_LINE_BYTES,
+    inputs, read_json, FindOptions, Found, Input, InputKind, ReadOptions, ReadStats,
+    DEFAULT_MAX_LINE_BYTES,
 };
 pub use sink::{Collector, EventBatch, Sink};

@@ -9,4 +9,5 @@ pub mod hunt;
 pub mod hunt_store;
 pub mod incidents;
 pub mod placeholders;
+pub mod serve;
 pub mod sigma;

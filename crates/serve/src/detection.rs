@@ -1,0 +1,490 @@
+//! The ingest queue and the detection thread: the only writer of alerts.
+//!
+//! A batch of events is admitted when the events already queued plus its own fit in
+//! [`crate::Limits::queue_events`] (a batch larger than the whole queue is admitted
+//! only into an empty queue); otherwise the sender gets 429. Admitted batches go
+//! through a channel to one detection thread, which takes every batch waiting (up to
+//! [`GROUP_EVENTS`] events), scans them on its rayon pool with per-thread scratch,
+//! commits all their alerts in **one** store transaction, and only then answers each
+//! batch. So an answered batch's alerts are on disk: a `kill -9` after the answer
+//! loses none of them, and a sender that resends unanswered batches after a restart
+//! duplicates none (alert ids come from the events; inserting a known id is a no-op).
+//!
+//! Correlation state and incident grouping live in memory on this thread and are
+//! rebuilt from the store (incidents) or started afresh (correlation windows) after a
+//! restart.
+
+use crate::config::ServeConfig;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::rules::Rules;
+use arc_swap::ArcSwap;
+use rampart_correlate::{group_incidents, IncidentConfig};
+use rampart_detect::Scratch;
+use rampart_event::{Alert, Event};
+use rampart_store::{AlertQuery, RunId, RunSummary, Store};
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Events the detection thread takes into one scan and one transaction at most.
+pub const GROUP_EVENTS: usize = 50_000;
+/// Events per scanning task: a block stays in a core's cache while it is scanned.
+const CHUNK_EVENTS: usize = 64;
+/// How often incidents are regrouped while alerts keep arriving.
+const INCIDENT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// What became of one admitted batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Processed {
+    /// Events scanned.
+    pub events: u64,
+    /// Alerts produced (committed, or already in the store).
+    pub alerts: u64,
+}
+
+/// One block's alerts, and the (alert, event) pairs correlation rules listen to.
+type Scanned = (Vec<Alert>, Vec<(Alert, Event)>);
+
+enum Message {
+    Batch(Job),
+    Stop,
+}
+
+struct Job {
+    events: Vec<Event>,
+    arrived: Instant,
+    reply: oneshot::Sender<Result<Processed, String>>,
+}
+
+/// The handle on the queue that handlers submit to (cheap to clone).
+#[derive(Clone)]
+pub struct Detection {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sender: Mutex<mpsc::Sender<Message>>,
+    queued: AtomicUsize,
+    capacity: usize,
+    closed: AtomicBool,
+    /// Set when the last commit failed, cleared by the next one that worked.
+    store_failing: AtomicBool,
+    metrics: Arc<Metrics>,
+}
+
+/// The detection thread, to be joined at shutdown.
+pub struct DetectionThread {
+    handle: std::thread::JoinHandle<Result<(), rampart_store::StoreError>>,
+}
+
+impl DetectionThread {
+    /// Waits until the thread has committed everything and stopped.
+    pub fn join(self) -> Result<(), crate::ServeError> {
+        match self.handle.join() {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(crate::ServeError::Detection),
+        }
+    }
+}
+
+impl Detection {
+    /// Starts the detection thread writing to `store` under run `run`.
+    pub fn start(
+        config: &ServeConfig,
+        rules: Arc<ArcSwap<Rules>>,
+        store: Box<dyn Store>,
+        run: RunId,
+        metrics: Arc<Metrics>,
+    ) -> Result<(Detection, DetectionThread), crate::ServeError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .thread_name(|index| format!("rampart-detect-{index}"))
+            .build()
+            .map_err(|error| crate::ServeError::Io {
+                what: "cannot start the detection threads",
+                source: std::io::Error::other(error),
+            })?;
+        let (sender, receiver) = mpsc::channel();
+        let inner = Arc::new(Inner {
+            sender: Mutex::new(sender),
+            queued: AtomicUsize::new(0),
+            capacity: config.limits.queue_events.max(1),
+            closed: AtomicBool::new(false),
+            store_failing: AtomicBool::new(false),
+            metrics: metrics.clone(),
+        });
+        let mut worker = Worker {
+            receiver,
+            rules,
+            store,
+            run,
+            metrics,
+            pool,
+            inner: inner.clone(),
+            full_event: config.full_event,
+            kill_chain: config.kill_chain.clone(),
+            events: 0,
+            alerts: 0,
+            alerts_since_grouping: 0,
+            rules_recorded: None,
+        };
+        let handle = std::thread::Builder::new()
+            .name("rampart-detection".into())
+            .spawn(move || worker.run())
+            .map_err(|source| crate::ServeError::Io {
+                what: "cannot start the detection thread",
+                source,
+            })?;
+        Ok((Detection { inner }, DetectionThread { handle }))
+    }
+
+    /// Admits `events` and waits until their alerts are committed.
+    pub async fn process(&self, events: Vec<Event>) -> Result<Processed, ApiError> {
+        if events.is_empty() {
+            return Ok(Processed::default());
+        }
+        let receiver = self.submit(events)?;
+        match receiver.await {
+            Ok(Ok(processed)) => Ok(processed),
+            Ok(Err(message)) => Err(ApiError::Internal(message)),
+            Err(_) => Err(ApiError::Unavailable("the detection thread stopped".into())),
+        }
+    }
+
+    /// Events admitted and not yet committed.
+    pub fn queued(&self) -> usize {
+        self.inner.queued.load(Ordering::Relaxed)
+    }
+
+    /// Whether the queue is more than nine-tenths full.
+    pub fn saturated(&self) -> bool {
+        self.queued() >= self.inner.capacity / 10 * 9
+    }
+
+    /// Whether the last store commit failed.
+    pub fn store_failing(&self) -> bool {
+        self.inner.store_failing.load(Ordering::Relaxed)
+    }
+
+    /// Refuses new batches and tells the thread to stop once it has committed the
+    /// ones already admitted.
+    pub fn close(&self) {
+        if !self.inner.closed.swap(true, Ordering::SeqCst) {
+            let _ = self.lock_sender().send(Message::Stop);
+        }
+    }
+
+    fn submit(
+        &self,
+        events: Vec<Event>,
+    ) -> Result<oneshot::Receiver<Result<Processed, String>>, ApiError> {
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(ApiError::Unavailable("the service is stopping".into()));
+        }
+        let count = events.len();
+        let before = self.inner.queued.fetch_add(count, Ordering::SeqCst);
+        if before > 0 && before + count > self.inner.capacity {
+            self.inner.queued.fetch_sub(count, Ordering::SeqCst);
+            self.inner.metrics.saturated.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::Saturated {
+                queued: before,
+                retry_after: 1,
+            });
+        }
+        self.inner
+            .metrics
+            .queue_events
+            .store((before + count) as u64, Ordering::Relaxed);
+        self.inner
+            .metrics
+            .events_in
+            .fetch_add(count as u64, Ordering::Relaxed);
+        let (reply, receiver) = oneshot::channel();
+        let job = Job {
+            events,
+            arrived: Instant::now(),
+            reply,
+        };
+        if self.lock_sender().send(Message::Batch(job)).is_err() {
+            self.inner.queued.fetch_sub(count, Ordering::SeqCst);
+            return Err(ApiError::Unavailable("the detection thread stopped".into()));
+        }
+        Ok(receiver)
+    }
+
+    fn lock_sender(&self) -> std::sync::MutexGuard<'_, mpsc::Sender<Message>> {
+        self.inner
+            .sender
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+struct Worker {
+    receiver: mpsc::Receiver<Message>,
+    rules: Arc<ArcSwap<Rules>>,
+    store: Box<dyn Store>,
+    run: RunId,
+    metrics: Arc<Metrics>,
+    pool: rayon::ThreadPool,
+    inner: Arc<Inner>,
+    full_event: bool,
+    kill_chain: rampart_correlate::KillChain,
+    events: u64,
+    alerts: u64,
+    alerts_since_grouping: u64,
+    /// The rule set whose rules were last recorded in the store.
+    rules_recorded: Option<Arc<Rules>>,
+}
+
+thread_local! {
+    /// Each scanning thread's buffers, kept from batch to batch.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
+}
+
+impl Worker {
+    fn run(&mut self) -> Result<(), rampart_store::StoreError> {
+        let mut last_grouping = Instant::now();
+        let mut stopping = false;
+        while !stopping {
+            let first = match self.receiver.recv_timeout(INCIDENT_INTERVAL) {
+                Ok(Message::Batch(job)) => job,
+                Ok(Message::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.group_incidents_if_new(&mut last_grouping);
+                    continue;
+                }
+            };
+            let mut size = first.events.len();
+            let mut jobs = vec![first];
+            while size < GROUP_EVENTS {
+                match self.receiver.try_recv() {
+                    Ok(Message::Batch(job)) => {
+                        size += job.events.len();
+                        jobs.push(job);
+                    }
+                    Ok(Message::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
+                        stopping = true;
+                        break;
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            self.process(jobs);
+            if last_grouping.elapsed() >= INCIDENT_INTERVAL {
+                self.group_incidents_if_new(&mut last_grouping);
+            }
+        }
+        self.finish()
+    }
+
+    /// Scans a group of batches, commits their alerts in one transaction, answers each.
+    fn process(&mut self, jobs: Vec<Job>) {
+        let rules = self.rules.load_full();
+        self.record_rules(&rules);
+        let full_event = self.full_event;
+        let mut scanned: Vec<Scanned> = self.pool.install(|| {
+            jobs.par_iter()
+                .map(|job| {
+                    job.events
+                        .par_chunks(CHUNK_EVENTS)
+                        .map(|chunk| scan(&rules, chunk, full_event))
+                        .reduce(
+                            || (Vec::new(), Vec::new()),
+                            |mut a, mut b| {
+                                a.0.append(&mut b.0);
+                                a.1.append(&mut b.1);
+                                a
+                            },
+                        )
+                })
+                .collect()
+        });
+        let mut alerts: Vec<Alert> = Vec::new();
+        let mut counts = Vec::with_capacity(jobs.len());
+        let mut observed = Vec::new();
+        for (job_alerts, job_observed) in &mut scanned {
+            counts.push(job_alerts.len() as u64);
+            alerts.append(job_alerts);
+            observed.append(job_observed);
+        }
+        // Correlations (interim, until the streaming correlator with a watermark is
+        // wired in): the base alerts of a group, in event-time order.
+        if let Some(correlator) = &rules.correlator {
+            observed.sort_by_key(|(alert, event)| alert.event.timestamp.or(event.meta.timestamp));
+            for (alert, event) in &observed {
+                alerts.extend(correlator.observe(alert, event));
+            }
+        }
+        let events: usize = jobs.iter().map(|job| job.events.len()).sum();
+        let result = self.commit(&alerts);
+        self.inner.queued.fetch_sub(events, Ordering::SeqCst);
+        self.metrics.queue_events.store(
+            self.inner.queued.load(Ordering::SeqCst) as u64,
+            Ordering::Relaxed,
+        );
+        for (job, alerts) in jobs.into_iter().zip(counts) {
+            let answer = match &result {
+                Ok(()) => {
+                    self.metrics.observe_latency(job.arrived.elapsed());
+                    Ok(Processed {
+                        events: job.events.len() as u64,
+                        alerts,
+                    })
+                }
+                Err(message) => Err(message.clone()),
+            };
+            // The sender may have gone (timeout, closed connection): the alerts are
+            // committed all the same.
+            let _ = job.reply.send(answer);
+        }
+        if result.is_ok() {
+            self.events += events as u64;
+            self.metrics
+                .events_processed
+                .fetch_add(events as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn commit(&mut self, alerts: &[Alert]) -> Result<(), String> {
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        match self.store.insert_alerts(self.run, alerts) {
+            Ok(outcome) => {
+                self.inner.store_failing.store(false, Ordering::Relaxed);
+                self.alerts += alerts.len() as u64;
+                self.alerts_since_grouping += outcome.inserted;
+                self.metrics
+                    .alerts_out
+                    .fetch_add(alerts.len() as u64, Ordering::Relaxed);
+                self.metrics
+                    .alerts_stored
+                    .fetch_add(outcome.inserted, Ordering::Relaxed);
+                self.metrics
+                    .count_rules(alerts.iter().map(|alert| alert.rule_id.as_str()));
+                Ok(())
+            }
+            Err(error) => {
+                self.inner.store_failing.store(true, Ordering::Relaxed);
+                self.metrics.commit_errors.fetch_add(1, Ordering::Relaxed);
+                let message = rampart_event::error_chain(&error);
+                tracing::error!("alerts not committed: {message}");
+                Err(format!("alerts not committed: {message}"))
+            }
+        }
+    }
+
+    /// Records the rules of a set the first time the thread scans with it.
+    fn record_rules(&mut self, rules: &Arc<Rules>) {
+        if self
+            .rules_recorded
+            .as_ref()
+            .is_some_and(|recorded| Arc::ptr_eq(recorded, rules))
+        {
+            return;
+        }
+        let infos: Vec<rampart_store::RuleInfo> = rules
+            .set
+            .rules
+            .iter()
+            .map(|rule| rampart_store::RuleInfo {
+                id: rule.alert_id(),
+                title: rule.title.clone(),
+                level: rule.level,
+                techniques: rule.attack.techniques.clone(),
+            })
+            .collect();
+        match self.store.record_rules(self.run, &infos) {
+            Ok(()) => self.rules_recorded = Some(rules.clone()),
+            Err(error) => tracing::warn!(
+                "rules not recorded in the store: {}",
+                rampart_event::error_chain(&error)
+            ),
+        }
+    }
+
+    /// Regroups the store's alerts into incidents when new alerts came in since the
+    /// last time (interim, until incidents are tracked alert by alert).
+    fn group_incidents_if_new(&mut self, last: &mut Instant) {
+        *last = Instant::now();
+        if self.alerts_since_grouping == 0 {
+            return;
+        }
+        self.alerts_since_grouping = 0;
+        if let Err(error) = self.group_incidents() {
+            tracing::warn!(
+                "incidents not regrouped: {}",
+                rampart_event::error_chain(&error)
+            );
+        }
+    }
+
+    fn group_incidents(&mut self) -> Result<(), rampart_store::StoreError> {
+        let alerts = self.store.alerts(&AlertQuery::default())?;
+        let incidents = group_incidents(
+            alerts.iter().map(|a| (a.id.as_str(), &a.alert)),
+            &self.kill_chain,
+            &IncidentConfig::default(),
+        );
+        self.store.replace_incidents(&incidents)
+    }
+
+    /// After the last batch: what correlation windows still hold, incidents, the run.
+    fn finish(&mut self) -> Result<(), rampart_store::StoreError> {
+        let rules = self.rules.load_full();
+        if let Some(correlator) = &rules.correlator {
+            let fired = correlator.finish();
+            if let Err(message) = self.commit(&fired) {
+                tracing::error!("{message}");
+            }
+        }
+        self.alerts_since_grouping = self.alerts_since_grouping.max(1);
+        self.group_incidents()?;
+        self.store.finish_run(
+            self.run,
+            &RunSummary {
+                files: 0,
+                events: self.events,
+                rules_loaded: rules.engine.rule_count() as u64,
+                alerts: self.alerts,
+            },
+        )
+    }
+}
+
+/// Scans one block of events with this thread's scratch: the alerts to store, and the
+/// (alert, event) pairs correlation rules listen to.
+fn scan(rules: &Rules, events: &[Event], full_event: bool) -> Scanned {
+    let mut alerts = Vec::new();
+    let mut observed = Vec::new();
+    SCRATCH.with_borrow_mut(|scratch| {
+        for event in events {
+            let first = alerts.len();
+            rules.engine.scan(event, scratch, &mut |mut alert| {
+                if full_event {
+                    alert.context = rampart_event::context_fields(event, true);
+                }
+                alerts.push(alert);
+            });
+            if let Some(correlator) = &rules.correlator {
+                for alert in &alerts[first..] {
+                    if correlator.listens_to(alert) {
+                        observed.push((alert.clone(), event.clone()));
+                    }
+                }
+                // `generate: false` withholds the base rules' own alerts.
+                let mut index = 0;
+                alerts.retain(|alert| {
+                    index += 1;
+                    index <= first || !correlator.suppressed(alert)
+                });
+            }
+        }
+    });
+    (alerts, observed)
+}
