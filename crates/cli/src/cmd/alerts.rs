@@ -308,6 +308,7 @@ fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         technique: args.technique,
         host: args.host,
         limit: args.limit,
+        ..AlertQuery::default()
     };
     let alerts = store.alerts(&query)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
