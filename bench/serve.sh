@@ -12,7 +12,7 @@
 # BENCH_MAX_BATCH (events per request at the highest rate, default 2000),
 # BENCH_RATE (default 10000), BENCH_RATE_S (default 60), BENCH_RATE_BATCH (default
 # 100), BENCH_SOAK_S (default 600), BENCH_WORK (scratch folder, default a new temporary
-# one, left in place), RAMPART_DATA (default ../shared/data beside the checkout).
+# one, left in place), BENCH_NO_BUILD, RAMPART_DATA (default ../shared/data beside the checkout).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +38,11 @@ step() { printf '\n== %s\n' "$*" >&2; }
 [ -d "$rules" ] || { echo "rules not found: $rules (set RAMPART_DATA)" >&2; exit 1; }
 
 step "building rampart and the load generator (release)"
-(cd "$root" && cargo build --release -p rampart && cargo build --release -p rampart-serve --example loadgen)
+# One cargo call: building the two packages apart unifies features differently and
+# rebuilds much of the tree twice.
+# BENCH_NO_BUILD=1 uses the binaries already built.
+[ -n "${BENCH_NO_BUILD:-}" ] \
+    || (cd "$root" && cargo build --release -p rampart -p rampart-serve --bin rampart --example loadgen)
 
 step "inputs (in $work)"
 "$loadgen" --evtx-to-jsonl "$corpus" "$work/corpus.jsonl"
