@@ -46,6 +46,8 @@ enum Command {
     Coverage(cmd::coverage::CoverageArgs),
     /// Run as a service: HTTP ingest, continuous detection, the REST API.
     Serve(cmd::serve::ServeArgs),
+    /// API tokens of `rampart serve`: create, list, revoke.
+    Token(cmd::token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Incidents(args) => cmd::incidents::run(args, &cli.global),
         Command::Coverage(args) => cmd::coverage::run(args, &cli.global),
         Command::Serve(args) => cmd::serve::run(args, &cli.global),
+        Command::Token(args) => cmd::token::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

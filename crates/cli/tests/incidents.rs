@@ -379,3 +379,51 @@ fn rebuilding_with_a_shorter_window_splits_incidents() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("soon"));
 }
+
+/// The service stores the likely next techniques it ranked with each incident:
+/// `incidents show --json` names them once, ranked afresh with the knowledge graph,
+/// and as stored without one.
+#[test]
+fn stored_likely_next_is_shown_once() {
+    let (dir, db) = store();
+    let mut store = rampart_store::open(Path::new(&db)).unwrap();
+    let mut incidents = store.incidents().unwrap();
+    let stored_next: rampart_correlate::NextTechnique = serde_json::from_value(serde_json::json!({
+        "technique": "T1003.001",
+        "name": "LSASS Memory",
+        "likelihood": 0.5,
+        "tactic": "credential-access",
+        "coverage": "not_covered",
+        "supporters": 1,
+        "supported_by": [],
+    }))
+    .unwrap();
+    incidents[0].likely_next = vec![stored_next];
+    store.replace_incidents(&incidents).unwrap();
+    drop(store);
+    let id = incidents[0].id.clone();
+
+    let with_knowledge = ok(&["incidents", "show", &id, "--json", "--store", &db]);
+    let text = String::from_utf8_lossy(&with_knowledge.stdout);
+    assert_eq!(text.matches("\"likely_next\"").count(), 1, "{text}");
+
+    let empty = dir.path().join("no-data");
+    std::fs::create_dir(&empty).unwrap();
+    let without = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--data-dir")
+        .arg(&empty)
+        .args(["incidents", "show", &id, "--json", "--store", &db])
+        .env("XDG_CACHE_HOME", cache_home())
+        .env_remove("RAMPART_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        without.status.success(),
+        "{}",
+        String::from_utf8_lossy(&without.stderr)
+    );
+    let text = String::from_utf8_lossy(&without.stdout);
+    assert_eq!(text.matches("\"likely_next\"").count(), 1, "{text}");
+    let detail: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(detail["likely_next"][0]["technique"], "T1003.001");
+}

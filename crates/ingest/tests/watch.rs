@@ -348,6 +348,19 @@ fn a_truncated_file_is_read_again_from_its_start() {
     let diagnostics = store.diagnostics();
     assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
     assert!(diagnostics[0].contains("truncated"), "{diagnostics:?}");
+
+    // Truncated and written past the old end before the next poll: the first bytes
+    // changed, so it is read from its start, not from the middle of a line.
+    let mut rewritten = lines[50..55].to_vec();
+    rewritten.extend_from_slice(&lines[40..45]);
+    std::fs::write(&path, rewritten.concat()).unwrap();
+    settle(&mut watcher, &mut store);
+    assert_eq!(store.events().len(), 55);
+    let diagnostics = store.diagnostics();
+    assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+    assert!(diagnostics[1].contains("written again"), "{diagnostics:?}");
+    let last: Vec<Event> = store.events()[45..].to_vec();
+    assert_eq!(multiset(&last), multiset(&reference(&path)));
 }
 
 /// Exactly once across restarts: a watcher stopped after N committed batches (in the
@@ -476,6 +489,8 @@ fn a_bad_file_is_a_diagnostic_and_the_watcher_goes_on() {
     assert!(status.success());
     let good = dir.path().join("z.evtx");
     std::fs::copy(&small_evtx()[1], &good).unwrap();
+    // A link named like telemetry: said once, not followed.
+    std::os::unix::fs::symlink(&good, dir.path().join("link.evtx")).unwrap();
     // A text log named like JSON lines: said once, not one diagnostic per line.
     let text = dir.path().join("syslog.log");
     append_bytes(
@@ -488,11 +503,16 @@ fn a_bad_file_is_a_diagnostic_and_the_watcher_goes_on() {
     settle(&mut watcher, &mut store);
     assert_eq!(multiset(&store.events()), multiset(&reference(&good)));
     // Shorter than its header says, the damaged file waits for its chunks a while.
-    // The text log is said to be neither EVTX nor JSON, once, however it grows.
+    // The link is said once; the text log is said to be neither EVTX nor JSON, once,
+    // however it grows.
     let diagnostics = store.diagnostics();
-    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
     assert!(
-        diagnostics[0].contains("syslog.log: neither EVTX nor JSON"),
+        diagnostics[0].ends_with("/link.evtx: symbolic link not followed"),
+        "{diagnostics:?}"
+    );
+    assert!(
+        diagnostics[1].contains("syslog.log: neither EVTX nor JSON"),
         "{diagnostics:?}"
     );
     for _ in 0..20 {
@@ -500,11 +520,11 @@ fn a_bad_file_is_a_diagnostic_and_the_watcher_goes_on() {
         assert!(watcher.poll(&mut store).is_continue());
     }
     let diagnostics = store.diagnostics();
-    assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
-    assert!(diagnostics[1].contains("broken.evtx"), "{diagnostics:?}");
+    assert_eq!(diagnostics.len(), 3, "{diagnostics:?}");
+    assert!(diagnostics[2].contains("broken.evtx"), "{diagnostics:?}");
     // Not retried while it stays as it is.
     settle(&mut watcher, &mut store);
-    assert_eq!(store.diagnostics().len(), 2);
+    assert_eq!(store.diagnostics().len(), 3);
 }
 
 /// As a service runs it: the watcher on its own thread picks up files dropped and
@@ -617,4 +637,74 @@ fn readers_end_early_when_the_sink_stops() {
         assert_eq!(*sink.0.lock().unwrap(), 1, "{}", path.display());
         assert!(stats.events < events.len() as u64 / 2, "{}", path.display());
     }
+}
+
+/// A tailed file of bad lines does not flood: its problems are shown up to the cap
+/// over the file's life, then counted, a line per batch; good lines are still read.
+#[test]
+fn a_tailed_file_of_bad_lines_shows_its_problems_up_to_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.jsonl");
+    let lines = export_lines();
+    let store = Store::default();
+    let mut options = WatchOptions::default();
+    options.read.max_diagnostics = 5;
+    let mut watcher = Watcher::new(vec![dir.path().to_path_buf()], options, |_| None);
+    let mut sink = store.clone();
+    append(&path, &lines[..1]);
+    append(&path, &vec!["{\"cut\": \n".to_string(); 100]);
+    append(&path, &lines[1..2]);
+    settle(&mut watcher, &mut sink);
+    append(&path, &vec!["{\"cut\": \n".to_string(); 29]);
+    append(&path, &lines[2..3]);
+    settle(&mut watcher, &mut sink);
+    assert_eq!(store.events().len(), 3);
+    let diagnostics = store.diagnostics();
+    let shown = diagnostics
+        .iter()
+        .filter(|line| line.contains("line skipped: malformed JSON"))
+        .count();
+    let hidden: u64 = diagnostics
+        .iter()
+        .filter_map(|line| {
+            line.split(": ")
+                .nth(1)?
+                .strip_suffix(" more problems in this input not shown")
+        })
+        .map(|count| count.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!((shown, hidden), (5, 124), "{diagnostics:?}");
+    assert!(diagnostics.len() <= 5 + 3, "{diagnostics:?}");
+}
+
+/// With more tailed files than open handles allowed, idle files are closed and
+/// opened again by path when they grow (here two of three, at every poll); nothing
+/// is lost or read twice.
+#[test]
+fn tailed_files_beyond_the_handle_cap_are_reopened_when_they_grow() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = export_lines();
+    let store = Store::default();
+    let options = WatchOptions {
+        max_open_files: 1,
+        ..WatchOptions::default()
+    };
+    let mut watcher = Watcher::new(vec![dir.path().to_path_buf()], options, |_| None);
+    let mut sink = store.clone();
+    let paths: Vec<PathBuf> = (0..3)
+        .map(|n| dir.path().join(format!("app{n}.jsonl")))
+        .collect();
+    for round in 0..4 {
+        for (n, path) in paths.iter().enumerate() {
+            let at = 10 * (3 * round + n);
+            append(path, &lines[at..at + 10]);
+        }
+        settle(&mut watcher, &mut sink);
+    }
+    let mut expected = Vec::new();
+    for path in &paths {
+        expected.extend(reference(path));
+    }
+    assert_eq!(multiset(&store.events()), multiset(&expected));
+    assert!(store.diagnostics().is_empty(), "{:?}", store.diagnostics());
 }

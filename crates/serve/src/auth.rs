@@ -17,50 +17,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-// Until the store's tokens land (schema v3), the same names are declared here so the
-// routes can be written against them; verification then refuses every token.
-/// What a token's holder may do (mirrors the store's `Role`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Read alerts, incidents, rules, coverage and knowledge.
-    Viewer,
-    /// A viewer who may also triage and suppress.
-    Analyst,
-    /// Everything, including reloading rules.
-    Admin,
-    /// Send events, nothing else (for log shippers).
-    IngestOnly,
-}
-
-impl Role {
-    /// The role's name, as the command line and the API spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Analyst => "analyst",
-            Role::Admin => "admin",
-            Role::IngestOnly => "ingest-only",
-        }
-    }
-}
-
-/// A token as the store keeps it (mirrors the store's `TokenInfo`).
-#[derive(Debug, Clone)]
-pub struct TokenInfo {
-    /// Token id.
-    pub id: i64,
-    /// A name for people.
-    pub name: String,
-    /// What it may do.
-    pub role: Role,
-}
-
-fn verify_in_store(
-    _store: &mut dyn rampart_store::Store,
-    _secret: &str,
-) -> rampart_store::Result<Option<TokenInfo>> {
-    Ok(None)
-}
+pub use rampart_store::{Role, TokenInfo};
 
 /// What a request wants to do; each role allows some of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,7 +148,7 @@ impl TokenCache {
             return Ok(token);
         }
         let found = state
-            .with_store(move |store| verify_in_store(store, &secret))
+            .with_store(move |store| store.verify_token(&secret))
             .await?;
         let token = found.ok_or(ApiError::Unauthorized)?;
         let mut entries = self

@@ -30,6 +30,10 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Worker threads for detection (0: one per core).
     pub threads: usize,
+    /// Folders whose dropped and growing files are read (EVTX, JSON lines).
+    pub watch: Vec<PathBuf>,
+    /// Address for syslog over TCP and UDP.
+    pub syslog: Option<SocketAddr>,
 }
 
 impl ServeConfig {
@@ -45,6 +49,8 @@ impl ServeConfig {
             kill_chain: KillChain::default(),
             limits: Limits::default(),
             threads: 0,
+            watch: Vec::new(),
+            syslog: None,
         }
     }
 }

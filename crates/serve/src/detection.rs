@@ -10,19 +10,21 @@
 //! loses none of them, and a sender that resends unanswered batches after a restart
 //! duplicates none (alert ids come from the events; inserting a known id is a no-op).
 //!
-//! Correlation state and incident grouping live in memory on this thread and are
-//! rebuilt from the store (incidents) or started afresh (correlation windows) after a
-//! restart.
+//! Correlation rules run over event time behind a watermark (newest event time −
+//! allowed lateness; `correlate::live::StreamingCorrelator`), and incidents grow as
+//! alerts are committed (`correlate::live::IncidentTracker`, seeded from the stored
+//! incidents at start-up; the incidents a batch changed are stored after it).
+//! Correlation windows live in memory and start afresh after a restart or a reload.
 
 use crate::config::ServeConfig;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::rules::Rules;
 use arc_swap::ArcSwap;
-use rampart_correlate::{group_incidents, IncidentConfig};
+use rampart_correlate::live::{IncidentTracker, StreamConfig, StreamingCorrelator, TrackerConfig};
 use rampart_detect::Scratch;
 use rampart_event::{Alert, Event};
-use rampart_store::{AlertQuery, RunId, RunSummary, Store};
+use rampart_store::{RunId, RunSummary, Store};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -34,8 +36,8 @@ use tokio::sync::oneshot;
 pub const GROUP_EVENTS: usize = 50_000;
 /// Events per scanning task: a block stays in a core's cache while it is scanned.
 const CHUNK_EVENTS: usize = 64;
-/// How often incidents are regrouped while alerts keep arriving.
-const INCIDENT_INTERVAL: Duration = Duration::from_secs(5);
+/// How often a quiet stream's correlation windows are flushed (`tick`).
+const TICK: Duration = Duration::from_secs(1);
 
 /// What became of one admitted batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -56,6 +58,8 @@ enum Message {
 
 struct Job {
     events: Vec<Event>,
+    /// Input checkpoints (watched files) committed with the alerts.
+    checkpoints: Vec<(String, String)>,
     arrived: Instant,
     reply: oneshot::Sender<Result<Processed, String>>,
 }
@@ -117,6 +121,18 @@ impl Detection {
             store_failing: AtomicBool::new(false),
             metrics: metrics.clone(),
         });
+        let lateness =
+            chrono::TimeDelta::from_std(config.allowed_lateness).unwrap_or(chrono::TimeDelta::MAX);
+        // Incidents grow alert batch by alert batch from those already stored.
+        let seed = store.incidents()?;
+        let tracker = IncidentTracker::seeded(
+            config.kill_chain.clone(),
+            TrackerConfig {
+                lateness,
+                ..TrackerConfig::default()
+            },
+            seed,
+        );
         let mut worker = Worker {
             receiver,
             rules,
@@ -126,10 +142,11 @@ impl Detection {
             pool,
             inner: inner.clone(),
             full_event: config.full_event,
-            kill_chain: config.kill_chain.clone(),
+            lateness,
+            stream: None,
+            tracker,
             events: 0,
             alerts: 0,
-            alerts_since_grouping: 0,
             rules_recorded: None,
         };
         let handle = std::thread::Builder::new()
@@ -147,7 +164,7 @@ impl Detection {
         if events.is_empty() {
             return Ok(Processed::default());
         }
-        let receiver = self.submit(events)?;
+        let receiver = self.submit(events, Vec::new())?;
         match receiver.await {
             Ok(Ok(processed)) => Ok(processed),
             Ok(Err(message)) => Err(ApiError::Internal(message)),
@@ -178,14 +195,58 @@ impl Detection {
         }
     }
 
+    /// From a thread outside the runtime (a watched folder, a syslog listener): admits
+    /// `events` with the `checkpoints` to commit with their alerts, waiting for room
+    /// while the queue is full unless `wait_for_room` is false (then 429's error) or
+    /// `stop` is set; then, when `wait_for_commit`, blocks until they are committed.
+    pub fn process_blocking(
+        &self,
+        events: Vec<Event>,
+        checkpoints: Vec<(String, String)>,
+        wait_for_room: bool,
+        wait_for_commit: bool,
+        stop: &AtomicBool,
+    ) -> Result<Processed, ApiError> {
+        let count = events.len();
+        loop {
+            match self.admit(count) {
+                Ok(()) => break,
+                Err(ApiError::Saturated { .. })
+                    if wait_for_room && !stop.load(Ordering::Relaxed) =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let receiver = self.send(events, checkpoints)?;
+        if !wait_for_commit {
+            return Ok(Processed {
+                events: count as u64,
+                alerts: 0,
+            });
+        }
+        match receiver.blocking_recv() {
+            Ok(Ok(processed)) => Ok(processed),
+            Ok(Err(message)) => Err(ApiError::Internal(message)),
+            Err(_) => Err(ApiError::Unavailable("the detection thread stopped".into())),
+        }
+    }
+
     fn submit(
         &self,
         events: Vec<Event>,
+        checkpoints: Vec<(String, String)>,
     ) -> Result<oneshot::Receiver<Result<Processed, String>>, ApiError> {
+        self.admit(events.len())?;
+        self.send(events, checkpoints)
+    }
+
+    /// Counts `count` events into the queue, or refuses (429) when they do not fit.
+    fn admit(&self, count: usize) -> Result<(), ApiError> {
         if self.inner.closed.load(Ordering::SeqCst) {
             return Err(ApiError::Unavailable("the service is stopping".into()));
         }
-        let count = events.len();
         let before = self.inner.queued.fetch_add(count, Ordering::SeqCst);
         if before > 0 && before + count > self.inner.capacity {
             self.inner.queued.fetch_sub(count, Ordering::SeqCst);
@@ -195,10 +256,21 @@ impl Detection {
                 retry_after: 1,
             });
         }
+        Ok(())
+    }
+
+    /// Hands admitted events to the detection thread.
+    fn send(
+        &self,
+        events: Vec<Event>,
+        checkpoints: Vec<(String, String)>,
+    ) -> Result<oneshot::Receiver<Result<Processed, String>>, ApiError> {
+        let count = events.len();
+        let before = self.inner.queued.load(Ordering::SeqCst);
         self.inner
             .metrics
             .queue_events
-            .store((before + count) as u64, Ordering::Relaxed);
+            .store(before as u64, Ordering::Relaxed);
         self.inner
             .metrics
             .events_in
@@ -206,6 +278,7 @@ impl Detection {
         let (reply, receiver) = oneshot::channel();
         let job = Job {
             events,
+            checkpoints,
             arrived: Instant::now(),
             reply,
         };
@@ -233,10 +306,13 @@ struct Worker {
     pool: rayon::ThreadPool,
     inner: Arc<Inner>,
     full_event: bool,
-    kill_chain: rampart_correlate::KillChain,
+    lateness: chrono::TimeDelta,
+    /// Sigma correlations over event time behind a watermark (rebuilt with the rules).
+    stream: Option<StreamingCorrelator>,
+    /// Alerts → incidents, as they are committed.
+    tracker: IncidentTracker,
     events: u64,
     alerts: u64,
-    alerts_since_grouping: u64,
     /// The rule set whose rules were last recorded in the store.
     rules_recorded: Option<Arc<Rules>>,
 }
@@ -248,16 +324,17 @@ thread_local! {
 
 impl Worker {
     fn run(&mut self) -> Result<(), rampart_store::StoreError> {
-        let mut last_grouping = Instant::now();
+        let mut last_tick = Instant::now();
         let mut stopping = false;
         while !stopping {
-            let first = match self.receiver.recv_timeout(INCIDENT_INTERVAL) {
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                self.tick();
+            }
+            let first = match self.receiver.recv_timeout(TICK) {
                 Ok(Message::Batch(job)) => job,
                 Ok(Message::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    self.group_incidents_if_new(&mut last_grouping);
-                    continue;
-                }
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
             };
             let mut size = first.events.len();
             let mut jobs = vec![first];
@@ -275,9 +352,6 @@ impl Worker {
                 }
             }
             self.process(jobs);
-            if last_grouping.elapsed() >= INCIDENT_INTERVAL {
-                self.group_incidents_if_new(&mut last_grouping);
-            }
         }
         self.finish()
     }
@@ -312,21 +386,31 @@ impl Worker {
             alerts.append(job_alerts);
             observed.append(job_observed);
         }
-        // Correlations (interim, until the streaming correlator with a watermark is
-        // wired in): the base alerts of a group, in event-time order.
-        if let Some(correlator) = &rules.correlator {
+        // Correlations over event time: the group's matches in time order; the
+        // correlator holds them behind its watermark (late ones counted, not fed).
+        if let Some(stream) = &mut self.stream {
             observed.sort_by_key(|(alert, event)| alert.event.timestamp.or(event.meta.timestamp));
             for (alert, event) in &observed {
-                alerts.extend(correlator.observe(alert, event));
+                alerts.extend(stream.observe(alert, event));
             }
         }
         let events: usize = jobs.iter().map(|job| job.events.len()).sum();
-        let result = self.commit(&alerts);
+        let checkpoints: Vec<(String, String)> = jobs
+            .iter()
+            .flat_map(|job| job.checkpoints.iter().cloned())
+            .collect();
+        let result = self.commit(&alerts, &checkpoints);
         self.inner.queued.fetch_sub(events, Ordering::SeqCst);
         self.metrics.queue_events.store(
             self.inner.queued.load(Ordering::SeqCst) as u64,
             Ordering::Relaxed,
         );
+        if result.is_ok() {
+            self.events += events as u64;
+            self.metrics
+                .events_processed
+                .fetch_add(events as u64, Ordering::Relaxed);
+        }
         for (job, alerts) in jobs.into_iter().zip(counts) {
             let answer = match &result {
                 Ok(()) => {
@@ -342,23 +426,29 @@ impl Worker {
             // committed all the same.
             let _ = job.reply.send(answer);
         }
-        if result.is_ok() {
-            self.events += events as u64;
-            self.metrics
-                .events_processed
-                .fetch_add(events as u64, Ordering::Relaxed);
-        }
     }
 
-    fn commit(&mut self, alerts: &[Alert]) -> Result<(), String> {
-        if alerts.is_empty() {
+    /// Commits alerts and input checkpoints in one transaction.
+    fn commit(&mut self, alerts: &[Alert], checkpoints: &[(String, String)]) -> Result<(), String> {
+        if alerts.is_empty() && checkpoints.is_empty() {
             return Ok(());
         }
-        match self.store.insert_alerts(self.run, alerts) {
+        // The alerts new to the store are the ones incidents gain (a resent batch adds
+        // nothing twice).
+        let fresh: Vec<&Alert> = alerts
+            .iter()
+            .filter(|alert| {
+                !matches!(
+                    self.store.alert(&rampart_store::dedup_key(alert)),
+                    Ok(Some(_))
+                )
+            })
+            .collect();
+        match self.store.commit_ingest(self.run, alerts, checkpoints) {
             Ok(outcome) => {
+                self.track(&fresh);
                 self.inner.store_failing.store(false, Ordering::Relaxed);
                 self.alerts += alerts.len() as u64;
-                self.alerts_since_grouping += outcome.inserted;
                 self.metrics
                     .alerts_out
                     .fetch_add(alerts.len() as u64, Ordering::Relaxed);
@@ -399,6 +489,15 @@ impl Worker {
                 techniques: rule.attack.techniques.clone(),
             })
             .collect();
+        // Window state is not carried over a reload.
+        self.stream = StreamingCorrelator::new(
+            &rules.set,
+            StreamConfig {
+                lateness: self.lateness,
+                ..StreamConfig::default()
+            },
+        )
+        .map(|(stream, _warnings)| stream);
         match self.store.record_rules(self.run, &infos) {
             Ok(()) => self.rules_recorded = Some(rules.clone()),
             Err(error) => tracing::warn!(
@@ -408,43 +507,51 @@ impl Worker {
         }
     }
 
-    /// Regroups the store's alerts into incidents when new alerts came in since the
-    /// last time (interim, until incidents are tracked alert by alert).
-    fn group_incidents_if_new(&mut self, last: &mut Instant) {
-        *last = Instant::now();
-        if self.alerts_since_grouping == 0 {
+    /// Adds newly stored alerts to their incidents and stores the incidents changed.
+    fn track(&mut self, fresh: &[&Alert]) {
+        if fresh.is_empty() {
             return;
         }
-        self.alerts_since_grouping = 0;
-        if let Err(error) = self.group_incidents() {
+        let ids: Vec<String> = fresh.iter().map(|a| rampart_store::dedup_key(a)).collect();
+        let changes = self
+            .tracker
+            .add(ids.iter().map(String::as_str).zip(fresh.iter().copied()));
+        if !changes.retired.is_empty() {
+            tracing::debug!(
+                retired = changes.retired.len(),
+                "incidents merged into earlier ones"
+            );
+        }
+        if let Err(error) = self.store.upsert_incidents(&changes.changed) {
             tracing::warn!(
-                "incidents not regrouped: {}",
+                "incidents not stored: {}",
                 rampart_event::error_chain(&error)
             );
         }
     }
 
-    fn group_incidents(&mut self) -> Result<(), rampart_store::StoreError> {
-        let alerts = self.store.alerts(&AlertQuery::default())?;
-        let incidents = group_incidents(
-            alerts.iter().map(|a| (a.id.as_str(), &a.alert)),
-            &self.kill_chain,
-            &IncidentConfig::default(),
-        );
-        self.store.replace_incidents(&incidents)
+    /// Flushes correlation windows of a quiet stream.
+    fn tick(&mut self) {
+        let fired = match &mut self.stream {
+            Some(stream) => stream.tick(Instant::now()),
+            None => return,
+        };
+        if !fired.is_empty() {
+            if let Err(message) = self.commit(&fired, &[]) {
+                tracing::error!("{message}");
+            }
+        }
     }
 
     /// After the last batch: what correlation windows still hold, incidents, the run.
     fn finish(&mut self) -> Result<(), rampart_store::StoreError> {
         let rules = self.rules.load_full();
-        if let Some(correlator) = &rules.correlator {
-            let fired = correlator.finish();
-            if let Err(message) = self.commit(&fired) {
+        if let Some(stream) = &mut self.stream {
+            let fired = stream.finish();
+            if let Err(message) = self.commit(&fired, &[]) {
                 tracing::error!("{message}");
             }
         }
-        self.alerts_since_grouping = self.alerts_since_grouping.max(1);
-        self.group_incidents()?;
         self.store.finish_run(
             self.run,
             &RunSummary {

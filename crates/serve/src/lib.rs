@@ -27,9 +27,11 @@ pub mod auth;
 pub mod config;
 pub mod detection;
 pub mod error;
+pub mod fuzz;
 pub mod metrics;
 pub mod rules;
 pub mod server;
+pub mod sources;
 pub mod state;
 mod tls;
 

@@ -27,6 +27,7 @@ pub struct Server {
     addr: SocketAddr,
     state: AppState,
     thread: DetectionThread,
+    sources: crate::sources::Sources,
 }
 
 impl Server {
@@ -35,7 +36,7 @@ impl Server {
     pub async fn bind(config: ServeConfig) -> Result<Server, ServeError> {
         let config = Arc::new(config);
         let setup = config.clone();
-        let (rules, writer, reader) = tokio::task::spawn_blocking(move || {
+        let (rules, writer, reader, resume) = tokio::task::spawn_blocking(move || {
             let rules = crate::rules::load(&setup.rules)?;
             // The detection thread waits long for a lock another process holds (a
             // CLI command writing to the same store) rather than fail a batch.
@@ -47,7 +48,8 @@ impl Server {
                 },
             )?;
             let reader = rampart_store::open(&setup.store)?;
-            Ok::<_, ServeError>((rules, writer, reader))
+            let resume = rampart_store::open(&setup.store)?;
+            Ok::<_, ServeError>((rules, writer, reader, resume))
         })
         .await
         .map_err(|error| ServeError::Io {
@@ -97,18 +99,35 @@ impl Server {
         let metrics = Arc::new(Metrics::new());
         let (detection, thread) =
             Detection::start(&config, rules.clone(), writer, run, metrics.clone())?;
+        let sources = crate::sources::Sources::start(
+            &config.watch,
+            config.syslog,
+            resume,
+            detection.clone(),
+            metrics.clone(),
+        )
+        .map_err(|source| ServeError::Io {
+            what: "cannot start the watched folders or syslog listeners",
+            source,
+        })?;
         let state = AppState::new(config, rules, reader, metrics, detection);
         Ok(Server {
             listener,
             addr,
             state,
             thread,
+            sources,
         })
     }
 
     /// The address bound (the real port when `listen` asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The addresses the syslog listeners bound (TCP, then UDP; empty without syslog).
+    pub fn syslog_addrs(&self) -> Vec<SocketAddr> {
+        self.sources.syslog_addrs()
     }
 
     /// What the handlers share (for embedding and tests).
@@ -126,6 +145,7 @@ impl Server {
             addr: _,
             state,
             thread,
+            sources,
         } = self;
         let limits = &state.config.limits;
         let app = api::router(state.clone())
@@ -153,7 +173,11 @@ impl Server {
             }
             Some(tls) => crate::tls::serve(listener, app, tls, shutdown).await,
         };
-        // Whatever happened to the listener, what was admitted is committed.
+        // Whatever happened to the listener, what was admitted is committed: the
+        // other inputs first deliver and commit what they hold, then the queue closes.
+        tokio::task::spawn_blocking(move || sources.stop())
+            .await
+            .map_err(|_| ServeError::Detection)?;
         state.detection.close();
         let joined = tokio::task::spawn_blocking(move || thread.join())
             .await

@@ -502,7 +502,7 @@ impl Store for SqliteStore {
         let tx = self.conn.transaction().map_err(sql)?;
         let triaged = triaged_incidents(&tx).map_err(sql)?;
         tx.execute("DELETE FROM incidents", []).map_err(sql)?;
-        write_incidents(&tx, &path, incidents, false).map_err(|e| e.at(&path, busy))?;
+        write_incidents(&tx, incidents, false).map_err(|e| e.at(&path, busy))?;
         carry_triage(&tx, &triaged, incidents).map_err(sql)?;
         tx.commit().map_err(sql)
     }
@@ -603,7 +603,7 @@ impl Store for SqliteStore {
             .conn
             .transaction()
             .map_err(|e| StoreError::sqlite(&path, e, busy))?;
-        write_incidents(&tx, &path, incidents, true).map_err(|e| e.at(&path, busy))?;
+        write_incidents(&tx, incidents, true).map_err(|e| e.at(&path, busy))?;
         tx.commit().map_err(|e| StoreError::sqlite(&path, e, busy))
     }
 
@@ -758,7 +758,6 @@ pub(crate) fn insert_alerts_in(
 /// `created_at` is when its first alert was stored.
 pub(crate) fn write_incidents(
     tx: &Transaction<'_>,
-    _path: &Path,
     incidents: &[Incident],
     upsert: bool,
 ) -> std::result::Result<(), TxError> {

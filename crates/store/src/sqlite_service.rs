@@ -446,7 +446,9 @@ impl SqliteStore {
         change: &TriageChange,
     ) -> Result<TriageRecord> {
         let Some(subject) = self.canonical(subject)? else {
-            return Err(self.not_found(subject.to_string()));
+            // The id is the caller's text: quoted short, whatever its length.
+            let id: String = subject.id().chars().take(80).collect();
+            return Err(self.not_found(format!("{} `{id}`", subject.kind())));
         };
         let current = self.record_of(subject.clone())?;
         let now = parse_time(&time_text(Utc::now())).unwrap_or_else(Utc::now);

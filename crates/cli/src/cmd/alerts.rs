@@ -38,6 +38,8 @@ enum AlertsCommand {
     Runs(RunsArgs),
     /// Show one stored alert by id: rule, techniques, event, matched and context fields.
     Show(ShowArgs),
+    /// Triage an alert: state, verdict and reason, assignee, tags, comment (audited).
+    Triage(crate::cmd::triage::TriageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +105,18 @@ struct ListArgs {
     /// Only alerts from this host (any case).
     #[arg(long, value_name = "H")]
     host: Option<String>,
+    /// Only alerts of this rule id.
+    #[arg(long, value_name = "ID")]
+    rule: Option<String>,
+    /// Only alerts in this triage state.
+    #[arg(long, value_name = "STATE", value_parser = crate::cmd::triage::state_parser())]
+    state: Option<rampart_store::TriageState>,
+    /// Only alerts before this time (same forms as --since).
+    #[arg(long, value_name = "T", value_parser = parse_since)]
+    until: Option<DateTime<Utc>>,
+    /// Skip this many alerts first.
+    #[arg(long, value_name = "N")]
+    offset: Option<usize>,
     /// At most this many alerts.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -167,6 +181,9 @@ pub fn run(args: AlertsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         AlertsCommand::Import(args) => import(args, global),
         AlertsCommand::Runs(args) => runs(args, global),
         AlertsCommand::Show(args) => show(args, global),
+        AlertsCommand::Triage(args) => {
+            crate::cmd::triage::run(crate::cmd::triage::Kind::Alert, args, global)
+        }
     }
 }
 
@@ -185,6 +202,10 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     } else {
         write_alert_details(&mut out, &stored)?;
+        let subject = rampart_store::Subject::Alert(stored.id.clone());
+        if let Some(record) = store.triage_record(&subject)? {
+            crate::cmd::triage::write_triage(&mut out, &record, &store.comments(&subject)?)?;
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -308,7 +329,10 @@ fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         technique: args.technique,
         host: args.host,
         limit: args.limit,
-        ..AlertQuery::default()
+        rule: args.rule,
+        state: args.state,
+        until: args.until,
+        offset: args.offset,
     };
     let alerts = store.alerts(&query)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -340,12 +364,13 @@ fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             let a = &stored.alert;
             writeln!(
                 out,
-                "{}  {:<13} {:<16} {:<24} {}",
+                "{}  {:<13} {:<12} {:<16} {:<24} {}",
                 a.event
                     .timestamp
                     .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                     .unwrap_or_else(|| "-".repeat(19)),
                 a.level.as_str(),
+                stored.state.as_str(),
                 Escaped(a.event.computer.as_deref().unwrap_or("-")),
                 Escaped(&a.techniques.join(",")),
                 Escaped(&a.rule_title)

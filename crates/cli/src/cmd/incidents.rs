@@ -12,7 +12,9 @@ use rampart_correlate::{kill_chain_from, next_predictor_from, Incident, KillChai
 use rampart_enrich::{Enricher, TechniqueContext};
 use rampart_event::terminal::Escaped;
 use rampart_knowledge::Knowledge;
-use rampart_store::Store;
+use rampart_store::{
+    Comment, IncidentQuery, Store, StoredIncident, Subject, TriageRecord, TriageState,
+};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -34,8 +36,10 @@ enum IncidentsCommand {
     List(ListArgs),
     /// Show one incident: timeline, tactics, techniques with context, likely next.
     Show(ShowArgs),
-    /// Regroup all stored alerts into incidents.
+    /// Regroup all stored alerts into incidents (triage follows each incident's alerts).
     Rebuild(RebuildArgs),
+    /// Triage an incident: state, verdict and reason, assignee, tags, comment (audited).
+    Triage(crate::cmd::triage::TriageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -43,6 +47,9 @@ struct ListArgs {
     /// At most this many incidents.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Only incidents in this triage state.
+    #[arg(long, value_name = "STATE", value_parser = crate::cmd::triage::state_parser())]
+    state: Option<TriageState>,
     /// One JSON object per incident per line (without the timeline).
     #[arg(long)]
     json: bool,
@@ -78,6 +85,9 @@ pub fn run(args: IncidentsArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode>
         IncidentsCommand::List(args) => list(args, global),
         IncidentsCommand::Show(args) => show(args, global),
         IncidentsCommand::Rebuild(args) => rebuild(args, global),
+        IncidentsCommand::Triage(args) => {
+            crate::cmd::triage::run(crate::cmd::triage::Kind::Incident, args, global)
+        }
     }
 }
 
@@ -95,10 +105,12 @@ struct Summary<'a> {
     rules: usize,
     tactics: &'a [String],
     techniques: &'a [String],
+    state: TriageState,
 }
 
-fn summary(incident: &Incident) -> Summary<'_> {
+fn summary(incident: &Incident, state: TriageState) -> Summary<'_> {
     Summary {
+        state,
         id: &incident.id,
         host: &incident.host,
         user: incident.user.as_deref(),
@@ -115,19 +127,24 @@ fn summary(incident: &Incident) -> Summary<'_> {
 
 fn list(args: ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let store = args.store.open_read(global)?;
-    let mut incidents = store.incidents()?;
-    if let Some(limit) = args.limit {
-        incidents.truncate(limit);
-    }
-    for incident in &incidents {
+    let incidents = store.incidents_page(&IncidentQuery {
+        state: args.state,
+        limit: args.limit,
+        ..IncidentQuery::default()
+    })?;
+    for StoredIncident {
+        incident, state, ..
+    } in &incidents
+    {
         if args.json {
-            println!("{}", serde_json::to_string(&summary(incident))?);
+            println!("{}", serde_json::to_string(&summary(incident, *state))?);
         } else {
             println!(
-                "{:<14} {:>6.1}  {:<8} {:<16} {:>5} alert(s)  {} → {}  {}",
+                "{:<14} {:>6.1}  {:<8} {:<12} {:<16} {:>5} alert(s)  {} → {}  {}",
                 incident.id,
                 incident.score,
                 incident.max_level.as_str(),
+                state.as_str(),
                 Escaped(&incident.host),
                 incident.timeline.len(),
                 time(incident.first_seen),
@@ -156,11 +173,13 @@ struct Detail<'a> {
     technique_context: Vec<Arc<TechniqueContext>>,
     likely_next: Vec<NextTechnique>,
     coverage_source: &'static str,
+    triage: Option<TriageRecord>,
+    comments: Vec<Comment>,
 }
 
 fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let store = args.store.open_read(global)?;
-    let Some(incident) = store.incident(&args.id)? else {
+    let Some(mut incident) = store.incident(&args.id)? else {
         anyhow::bail!(
             "no incident `{}` in {} (see `rampart incidents list`)",
             Escaped(&args.id),
@@ -169,7 +188,19 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     };
     let knowledge = load_knowledge(global);
     let (covered, coverage_source) = covered_techniques(store.as_ref(), global);
-    let detail = detail(&incident, knowledge.as_ref(), &covered, coverage_source);
+    // The service stores the likely next techniques it ranked; shown when the
+    // knowledge graph is not there to rank them afresh (and never twice in the JSON).
+    let stored_next = std::mem::take(&mut incident.likely_next);
+    let mut detail = detail(
+        &incident,
+        stored_next,
+        knowledge.as_ref(),
+        &covered,
+        coverage_source,
+    );
+    let subject = Subject::Incident(incident.id.clone());
+    detail.triage = store.triage_record(&subject)?;
+    detail.comments = store.comments(&subject)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&detail)?);
     } else {
@@ -180,6 +211,7 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
 
 fn detail<'a>(
     incident: &'a Incident,
+    stored_next: Vec<NextTechnique>,
     knowledge: Option<&Knowledge>,
     covered: &HashSet<String>,
     coverage_source: &'static str,
@@ -189,8 +221,10 @@ fn detail<'a>(
             incident,
             tactic_names: incident.tactics.clone(),
             technique_context: Vec::new(),
-            likely_next: Vec::new(),
+            likely_next: stored_next,
             coverage_source,
+            triage: None,
+            comments: Vec::new(),
         };
     };
     let chain: KillChain = kill_chain_from(knowledge);
@@ -216,6 +250,8 @@ fn detail<'a>(
         technique_context,
         likely_next: predictor.predict(&incident.techniques, covered, NEXT_LIMIT),
         coverage_source,
+        triage: None,
+        comments: Vec::new(),
     }
 }
 
@@ -265,6 +301,12 @@ fn print_detail(detail: &Detail<'_>, timeline: usize) {
     );
     if !incident.users.is_empty() {
         println!("users: {}", Escaped(&incident.users.join(", ")));
+    }
+    if let Some(record) = &detail.triage {
+        let mut text = Vec::new();
+        // Writing to memory cannot fail.
+        let _ = crate::cmd::triage::write_triage(&mut text, record, &detail.comments);
+        print!("{}", String::from_utf8_lossy(&text));
     }
     println!(
         "\nkill chain: {}",

@@ -11,3 +11,5 @@ pub mod incidents;
 pub mod placeholders;
 pub mod serve;
 pub mod sigma;
+pub mod token;
+pub mod triage;

@@ -62,6 +62,14 @@ pub struct ServeArgs {
     /// Keep every field of the event with each alert, not only its context fields.
     #[arg(long)]
     full_event: bool,
+    /// Folders to watch: EVTX and JSON-lines files dropped in are read, JSON-lines
+    /// files that grow are tailed (rotation followed); a restart resumes where the
+    /// last commit left off.
+    #[arg(long, value_name = "DIR")]
+    watch: Vec<PathBuf>,
+    /// Receive syslog (RFC 5424 and 3164) over TCP and UDP on this address.
+    #[arg(long, value_name = "ADDR")]
+    syslog: Option<SocketAddr>,
 }
 
 fn parse_std_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -94,6 +102,8 @@ pub fn run(args: ServeArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     config.allowed_lateness = args.allowed_lateness;
     config.full_event = args.full_event;
     config.threads = args.threads;
+    config.watch = args.watch.clone();
+    config.syslog = args.syslog;
     config.limits.max_body_bytes = args.max_body_bytes;
     config.limits.queue_events = args.queue_events;
     if let Some(knowledge) = hunt_store::load_knowledge(global) {

@@ -28,7 +28,12 @@ pub trait BatchSink: Send + Sync + 'static {
     /// Takes a batch. With `wait` (TCP) the call may block until there is room; with
     /// `wait` false (UDP) it must not block, and returns [`Saturated`] when there is
     /// no room. A TCP reader whose batch is refused closes its connection. Batch
-    /// `seq` numbers rise in delivery order across a listener's connections.
+    /// `seq` numbers rise in delivery order across a listener's connections (with
+    /// gaps where UDP batches were refused).
+    ///
+    /// [`Listener::shutdown`] waits for every reader, and readers deliver what they
+    /// hold before they end: a sink must not block forever once its consumer is
+    /// gone (it should return [`Saturated`] then).
     fn deliver(&self, batch: EventBatch, wait: bool) -> Result<(), Saturated>;
     /// Takes a diagnostic: a cut message, a dropped batch, a refused connection.
     fn diagnostic(&self, diagnostic: Diagnostic);

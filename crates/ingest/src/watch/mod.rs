@@ -27,8 +27,9 @@
 //!
 //! Bounded: one batch (at most 64 lines, or one EVTX chunk) is read ahead of the
 //! caller, whose callback may block; at most [`WatchOptions::max_open_files`] tailed
-//! files keep a handle open; a file that cannot be read is a diagnostic, and the
-//! watcher goes on.
+//! files keep a handle open (the ones idle longest are closed, and opened again by
+//! path when they grow; one that leaves the folders while closed cannot be read to
+//! its end); a file that cannot be read is a diagnostic, and the watcher goes on.
 
 mod checkpoint;
 mod read;
@@ -116,7 +117,7 @@ pub struct Watcher {
     /// Files that are not telemetry (by name and first bytes), not looked at again.
     ignored: HashSet<FileId>,
     /// Folder problems already reported, so a poll every 250 ms does not repeat them.
-    reported: HashSet<String>,
+    reported: HashSet<(PathBuf, String)>,
     poll: u64,
 }
 
@@ -130,6 +131,8 @@ struct Tracked {
     seen: Option<(u64, Option<SystemTime>)>,
     /// Polls in a row that found the file unchanged.
     unchanged: u32,
+    /// Problems of the file shown so far (see [`WatchOptions::read`]'s cap).
+    shown: u64,
     /// A tailed file's open handle.
     handle: Option<File>,
     /// The poll at which the file last gave lines.
@@ -237,12 +240,13 @@ impl Watcher {
     /// said so.
     pub fn poll(&mut self, sink: &mut dyn WatchSink) -> ControlFlow<()> {
         self.poll += 1;
-        let seen = self.scan(sink);
+        let (seen, complete) = self.scan(sink);
         let present: HashSet<FileId> = seen.iter().map(|file| file.id).collect();
         // Files that left the folders first: a rotated file's last lines come before
-        // those of the new file at its path.
+        // those of the new file at its path. A walk that could not see everything
+        // says nothing of what it did not see.
         let mut gone: Vec<FileId> = (self.files.keys())
-            .filter(|id| !present.contains(id))
+            .filter(|id| complete && !present.contains(id))
             .copied()
             .collect();
         gone.sort();
@@ -259,7 +263,7 @@ impl Watcher {
                             options: &self.options.read,
                             last: true,
                         };
-                        tail.read(&mut progress, sink)?;
+                        tail.read(&mut progress, &mut file.shown, sink)?;
                     } else if let Some((size, _)) =
                         file.seen.filter(|(size, _)| *size > progress.offset)
                     {
@@ -273,7 +277,9 @@ impl Watcher {
                 }
             }
         }
-        self.ignored.retain(|id| present.contains(id));
+        if complete {
+            self.ignored.retain(|id| present.contains(id));
+        }
         for file in seen {
             self.step(file, sink)?;
         }
@@ -286,10 +292,11 @@ impl Watcher {
         self.files.len()
     }
 
-    /// Every regular file under the folders, in path order.
-    fn scan(&mut self, sink: &mut dyn WatchSink) -> Vec<Seen> {
+    /// Every regular file under the folders, in path order, and whether the walk saw
+    /// everything (no folder or file it could not look at).
+    fn scan(&mut self, sink: &mut dyn WatchSink) -> (Vec<Seen>, bool) {
         let mut seen = Vec::new();
-        let mut problems = HashSet::new();
+        let (mut problems, mut notes) = (HashSet::new(), HashSet::new());
         for dir in &self.dirs {
             for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
                 let entry = match entry {
@@ -297,14 +304,18 @@ impl Watcher {
                     Err(error) => {
                         let path = error.path().unwrap_or(dir).to_path_buf();
                         let message = match error.io_error() {
-                            Some(io) => format!("cannot watch {}: {io}", path.display()),
-                            None => format!("cannot watch {}", path.display()),
+                            Some(io) => format!("cannot be watched: {io}"),
+                            None => "cannot be watched".to_string(),
                         };
                         problems.insert((path, message));
                         continue;
                     }
                 };
                 // Links are not followed, FIFOs and devices never opened (as in a hunt).
+                if entry.file_type().is_symlink() && telemetry_name(entry.path()) {
+                    let message = format!("{}: symbolic link not followed", entry.path().display());
+                    notes.insert((entry.path().to_path_buf(), message));
+                }
                 if !entry.file_type().is_file() {
                     continue;
                 }
@@ -317,22 +328,25 @@ impl Watcher {
                     }),
                     Err(error) => {
                         let path = entry.path().to_path_buf();
-                        let message = format!("cannot watch {}: {error}", path.display());
+                        let message = format!("cannot be watched: {error}");
                         problems.insert((path, message));
                     }
                 }
             }
         }
+        let complete = problems.is_empty();
         let mut messages = HashSet::new();
-        for (path, message) in problems {
-            if !self.reported.contains(&message) {
-                sink.diagnostic(file_diagnostic(&path, message.clone()));
+        let mut said: Vec<(PathBuf, String)> = problems.into_iter().chain(notes).collect();
+        said.sort();
+        for said in said {
+            if !self.reported.contains(&said) {
+                sink.diagnostic(file_diagnostic(&said.0, said.1.clone()));
             }
-            messages.insert(message);
+            messages.insert(said);
         }
         // A problem that went away is reported again if it comes back.
         self.reported = messages;
-        seen
+        (seen, complete)
     }
 
     /// Reads what is ready of one file.
@@ -441,6 +455,7 @@ impl Watcher {
             state,
             seen: None,
             unchanged: 0,
+            shown: 0,
             handle: None,
             last_read: self.poll,
         })
@@ -500,11 +515,20 @@ fn tail(
     let State::Lines(progress) = &mut file.state else {
         return ControlFlow::Continue(());
     };
-    if size < progress.offset {
+    // Truncated in place (copytruncate), or truncated and written past where it had
+    // been read before this poll: its first bytes tell.
+    let rewritten =
+        size > progress.offset && progress.offset > 0 && !progress.head.matches(&file.path);
+    if size < progress.offset || rewritten {
+        let what = if rewritten {
+            "written again from its start"
+        } else {
+            "truncated"
+        };
         sink.diagnostic(file_diagnostic(
             &file.path,
             format!(
-                "truncated to {size} bytes (had been read to {}): read again from its start",
+                "{what} ({size} bytes, had been read to {}): read again from its start",
                 progress.offset
             ),
         ));
@@ -520,6 +544,13 @@ fn tail(
     }
     if size == progress.offset {
         return ControlFlow::Continue(());
+    }
+    if progress.head.len == 0 {
+        // Emptied, then written again: fingerprint what it holds now.
+        match Head::read(&file.path, size) {
+            Ok(head) => progress.head = head,
+            Err(_) => return ControlFlow::Continue(()),
+        }
     }
     if file.handle.is_none() {
         match open_same(&file.path, &file.key) {
@@ -542,7 +573,7 @@ fn tail(
         options,
         last: false,
     };
-    let flow = tail.read(progress, sink);
+    let flow = tail.read(progress, &mut file.shown, sink);
     if progress.offset != before {
         file.last_read = poll;
     }
@@ -588,18 +619,22 @@ fn resumed(checkpoint: Checkpoint, path: &Path) -> State {
     }
 }
 
-/// File names taken as telemetry; other files only when they start as EVTX does.
-fn is_telemetry(seen: &Seen, ignored: &mut HashSet<FileId>) -> bool {
-    let name = seen
-        .path
+/// Whether a file's name says it is telemetry (`.evtx`, `.json`, `.jsonl`, `.ndjson`,
+/// `.log`, each also with `.gz`).
+fn telemetry_name(path: &Path) -> bool {
+    let name = path
         .file_name()
         .map(|name| name.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
-    let named = [".evtx", ".json", ".jsonl", ".ndjson", ".log"]
+    [".evtx", ".json", ".jsonl", ".ndjson", ".log"]
         .iter()
-        .any(|extension| name.ends_with(extension));
-    if named {
+        .any(|extension| name.ends_with(extension))
+}
+
+/// File names taken as telemetry; other files only when they start as EVTX does.
+fn is_telemetry(seen: &Seen, ignored: &mut HashSet<FileId>) -> bool {
+    if telemetry_name(&seen.path) {
         return true;
     }
     let mut magic = [0u8; 8];

@@ -30,9 +30,13 @@ pub(super) struct Tail<'a> {
 impl Tail<'_> {
     /// Delivers the complete lines after `progress`, a batch at a time; `progress`
     /// follows each batch the sink took.
+    ///
+    /// A file's problems are shown up to the reading options' cap over its life
+    /// (`shown` counts them); past it, each batch's are counted in one line.
     pub(super) fn read(
         &self,
         progress: &mut Progress,
+        shown: &mut u64,
         sink: &mut dyn WatchSink,
     ) -> ControlFlow<()> {
         let mut handle = self.handle;
@@ -51,13 +55,19 @@ impl Tail<'_> {
             }
             let collector = Collector::new();
             let first_line = progress.lines + 1;
-            crate::json_reader::read_line_block(
+            let budget = self.options.max_diagnostics.saturating_sub(*shown);
+            let options = ReadOptions {
+                max_diagnostics: budget,
+                ..self.options.clone()
+            };
+            let stats = crate::json_reader::read_line_block(
                 &block.bytes,
                 first_line,
                 self.name,
-                self.options,
+                &options,
                 &collector,
             );
+            *shown += stats.diagnostics.min(budget);
             let (events, diagnostics) = collector.into_parts();
             for diagnostic in diagnostics {
                 sink.diagnostic(diagnostic);

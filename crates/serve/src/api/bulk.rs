@@ -1,6 +1,6 @@
 //! The Elasticsearch-compatible subset log shippers' Elasticsearch outputs use, so
 //! they can point at Rampart unchanged: `GET /` and `HEAD /` (cluster info with a
-//! version), `GET /_license`, `GET /_xpack`, and `POST /_bulk` / `POST /{index}/_bulk`.
+//! version), `GET /_license`, `GET /_xpack`, and `POST` or `PUT` `/_bulk` and `/{index}/_bulk`.
 //!
 //! `_bulk` takes action lines and documents (NDJSON). `index` and `create` documents
 //! become events (the index name is kept as the event's source); `delete` and `update`
@@ -33,8 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(info).head(info_head))
         .route("/_license", get(license))
         .route("/_xpack", get(xpack))
-        .route("/_bulk", post(bulk_default))
-        .route("/{index}/_bulk", post(bulk_index))
+        .route("/_bulk", post(bulk_default).put(bulk_default))
+        .route("/{index}/_bulk", post(bulk_index).put(bulk_index))
 }
 
 /// Adds the header official Elasticsearch clients require on every answer.
@@ -183,10 +183,10 @@ async fn bulk(
 }
 
 /// The actions of a `_bulk` body and the documents to read, one per line.
-struct Plan {
+pub(crate) struct Plan {
     items: Vec<Item>,
     /// The `index`/`create` documents, one per line, for the JSON-lines reader.
-    documents: Vec<u8>,
+    pub(crate) documents: Vec<u8>,
     /// Items refused before reading.
     refused: usize,
 }
@@ -207,7 +207,7 @@ enum Outcome {
 }
 
 /// Reads the action lines; documents of `index`/`create` go to the document text.
-fn plan(text: &[u8], default_index: Option<&str>, max_line_bytes: usize) -> Plan {
+pub(crate) fn plan(text: &[u8], default_index: Option<&str>, max_line_bytes: usize) -> Plan {
     let mut plan = Plan {
         items: Vec::new(),
         documents: Vec::new(),
