@@ -10,11 +10,14 @@
 //! - [`ruleset`]: `GET /api/v1/rules`, the running rules, their filters and what
 //!   the last load reported.
 //! - [`suppressions`]: suppressions as Sigma filters in the tuning folder.
+//! - [`openapi`]: `GET /api/v1/openapi.json`, the OpenAPI 3.1 document of all of
+//!   these (no token).
 
 pub mod body;
 pub mod bulk;
 pub mod events;
 pub mod health;
+pub mod openapi;
 pub mod rules;
 pub mod ruleset;
 pub mod suppressions;
@@ -33,5 +36,6 @@ pub fn router(state: AppState) -> Router {
         .merge(triage::routes())
         .merge(ruleset::routes())
         .merge(suppressions::routes())
+        .merge(openapi::routes())
         .with_state(state)
 }
