@@ -8,19 +8,22 @@
 mod common;
 
 use common::{agent, evtx_to_json_lines, TestServer};
+use rampart_knowledge::Knowledge;
 use rampart_serve::Limits;
 use rampart_store::Role;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// The document, what was called, and how to check an answer.
-struct Checker<'a> {
-    server: &'a TestServer,
+struct Checker {
+    /// `http://host:port` of the service called.
+    base: String,
     doc: Value,
     called: BTreeSet<(String, String)>,
 }
 
-impl Checker<'_> {
+impl Checker {
     /// Resolves a local `$ref` (`#/components/...`) of the document.
     fn resolve<'v>(&'v self, value: &'v Value) -> &'v Value {
         match value.get("$ref").and_then(Value::as_str) {
@@ -44,7 +47,7 @@ impl Checker<'_> {
         token: Option<&str>,
         body: Option<(&str, &[u8])>,
     ) -> (u16, Value) {
-        let mut request = agent().request(&method.to_uppercase(), &self.server.url(path));
+        let mut request = agent().request(&method.to_uppercase(), &format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.set("Authorization", &format!("Bearer {token}"));
         }
@@ -135,7 +138,13 @@ impl Checker<'_> {
 fn every_documented_operation_answers_as_documented() {
     let dir = tempfile::tempdir().unwrap();
     let rules = rampart_testkit::data_path("sigma/rules/windows/process_creation");
-    let server = TestServer::start(dir.path(), &[rules], Limits::default());
+    let knowledge = {
+        let files = rampart_refdata::discover(&rampart_testkit::data_dir()).unwrap();
+        Arc::new(Knowledge::from_files(&files).unwrap())
+    };
+    let server = TestServer::start_with(dir.path(), std::slice::from_ref(&rules), |config| {
+        config.knowledge = Some(knowledge)
+    });
     let files = rampart_testkit::files_under(
         &rampart_testkit::data_path("evtx-attack-samples/Execution"),
         "evtx",
@@ -166,7 +175,7 @@ fn every_documented_operation_answers_as_documented() {
         "bearer"
     );
     let mut api = Checker {
-        server: &server,
+        base: server.url(""),
         doc,
         called: BTreeSet::new(),
     };
@@ -438,6 +447,14 @@ fn every_documented_operation_answers_as_documented() {
         .0,
         200
     );
+    let (_, shown) = api.call("get", "/api/v1/incidents/{id}", &one, viewer, None);
+    assert!(
+        !shown["incident"]["likely_next"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "the knowledge graph ranks likely next techniques: {shown}"
+    );
     let (status, metrics) = api.call(
         "get",
         "/api/v1/metrics/triage",
@@ -555,6 +572,51 @@ fn every_documented_operation_answers_as_documented() {
             .0,
         404
     );
+
+    // Knowledge: `attack show --json` over HTTP.
+    let attack = "/api/v1/attack/{id}";
+    let (status, technique) = api.call("get", attack, "/api/v1/attack/T1003.001", viewer, None);
+    assert_eq!(status, 200, "{technique}");
+    assert_eq!(technique["id"], "T1003.001");
+    assert_eq!(technique["kind"], "technique", "{technique}");
+    let (status, group) = api.call("get", attack, "/api/v1/attack/APT29", viewer, None);
+    assert_eq!(status, 200, "{group}");
+    assert_eq!(group["id"], "G0016");
+    let (status, d3fend) = api.call("get", attack, "/api/v1/attack/D3-PSA", viewer, None);
+    assert_eq!(status, 200, "{d3fend}");
+    assert_eq!(
+        api.call("get", attack, "/api/v1/attack/T9999.999", viewer, None)
+            .0,
+        404
+    );
+    assert_eq!(
+        api.call("get", attack, "/api/v1/attack/%20", viewer, None)
+            .0,
+        400
+    );
+    assert_eq!(
+        api.call("get", attack, "/api/v1/attack/T1003", None, None)
+            .0,
+        401
+    );
+    // A service started without the knowledge graph says so.
+    let bare_dir = tempfile::tempdir().unwrap();
+    let bare = TestServer::start(bare_dir.path(), &[rules], Limits::default());
+    let bare_viewer = bare.viewer.clone();
+    api.base = bare.url("");
+    let (status, missing) = api.call(
+        "get",
+        attack,
+        "/api/v1/attack/T1003",
+        Some(&bare_viewer),
+        None,
+    );
+    assert_eq!(status, 503, "{missing}");
+    assert!(
+        missing["error"].as_str().unwrap().contains("knowledge"),
+        "{missing}"
+    );
+    bare.stop();
 
     // Exactly the documented operations were called.
     let documented = api.documented();

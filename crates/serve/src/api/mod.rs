@@ -10,9 +10,11 @@
 //! - [`ruleset`]: `GET /api/v1/rules`, the running rules, their filters and what
 //!   the last load reported.
 //! - [`suppressions`]: suppressions as Sigma filters in the tuning folder.
+//! - [`attack`]: `GET /api/v1/attack/{id}`, `rampart attack show --json`.
 //! - [`openapi`]: `GET /api/v1/openapi.json`, the OpenAPI 3.1 document of all of
 //!   these (no token).
 
+pub mod attack;
 pub mod body;
 pub mod bulk;
 pub mod events;
@@ -37,5 +39,6 @@ pub fn router(state: AppState) -> Router {
         .merge(ruleset::routes())
         .merge(suppressions::routes())
         .merge(openapi::routes())
+        .merge(attack::routes())
         .with_state(state)
 }
