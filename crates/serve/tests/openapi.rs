@@ -599,6 +599,20 @@ fn every_documented_operation_answers_as_documented() {
             .0,
         401
     );
+    let (status, coverage) = api.call("get", "/api/v1/coverage", "/api/v1/coverage", viewer, None);
+    assert_eq!(status, 200, "{coverage}");
+    assert_eq!(coverage["domain"], "enterprise-attack", "{}", coverage["summary"]);
+    let summary = &coverage["summary"];
+    assert_eq!(summary["rules"], ruleset["report"]["rules"], "{summary}");
+    assert!(
+        summary["parent_techniques_claimed"].as_u64().unwrap() > 10,
+        "{summary}"
+    );
+    assert_eq!(
+        api.call("get", "/api/v1/coverage", "/api/v1/coverage", None, None)
+            .0,
+        401
+    );
     // A service started without the knowledge graph says so.
     let bare_dir = tempfile::tempdir().unwrap();
     let bare = TestServer::start(bare_dir.path(), &[rules], Limits::default());
@@ -616,6 +630,14 @@ fn every_documented_operation_answers_as_documented() {
         missing["error"].as_str().unwrap().contains("knowledge"),
         "{missing}"
     );
+    let (status, missing) = api.call(
+        "get",
+        "/api/v1/coverage",
+        "/api/v1/coverage",
+        Some(&bare_viewer),
+        None,
+    );
+    assert_eq!(status, 503, "{missing}");
     bare.stop();
 
     // Exactly the documented operations were called.
