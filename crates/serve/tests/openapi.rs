@@ -601,7 +601,11 @@ fn every_documented_operation_answers_as_documented() {
     );
     let (status, coverage) = api.call("get", "/api/v1/coverage", "/api/v1/coverage", viewer, None);
     assert_eq!(status, 200, "{coverage}");
-    assert_eq!(coverage["domain"], "enterprise-attack", "{}", coverage["summary"]);
+    assert_eq!(
+        coverage["domain"], "enterprise-attack",
+        "{}",
+        coverage["summary"]
+    );
     let summary = &coverage["summary"];
     assert_eq!(summary["rules"], ruleset["report"]["rules"], "{summary}");
     assert!(
