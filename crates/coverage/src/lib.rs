@@ -12,6 +12,7 @@
 //! data.
 
 mod claimed;
+mod document;
 mod error;
 mod escape;
 mod from_knowledge;
@@ -37,6 +38,7 @@ pub use claimed::{
     claimed_coverage, resolved_techniques, ClaimWeights, ClaimedCoverage, PlatformCoverage,
     RuleClaim, TacticCoverage, TagIssue, TechniqueClaim,
 };
+pub use document::{claimed_document, matrix_with_countermeasures, CoverageDocument};
 pub use error::CoverageError;
 pub use escape::{escape, escape_markdown, escape_terminal, spreadsheet_safe};
 pub use from_knowledge::matrix_from_knowledge;

@@ -5,6 +5,7 @@ use rampart_event::Level;
 use rampart_sigma::LoadOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything `rampart serve` needs to start.
@@ -34,6 +35,10 @@ pub struct ServeConfig {
     pub watch: Vec<PathBuf>,
     /// Address for syslog over TCP and UDP.
     pub syslog: Option<SocketAddr>,
+    /// The knowledge graph (ATT&CK, D3FEND, ENGAGE), loaded once by the caller: it
+    /// answers `/api/v1/attack/{id}` and ranks incidents' likely next techniques.
+    /// Without it those answers are 503 and incidents have no `likely_next`.
+    pub knowledge: Option<Arc<rampart_knowledge::Knowledge>>,
 }
 
 impl ServeConfig {
@@ -51,6 +56,7 @@ impl ServeConfig {
             threads: 0,
             watch: Vec::new(),
             syslog: None,
+            knowledge: None,
         }
     }
 }

@@ -124,7 +124,7 @@ impl Detection {
             chrono::TimeDelta::from_std(config.allowed_lateness).unwrap_or(chrono::TimeDelta::MAX);
         // Incidents grow alert batch by alert batch from those already stored.
         let seed = store.incidents()?;
-        let tracker = IncidentTracker::seeded(
+        let mut tracker = IncidentTracker::seeded(
             config.kill_chain.clone(),
             TrackerConfig {
                 lateness,
@@ -132,6 +132,19 @@ impl Detection {
             },
             seed,
         );
+        if let Some(knowledge) = &config.knowledge {
+            // Covered: the techniques the rules loaded at start-up are tagged with.
+            let covered = rules
+                .load()
+                .set
+                .rules
+                .iter()
+                .flat_map(|rule| rule.attack.techniques.iter())
+                .map(|technique| technique.to_ascii_uppercase())
+                .collect();
+            let predictor = rampart_correlate::next_predictor_from(knowledge);
+            tracker = tracker.with_likely_next(Arc::new(predictor), covered);
+        }
         let mut worker = Worker {
             receiver,
             rules,

@@ -91,6 +91,10 @@ pub enum ApiError {
     /// 503: the service is stopping or its detection thread is gone.
     #[error("the service is not accepting events: {0}")]
     Unavailable(String),
+    /// 503: what the request needs was not loaded at start-up (e.g. the knowledge
+    /// graph).
+    #[error("{0} is not loaded in this service")]
+    NotLoaded(String),
     /// 500: something failed inside (the store, a thread).
     #[error("{0}")]
     Internal(String),
@@ -107,7 +111,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Saturated { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotLoaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

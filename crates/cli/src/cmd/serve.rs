@@ -109,6 +109,7 @@ pub fn run(args: ServeArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     config.limits.queue_events = args.queue_events;
     if let Some(knowledge) = hunt_store::load_knowledge(global) {
         config.kill_chain = rampart_correlate::kill_chain_from(&knowledge);
+        config.knowledge = Some(std::sync::Arc::new(knowledge));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -10,11 +10,18 @@
 //! - [`ruleset`]: `GET /api/v1/rules`, the running rules, their filters and what
 //!   the last load reported.
 //! - [`suppressions`]: suppressions as Sigma filters in the tuning folder.
+//! - [`attack`]: `GET /api/v1/attack/{id}`, `rampart attack show --json`.
+//! - [`coverage`]: `GET /api/v1/coverage`, `rampart coverage --json`.
+//! - [`openapi`]: `GET /api/v1/openapi.json`, the OpenAPI 3.1 document of all of
+//!   these (no token).
 
+pub mod attack;
 pub mod body;
 pub mod bulk;
+pub mod coverage;
 pub mod events;
 pub mod health;
+pub mod openapi;
 pub mod rules;
 pub mod ruleset;
 pub mod suppressions;
@@ -33,5 +40,8 @@ pub fn router(state: AppState) -> Router {
         .merge(triage::routes())
         .merge(ruleset::routes())
         .merge(suppressions::routes())
+        .merge(openapi::routes())
+        .merge(attack::routes())
+        .merge(coverage::routes())
         .with_state(state)
 }

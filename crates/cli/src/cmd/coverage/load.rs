@@ -3,8 +3,8 @@
 
 use crate::global::GlobalOpts;
 use anyhow::Context;
-use rampart_coverage::{matrix_from_knowledge, rule_info, AttackMatrix, Countermeasure, RuleInfo};
-use rampart_knowledge::{Domain, Hit, Kind};
+use rampart_coverage::{rule_info, AttackMatrix, RuleInfo};
+use rampart_knowledge::Domain;
 use rampart_sigma::RuleSet;
 use std::path::PathBuf;
 
@@ -12,32 +12,13 @@ use std::path::PathBuf;
 pub(crate) fn load_matrix(global: &GlobalOpts, domain: Domain) -> anyhow::Result<AttackMatrix> {
     let data_dir = global.data_dir();
     let knowledge = crate::cmd::attack::load_knowledge(global)?;
-    let graph = knowledge.matrix(domain).with_context(|| {
+    rampart_coverage::matrix_with_countermeasures(&knowledge, domain).with_context(|| {
         format!(
             "no ATT&CK {} bundle in {} (try `rampart data status`)",
             domain.as_str(),
             data_dir.display()
         )
-    })?;
-    let countermeasures = |id: &str| -> Vec<Countermeasure> {
-        let Some(node) = graph
-            .by_attack_id(id)
-            .into_iter()
-            .find(|n| n.kind == Kind::Technique && graph.is_active(*n))
-        else {
-            return Vec::new();
-        };
-        knowledge
-            .countermeasures(Hit { domain, node })
-            .into_iter()
-            .map(|c| Countermeasure {
-                id: c.id,
-                name: c.name,
-                tactic: c.tactic,
-            })
-            .collect()
-    };
-    Ok(matrix_from_knowledge(graph, countermeasures))
+    })
 }
 
 /// The rule folders: those given, else the Sigma folders of the data directory.

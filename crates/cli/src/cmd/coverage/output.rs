@@ -3,13 +3,10 @@
 use super::RunArgs;
 use anyhow::Context;
 use rampart_coverage::{
-    claimed_layer, gaps_csv, gaps_layer, gaps_markdown, html_report, validated_layer, AttackMatrix,
-    ClaimedCoverage, Confidence, CoverageDiff, Gap, Layer, LintReport, ReportInput,
-    TechniqueVisibility, ValidatedCoverage, VersionSkew, Visibility, SKEW_REMEDY,
+    claimed_layer, gaps_csv, gaps_layer, gaps_markdown, html_report, validated_layer, Confidence,
+    CoverageDiff, Layer, ReportInput, Visibility,
 };
 use rampart_event::terminal::{escape, Escaped};
-use serde_json::json;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `println!` into a string, so output is written once and a closed pipe is harmless.
@@ -23,96 +20,7 @@ macro_rules! emit {
     }};
 }
 
-/// Everything one coverage run computed.
-pub(super) struct Results<'a> {
-    pub matrix: &'a AttackMatrix,
-    pub claimed: &'a ClaimedCoverage,
-    pub validated: Option<&'a ValidatedCoverage>,
-    pub visibility: Option<&'a BTreeMap<String, TechniqueVisibility>>,
-    pub gaps: &'a [Gap],
-    pub lint: &'a LintReport,
-    pub skew: &'a VersionSkew,
-    pub platform: Option<&'a str>,
-    pub groups: &'a [String],
-}
-
-impl Results<'_> {
-    /// The `--json` document.
-    pub fn json(&self) -> serde_json::Value {
-        let (parents, parents_total) = self.claimed.parent_totals(self.matrix);
-        let (all, all_total) = self.claimed.all_totals(self.matrix);
-        let never_validated: Vec<&String> = match self.validated {
-            Some(v) => self
-                .claimed
-                .techniques
-                .keys()
-                .filter(|id| v.confidence(id).is_none())
-                .collect(),
-            None => Vec::new(),
-        };
-        // Claimed and validated side by side, one row per claimed technique.
-        let side_by_side: Vec<serde_json::Value> = self
-            .claimed
-            .techniques
-            .values()
-            .map(|claim| {
-                json!({
-                    "technique": claim.technique,
-                    "claimed_score": claim.score,
-                    "rules": claim.rules.len(),
-                    "validation": self.validated.map(|v| v.confidence(&claim.technique)),
-                })
-            })
-            .collect();
-        json!({
-            "domain": self.matrix.domain,
-            "attack_version": self.matrix.attack_version,
-            "platform": self.platform,
-            "groups": self.groups,
-            "summary": {
-                "rules": self.claimed.rules,
-                "rules_with_technique": self.claimed.rules_with_technique,
-                "parent_techniques_claimed": parents,
-                "parent_techniques_total": parents_total,
-                "parent_techniques_claimed_percent": percent(parents, parents_total),
-                "techniques_incl_subtechniques_claimed": all,
-                "techniques_incl_subtechniques_total": all_total,
-                "techniques_incl_subtechniques_claimed_percent": percent(all, all_total),
-                "techniques_validated_on_independent_samples": self.validated.map(|v| v.count(Confidence::Validated)),
-                "techniques_self_validated_only": self.validated.map(|v| v.count(Confidence::SelfValidated)),
-                "techniques_corroborated": self.validated.map(|v| v.count(Confidence::Corroborated)),
-                "claimed_never_validated": self.validated.map(|_| never_validated.len()),
-                "gaps": self.gaps.len(),
-                "lint_findings": self.lint.findings.len(),
-            },
-            "techniques": side_by_side,
-            "claimed": self.claimed,
-            "validated": self.validated,
-            "claimed_never_validated": self.validated.map(|_| &never_validated),
-            "visibility": self.visibility,
-            "gaps": self.gaps,
-            "lint": self.lint,
-            "version_skew": self.skew_json(),
-        })
-    }
-
-    /// Tags the loaded release does not know or revoked, with the remedy; `null`
-    /// when every tag matches.
-    fn skew_json(&self) -> serde_json::Value {
-        if self.skew.is_empty() {
-            return serde_json::Value::Null;
-        }
-        json!({
-            "summary": self.skew.summary(),
-            "remedy": SKEW_REMEDY,
-            "rules_with_unknown": self.skew.rules_with_unknown,
-            "rules_with_revoked": self.skew.rules_with_revoked,
-            "unknown_techniques": self.skew.unknown_techniques,
-            "unknown_tactics": self.skew.unknown_tactics,
-            "revoked_techniques": self.skew.revoked_techniques,
-        })
-    }
-}
+pub(super) use rampart_coverage::CoverageDocument as Results;
 
 fn sibling(base: &Path, suffix: &str) -> PathBuf {
     let stem = base
