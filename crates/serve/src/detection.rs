@@ -430,19 +430,15 @@ impl Worker {
         if alerts.is_empty() && checkpoints.is_empty() {
             return Ok(());
         }
-        // The alerts new to the store are the ones incidents gain (a resent batch adds
-        // nothing twice).
-        let fresh: Vec<&Alert> = alerts
-            .iter()
-            .filter(|alert| {
-                !matches!(
-                    self.store.alert(&rampart_store::dedup_key(alert)),
-                    Ok(Some(_))
-                )
-            })
-            .collect();
         match self.store.commit_ingest(self.run, alerts, checkpoints) {
             Ok(outcome) => {
+                // The alerts new to the store are the ones incidents gain (a resent
+                // batch adds nothing twice).
+                let fresh: Vec<&Alert> = outcome
+                    .added
+                    .iter()
+                    .filter_map(|&index| alerts.get(index))
+                    .collect();
                 self.track(&fresh);
                 self.inner.store_failing.store(false, Ordering::Relaxed);
                 self.alerts += alerts.len() as u64;

@@ -729,7 +729,7 @@ pub(crate) fn insert_alerts_in(
     let mut technique = tx.prepare_cached(
         "INSERT OR IGNORE INTO alert_techniques (alert_id, technique) VALUES (?1, ?2)",
     )?;
-    for alert in alerts {
+    for (index, alert) in alerts.iter().enumerate() {
         let id = dedup_key(alert);
         // The body carries the id it is stored under, whatever the alert had.
         let alert = &with_id(alert, &id);
@@ -752,6 +752,7 @@ pub(crate) fn insert_alerts_in(
             continue;
         }
         outcome.inserted += 1;
+        outcome.added.push(index);
         for id_tag in &alert.techniques {
             technique.execute(params![id, id_tag.to_ascii_uppercase()])?;
         }

@@ -514,6 +514,7 @@ fn alerts_and_their_checkpoints_commit_together() {
         )
         .unwrap();
     assert_eq!((outcome.inserted, outcome.duplicates), (2, 0));
+    assert_eq!(outcome.added, [0, 1]);
     assert_eq!(
         store.checkpoint("watch:/logs/a.jsonl").unwrap().as_deref(),
         Some("offset=120")
@@ -557,6 +558,8 @@ fn alerts_and_their_checkpoints_commit_together() {
         )
         .unwrap();
     assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
+    // The outcome names which of the batch's alerts were new: r3, the second.
+    assert_eq!(outcome.added, [1]);
     assert_eq!(
         store.checkpoint("watch:/logs/a.jsonl").unwrap().as_deref(),
         Some("offset=180")
