@@ -523,6 +523,31 @@ impl Worker {
                 "incidents not stored: {}",
                 rampart_event::error_chain(&error)
             );
+            return;
+        }
+        for retired in &changes.retired {
+            // The survivor is the changed incident now holding the retired one's alerts.
+            let alerts: Vec<String> = match self.store.incident(retired) {
+                Ok(Some(old)) => old.timeline.into_iter().map(|e| e.alert_id).collect(),
+                _ => continue,
+            };
+            let Some(into) = changes.changed.iter().find(|incident| {
+                incident
+                    .timeline
+                    .iter()
+                    .any(|entry| alerts.contains(&entry.alert_id))
+            }) else {
+                continue;
+            };
+            if let Err(error) = self
+                .store
+                .retire_incidents(std::slice::from_ref(retired), &into.id)
+            {
+                tracing::warn!(
+                    "merged incident not retired: {}",
+                    rampart_event::error_chain(&error)
+                );
+            }
         }
     }
 
