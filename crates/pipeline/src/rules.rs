@@ -114,14 +114,7 @@ pub fn load_rules(
     logsource_file: Option<&Path>,
 ) -> Result<LoadedRules, Error> {
     let started = Instant::now();
-    let mut map = LogsourceMap::builtin();
-    if let Some(file) = logsource_file {
-        map.extend_from_file(file)
-            .map_err(|source| Error::Logsource {
-                path: file.to_path_buf(),
-                source,
-            })?;
-    }
+    let map = logsource_map(logsource_file)?;
     let (mut set, diagnostics) = rampart_sigma::load_rules_with(paths, options);
     let failures: Vec<String> = diagnostics
         .iter()
@@ -137,14 +130,9 @@ pub fn load_rules(
     let before = set.rules.len();
     set.rules.retain(|rule| rule.level >= min_level);
     let below_level = before - set.rules.len();
-    let (engine, compile_diagnostics) = Engine::compile(&set, &map);
-    let rejected = compile_diagnostics
-        .into_iter()
-        .filter(|d| d.kind == CompileDiagnosticKind::Rejected)
-        .map(|d| (d.rule, d.message))
-        .collect();
+    let (compiled, rejected) = compile(set, &map);
     Ok(LoadedRules {
-        compiled: Arc::new(CompiledRules::new(engine, set)),
+        compiled,
         loaded_ids,
         rejected,
         failed: failures.len(),
@@ -153,4 +141,41 @@ pub fn load_rules(
         below_level,
         elapsed: started.elapsed(),
     })
+}
+
+/// Rules the compiler rejected: (alert id, reason).
+pub type Rejected = Vec<(String, String)>;
+
+/// Compiles a rule set assembled by the caller (e.g. a reload that keeps the previous
+/// version of a rule whose new one does not load) with the built-in logsource map
+/// extended by `logsource_file`. Returns the compiled set and the rules the compiler
+/// rejected, with its reason; only an unreadable logsource map is an error.
+pub fn compile_rules(
+    set: RuleSet,
+    logsource_file: Option<&Path>,
+) -> Result<(Arc<CompiledRules>, Rejected), Error> {
+    let map = logsource_map(logsource_file)?;
+    Ok(compile(set, &map))
+}
+
+fn logsource_map(logsource_file: Option<&Path>) -> Result<LogsourceMap, Error> {
+    let mut map = LogsourceMap::builtin();
+    if let Some(file) = logsource_file {
+        map.extend_from_file(file)
+            .map_err(|source| Error::Logsource {
+                path: file.to_path_buf(),
+                source,
+            })?;
+    }
+    Ok(map)
+}
+
+fn compile(set: RuleSet, map: &LogsourceMap) -> (Arc<CompiledRules>, Rejected) {
+    let (engine, compile_diagnostics) = Engine::compile(&set, map);
+    let rejected = compile_diagnostics
+        .into_iter()
+        .filter(|d| d.kind == CompileDiagnosticKind::Rejected)
+        .map(|d| (d.rule, d.message))
+        .collect();
+    (Arc::new(CompiledRules::new(engine, set)), rejected)
 }

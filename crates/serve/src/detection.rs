@@ -443,19 +443,15 @@ impl Worker {
         if alerts.is_empty() && checkpoints.is_empty() {
             return Ok(());
         }
-        // The alerts new to the store are the ones incidents gain (a resent batch adds
-        // nothing twice).
-        let fresh: Vec<&Alert> = alerts
-            .iter()
-            .filter(|alert| {
-                !matches!(
-                    self.store.alert(&rampart_store::dedup_key(alert)),
-                    Ok(Some(_))
-                )
-            })
-            .collect();
         match self.store.commit_ingest(self.run, alerts, checkpoints) {
             Ok(outcome) => {
+                // The alerts new to the store are the ones incidents gain (a resent
+                // batch adds nothing twice).
+                let fresh: Vec<&Alert> = outcome
+                    .added
+                    .iter()
+                    .filter_map(|&index| alerts.get(index))
+                    .collect();
                 self.track(&fresh);
                 self.inner.store_failing.store(false, Ordering::Relaxed);
                 self.alerts += alerts.len() as u64;
@@ -540,6 +536,31 @@ impl Worker {
                 "incidents not stored: {}",
                 rampart_event::error_chain(&error)
             );
+            return;
+        }
+        for retired in &changes.retired {
+            // The survivor is the changed incident now holding the retired one's alerts.
+            let alerts: Vec<String> = match self.store.incident(retired) {
+                Ok(Some(old)) => old.timeline.into_iter().map(|e| e.alert_id).collect(),
+                _ => continue,
+            };
+            let Some(into) = changes.changed.iter().find(|incident| {
+                incident
+                    .timeline
+                    .iter()
+                    .any(|entry| alerts.contains(&entry.alert_id))
+            }) else {
+                continue;
+            };
+            if let Err(error) = self
+                .store
+                .retire_incidents(std::slice::from_ref(retired), &into.id)
+            {
+                tracing::warn!(
+                    "merged incident not retired: {}",
+                    rampart_event::error_chain(&error)
+                );
+            }
         }
     }
 

@@ -2,14 +2,16 @@
 //!
 //! Handlers and the detection thread read the current [`Rules`] through an
 //! [`arc_swap::ArcSwap`]: a batch is scanned with the set it started with, and the
-//! next batch sees the new one. A reload that would break a rule which loads in the
-//! running set keeps the running set and reports why.
+//! next batch sees the new one. A reload swaps in every rule that loads and compiles;
+//! a rule whose new version does not (its file fails to load, or the compiler rejects
+//! it) keeps the version that runs now, matched by rule id (by file path when the
+//! broken file's id cannot be read), and the report names it with the reason.
 
 use crate::config::RuleSource;
 use arc_swap::ArcSwap;
 use rampart_pipeline::CompiledRules;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -47,6 +49,22 @@ pub struct LoadReport {
     pub millis: u64,
     /// When the load finished (seconds since the Unix epoch).
     pub loaded_at: u64,
+    /// Rules that run an older version because their new one did not load or compile.
+    pub kept: Vec<KeptRule>,
+}
+
+/// A rule a reload left at the version that ran before, because the new one is broken.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptRule {
+    /// The rule's (alert) id.
+    pub id: String,
+    /// The title of the version that runs.
+    pub title: String,
+    /// The rule file.
+    pub path: String,
+    /// Why the new version was not taken: the load failures of its file (with file and
+    /// line) or the compiler's reason.
+    pub why: Vec<String>,
 }
 
 impl LoadReport {
@@ -79,14 +97,6 @@ pub enum RulesError {
     /// The reload task itself failed.
     #[error("the reload task failed: {0}")]
     Crashed(String),
-    /// The new set breaks rules that the running set has.
-    #[error("reload refused: {} new problem(s); the running rules are kept", problems.len())]
-    NewProblems {
-        /// The problems the running set does not have.
-        problems: Vec<String>,
-        /// What the refused load reported.
-        report: Box<LoadReport>,
-    },
 }
 
 /// Loads and compiles the rules `source` names. Blocking (seconds for the full SigmaHQ
@@ -121,9 +131,8 @@ pub fn load(source: &RuleSource) -> Result<Rules, RulesError> {
         rejected: loaded.rejected,
         below_level: loaded.below_level,
         millis: duration_millis(loaded.elapsed),
-        loaded_at: SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs()),
+        loaded_at: now(),
+        kept: Vec::new(),
     };
     if report.rules == 0 {
         return Err(RulesError::Empty {
@@ -136,26 +145,143 @@ pub fn load(source: &RuleSource) -> Result<Rules, RulesError> {
     })
 }
 
-/// Loads the rules again and swaps them in, unless the new set has problems the
-/// running one does not (a rule file broken by an edit): then the running set stays.
+/// Loads the rules again and swaps them in. A rule of the running set whose new version
+/// is broken (its file fails to load, or the compiler rejects it) keeps its running
+/// version, named in the report's `kept`; the set is then compiled once more with it.
 pub fn reload(source: &RuleSource, current: &ArcSwap<Rules>) -> Result<LoadReport, RulesError> {
-    let rules = load(source)?;
-    let running = current.load().report.problems();
-    let new: Vec<String> = rules
-        .report
-        .problems()
-        .into_iter()
-        .filter(|problem| !running.contains(problem))
-        .collect();
-    if !new.is_empty() {
-        return Err(RulesError::NewProblems {
-            problems: new,
-            report: Box::new(rules.report),
-        });
-    }
+    let mut rules = load_with_fallback(source, &current.load())?;
+    rules.report.loaded_at = now();
     let report = rules.report.clone();
     current.store(Arc::new(rules));
     Ok(report)
+}
+
+fn load_with_fallback(source: &RuleSource, running: &Rules) -> Result<Rules, RulesError> {
+    let loaded = load(source);
+    let (new, empty_report) = match loaded {
+        Ok(rules) => (Some(rules), None),
+        Err(RulesError::Empty { report }) => (None, Some(report)),
+        Err(other) => return Err(other),
+    };
+    let (new_set, report) = match (&new, empty_report) {
+        (Some(rules), _) => (rules.set.clone(), rules.report.clone()),
+        (None, Some(report)) => (rampart_sigma::RuleSet::default(), *report),
+        (None, None) => return Err(RulesError::Crashed("no load result".into())),
+    };
+    let kept = broken_rules(running, &new_set, &report);
+    if kept.is_empty() {
+        return match new {
+            Some(rules) => Ok(rules),
+            None => Err(RulesError::Empty {
+                report: Box::new(report),
+            }),
+        };
+    }
+    let kept_ids: HashSet<&str> = kept.iter().map(|(rule, _)| rule.as_str()).collect();
+    let mut set = new_set;
+    set.rules
+        .retain(|rule| !kept_ids.contains(rule.alert_id().as_str()));
+    set.rules.extend(
+        running
+            .set
+            .rules
+            .iter()
+            .filter(|rule| kept_ids.contains(rule.alert_id().as_str()))
+            .cloned(),
+    );
+    let started = std::time::Instant::now();
+    let (compiled, rejected) = rampart_pipeline::compile_rules(set, source.logsource.as_deref())?;
+    let titles: HashMap<String, (String, String)> = running
+        .set
+        .rules
+        .iter()
+        .map(|rule| {
+            (
+                rule.alert_id(),
+                (rule.title.clone(), rule.path.display().to_string()),
+            )
+        })
+        .collect();
+    let kept = kept
+        .into_iter()
+        .map(|(id, why)| {
+            let (title, path) = titles.get(&id).cloned().unwrap_or_default();
+            KeptRule {
+                id,
+                title,
+                path,
+                why,
+            }
+        })
+        .collect();
+    let report = LoadReport {
+        rules: compiled.engine.rule_count(),
+        correlations: compiled.set.correlations.len(),
+        rejected,
+        millis: report
+            .millis
+            .saturating_add(duration_millis(started.elapsed())),
+        kept,
+        ..report
+    };
+    Ok(Rules { compiled, report })
+}
+
+/// The running rules whose new version is broken, with why: (alert id, reasons).
+fn broken_rules(
+    running: &Rules,
+    new_set: &rampart_sigma::RuleSet,
+    report: &LoadReport,
+) -> Vec<(String, Vec<String>)> {
+    let running_rejected: HashSet<&str> = running
+        .report
+        .rejected
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let new_rejected: HashMap<&str, &str> = report
+        .rejected
+        .iter()
+        .map(|(id, why)| (id.as_str(), why.as_str()))
+        .collect();
+    let new_ids: HashSet<String> = new_set.rules.iter().map(|rule| rule.alert_id()).collect();
+    let mut broken = Vec::new();
+    let mut seen = HashSet::new();
+    for rule in &running.set.rules {
+        let id = rule.alert_id();
+        if running_rejected.contains(id.as_str()) || !seen.insert(id.clone()) {
+            continue;
+        }
+        if let Some(why) = new_rejected.get(id.as_str()) {
+            broken.push((
+                id,
+                vec![format!("rule {} rejected: {why}", rule.alert_id())],
+            ));
+            continue;
+        }
+        if new_ids.contains(&id) {
+            continue;
+        }
+        // Gone from the new set: kept only when its file now fails to load (a rule
+        // deleted, or moved below the level, is dropped).
+        let prefix = format!("{}:", rule.path.display());
+        let why: Vec<String> = report
+            .failures
+            .iter()
+            .filter(|failure| failure.starts_with(&prefix))
+            .cloned()
+            .collect();
+        if !why.is_empty() {
+            broken.push((id, why));
+        }
+    }
+    broken
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }
 
 fn duration_millis(duration: Duration) -> u64 {

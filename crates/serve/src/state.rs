@@ -70,8 +70,8 @@ impl AppState {
         .map_err(ApiError::from)
     }
 
-    /// Loads and compiles the rules again (on the blocking pool) and swaps them in;
-    /// on any new problem the running set stays and the error says why.
+    /// Loads and compiles the rules again (on the blocking pool) and swaps them in; a
+    /// rule whose new version is broken keeps its running one (the report's `kept`).
     pub async fn reload_rules(&self) -> Result<LoadReport, RulesError> {
         let _one_at_a_time = self.reloading.lock().await;
         let source = self.config.rules.clone();

@@ -226,6 +226,8 @@ detection:
 level: high
 ";
 
+const RULE_B_ID: &str = "8a1c0b8e-0000-4000-8000-00000000000b";
+
 const RULE_B: &str = "title: Test net user
 id: 8a1c0b8e-0000-4000-8000-00000000000b
 status: test
@@ -243,7 +245,7 @@ const EVENT_WHOAMI: &str = r##"{"Event":{"System":{"Channel":"Microsoft-Windows-
 const EVENT_NET: &str = r##"{"Event":{"System":{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Computer":"pc1","EventRecordID":12,"TimeCreated":{"#attributes":{"SystemTime":"2024-01-01T10:00:01Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\net.exe","CommandLine":"net user admin"}}}"##;
 
 #[test]
-fn rules_reload_swaps_the_set_and_a_broken_rule_keeps_the_old_one() {
+fn rules_reload_takes_new_versions_and_a_broken_rule_keeps_its_old_one() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
@@ -275,16 +277,50 @@ fn rules_reload_swaps_the_set_and_a_broken_rule_keeps_the_old_one() {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["report"]["rules"], 2);
     assert_eq!(send(EVENT_NET), 1);
-    // An edit that breaks a rule: refused, with the problem; both rules still run.
+    // One edit breaks b.yml, another changes a.yml (now it matches net.exe, not
+    // whoami.exe): a takes its new version, b keeps the one that runs, and the answer
+    // names b's file and line.
     std::fs::write(rules.join("b.yml"), "title: [unclosed\n").unwrap();
+    std::fs::write(
+        rules.join("a.yml"),
+        RULE_A.replace("\\whoami.exe", "\\net.exe"),
+    )
+    .unwrap();
     let (status, answer) = reload();
-    assert_eq!(status, 422, "{answer}");
-    assert!(
-        answer["error"].as_str().unwrap().contains("b.yml"),
-        "{answer}"
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["report"]["rules"], 2, "{answer}");
+    let kept = answer["report"]["kept"].as_array().unwrap();
+    assert_eq!(kept.len(), 1, "{answer}");
+    assert_eq!(kept[0]["id"], RULE_B_ID, "{answer}");
+    assert_eq!(kept[0]["title"], "Test net user", "{answer}");
+    let why = kept[0]["why"][0].as_str().unwrap();
+    let after = why
+        .split_once("b.yml:")
+        .unwrap_or_else(|| panic!("no file in {why}"))
+        .1;
+    let line: String = after.chars().take_while(char::is_ascii_digit).collect();
+    assert!(line.parse::<usize>().unwrap() >= 1, "no line in {why}");
+    // The old b fires on net user, and so does the new a; the old a is gone.
+    assert_eq!(send(EVENT_NET), 2);
+    assert_eq!(send(EVENT_WHOAMI), 0);
+    let (status, listing) = call(
+        agent
+            .get(&server.url("/api/v1/rules"))
+            .set("Authorization", &format!("Bearer {}", server.viewer)),
+        None,
     );
-    assert_eq!(send(EVENT_NET), 1);
-    assert_eq!(send(EVENT_WHOAMI), 1);
+    assert_eq!(status, 200, "{listing}");
+    let listed = listing["rules"].as_array().unwrap();
+    let b = listed.iter().find(|rule| rule["id"] == RULE_B_ID).unwrap();
+    assert!(
+        b["kept_version"][0].as_str().unwrap().contains("b.yml:"),
+        "{listing}"
+    );
+    let a = listed
+        .iter()
+        .find(|rule| rule["id"] == "8a1c0b8e-0000-4000-8000-00000000000a")
+        .unwrap();
+    assert!(a["kept_version"].is_null(), "{listing}");
     let (status, answer) = call(
         agent
             .post(&server.url("/api/v1/rules/reload"))
@@ -295,11 +331,11 @@ fn rules_reload_swaps_the_set_and_a_broken_rule_keeps_the_old_one() {
     let metrics = call(agent.get(&server.url("/metrics")), None).1;
     let metrics = metrics.as_str().unwrap().to_string();
     assert!(
-        metrics.contains("rampart_rule_reloads_total 1\n"),
+        metrics.contains("rampart_rule_reloads_total 2\n"),
         "{metrics}"
     );
     assert!(
-        metrics.contains("rampart_rule_reloads_failed_total 1\n"),
+        metrics.contains("rampart_rule_reloads_failed_total 0\n"),
         "{metrics}"
     );
     assert!(

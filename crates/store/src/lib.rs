@@ -136,6 +136,12 @@ pub trait Store: Send {
     /// Inserts these incidents or replaces those with the same id, keeping every other
     /// incident and all triage.
     fn upsert_incidents(&mut self, incidents: &[Incident]) -> Result<()>;
+    /// Removes incidents merged into `into` (which the caller has stored), in one
+    /// transaction. Their comments move to `into`, and so does the triage of the first
+    /// of them that has any when `into` has none (the others keep theirs under their
+    /// own ids, visible in the audit); every move is an audit row on `into` (field
+    /// `incident`, actor `rampart`, from the retired id). Unknown ids are skipped.
+    fn retire_incidents(&mut self, ids: &[String], into: &str) -> Result<()>;
     /// Incidents matching a query, highest score first, with their triage state.
     fn incidents_page(&self, query: &IncidentQuery) -> Result<Vec<StoredIncident>>;
 

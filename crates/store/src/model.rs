@@ -64,12 +64,15 @@ pub struct RuleInfo {
 }
 
 /// What one batch insert did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InsertOutcome {
     /// Alerts added (committed when the call returns).
     pub inserted: u64,
     /// Alerts already in the store (same dedup key), left as they were.
     pub duplicates: u64,
+    /// Indices (into the slice given) of the alerts added, in order; an alert repeated
+    /// within the slice counts at its first place only.
+    pub added: Vec<usize>,
 }
 
 /// An alert as kept in the store.

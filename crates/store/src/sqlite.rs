@@ -616,6 +616,14 @@ impl Store for SqliteStore {
         tx.commit().map_err(|e| StoreError::sqlite(&path, e, busy))
     }
 
+    fn retire_incidents(&mut self, ids: &[String], into: &str) -> Result<()> {
+        let (path, busy) = (self.path.clone(), self.busy_ms);
+        let sql = |e| StoreError::sqlite(&path, e, busy);
+        let tx = write_transaction(&mut self.conn).map_err(sql)?;
+        retire_in(&tx, ids, into).map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
     fn incidents_page(&self, query: &IncidentQuery) -> Result<Vec<StoredIncident>> {
         self.incidents_page_impl(query)
     }
@@ -729,7 +737,7 @@ pub(crate) fn insert_alerts_in(
     let mut technique = tx.prepare_cached(
         "INSERT OR IGNORE INTO alert_techniques (alert_id, technique) VALUES (?1, ?2)",
     )?;
-    for alert in alerts {
+    for (index, alert) in alerts.iter().enumerate() {
         let id = dedup_key(alert);
         // The body carries the id it is stored under, whatever the alert had.
         let alert = &with_id(alert, &id);
@@ -752,6 +760,7 @@ pub(crate) fn insert_alerts_in(
             continue;
         }
         outcome.inserted += 1;
+        outcome.added.push(index);
         for id_tag in &alert.techniques {
             technique.execute(params![id, id_tag.to_ascii_uppercase()])?;
         }
@@ -908,6 +917,44 @@ fn carry_triage(
              VALUES (?1, 'rampart', 'incident', ?2, 'incident', ?3, ?2)",
             [now.as_str(), to.as_str(), old],
         )?;
+    }
+    Ok(())
+}
+
+/// Deletes the retired incidents, moving their comments (and triage, when `into` has
+/// none) to `into`, with an audit row per move.
+fn retire_in(tx: &Transaction<'_>, ids: &[String], into: &str) -> rusqlite::Result<()> {
+    let now = time_text(Utc::now());
+    let has_triage = |id: &str| -> rusqlite::Result<bool> {
+        tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM triage WHERE subject_kind = 'incident'
+                            AND subject_id = ?1)",
+            [id],
+            |row| row.get(0),
+        )
+    };
+    for old in ids.iter().filter(|id| id.as_str() != into) {
+        let mut moved = tx.execute(
+            "UPDATE comments SET subject_id = ?2
+             WHERE subject_kind = 'incident' AND subject_id = ?1",
+            [old.as_str(), into],
+        )?;
+        if has_triage(old)? && !has_triage(into)? {
+            moved += tx.execute(
+                "UPDATE triage SET subject_id = ?2
+                 WHERE subject_kind = 'incident' AND subject_id = ?1",
+                [old.as_str(), into],
+            )?;
+        }
+        if moved > 0 {
+            tx.execute(
+                "INSERT INTO audit (at, actor, subject_kind, subject_id, field, old_value,
+                                    new_value)
+                 VALUES (?1, 'rampart', 'incident', ?2, 'incident', ?3, ?2)",
+                [now.as_str(), into, old.as_str()],
+            )?;
+        }
+        tx.execute("DELETE FROM incidents WHERE id = ?1", [old.as_str()])?;
     }
     Ok(())
 }

@@ -410,6 +410,112 @@ fn incident_triage_survives_regrouping_and_upserts() {
 }
 
 #[test]
+fn retired_incidents_give_their_triage_and_comments_to_the_survivor() {
+    // WS1 at minutes 1, 25-26 and 50: three incidents with a 10-minute window, one
+    // with 60 (a service's tracker merging them into the earliest, which keeps its id).
+    let alerts = [
+        alert("r1", "WS1", 1, 1),
+        alert("r2", "WS1", 2, 25),
+        alert("r3", "WS1", 3, 26),
+        alert("r4", "WS1", 4, 50),
+    ];
+    let (_dir, mut store) = store_with(&alerts);
+    regroup(&mut store, 10);
+    let mut incidents = store.incidents().unwrap();
+    incidents.sort_by_key(|i| i.first_seen);
+    assert_eq!(incidents.len(), 3);
+    let ids: Vec<String> = incidents.iter().map(|i| i.id.clone()).collect();
+    let [first, second, third] = [0, 1, 2].map(|i| Subject::Incident(ids[i].clone()));
+    let comment = |text: &str| TriageChange {
+        comment: Some(text.into()),
+        ..TriageChange::default()
+    };
+    store
+        .triage(
+            &second,
+            "bob",
+            &TriageChange {
+                state: Some(TriageState::InProgress),
+                assignee: Some(Some("bob".into())),
+                comment: Some("second".into()),
+                ..TriageChange::default()
+            },
+        )
+        .unwrap();
+    store
+        .triage(&third, "carol", &state(TriageState::Acknowledged))
+        .unwrap();
+    store.triage(&third, "carol", &comment("third")).unwrap();
+
+    let stored = store.alerts(&AlertQuery::default()).unwrap();
+    let mut merged = group_incidents(
+        stored.iter().map(|s| (s.id.as_str(), &s.alert)),
+        &KillChain::default(),
+        &IncidentConfig {
+            inactivity: chrono::TimeDelta::minutes(60),
+            by_user: false,
+        },
+    );
+    assert_eq!(merged.len(), 1);
+    merged[0].id = ids[0].clone();
+    store.upsert_incidents(&merged).unwrap();
+    store
+        .retire_incidents(&[ids[1].clone(), ids[2].clone(), "no-such".into()], &ids[0])
+        .unwrap();
+
+    let page = store.incidents_page(&IncidentQuery::default()).unwrap();
+    assert_eq!(page.len(), 1, "{page:?}");
+    assert_eq!(page[0].incident.id, ids[0]);
+    assert_eq!(page[0].incident.timeline.len(), 4);
+    // The survivor had no triage: it takes the first retired one's (bob's); the
+    // second retired incident's stays under its own id, since the survivor has one.
+    assert_eq!(page[0].state, TriageState::InProgress);
+    let record = store.triage_record(&first).unwrap().unwrap();
+    assert_eq!(record.assignee.as_deref(), Some("bob"));
+    let kept: i64 = {
+        let path = _dir.path().join("s.db");
+        let raw = rusqlite::Connection::open(path).unwrap();
+        raw.query_row(
+            "SELECT count(*) FROM triage WHERE subject_kind = 'incident' AND subject_id = ?1
+             AND state = 'acknowledged'",
+            [&ids[2]],
+            |row| row.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(kept, 1);
+    // Every comment now belongs to the survivor.
+    let texts: Vec<String> = store
+        .comments(&first)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.text)
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    for text in ["second", "third"] {
+        assert!(texts.iter().any(|t| t == text), "{texts:?}");
+    }
+    // One audit row per retired incident that moved something, on the survivor.
+    let moves: Vec<_> = store
+        .audit(Some(&first), 20)
+        .unwrap()
+        .into_iter()
+        .filter(|entry| entry.field == "incident")
+        .collect();
+    assert_eq!(moves.len(), 2, "{moves:?}");
+    for retired in &ids[1..] {
+        assert!(
+            moves
+                .iter()
+                .any(|m| m.from.as_deref() == Some(retired.as_str())
+                    && m.to.as_deref() == Some(ids[0].as_str())
+                    && m.actor == "rampart"),
+            "{moves:?}"
+        );
+    }
+}
+
+#[test]
 fn metrics_give_response_times_and_false_positive_rates_per_rule() {
     let alerts = [
         alert("noisy", "WS1", 1, 1),
@@ -514,6 +620,7 @@ fn alerts_and_their_checkpoints_commit_together() {
         )
         .unwrap();
     assert_eq!((outcome.inserted, outcome.duplicates), (2, 0));
+    assert_eq!(outcome.added, [0, 1]);
     assert_eq!(
         store.checkpoint("watch:/logs/a.jsonl").unwrap().as_deref(),
         Some("offset=120")
@@ -557,6 +664,8 @@ fn alerts_and_their_checkpoints_commit_together() {
         )
         .unwrap();
     assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
+    // The outcome names which of the batch's alerts were new: r3, the second.
+    assert_eq!(outcome.added, [1]);
     assert_eq!(
         store.checkpoint("watch:/logs/a.jsonl").unwrap().as_deref(),
         Some("offset=180")

@@ -1,10 +1,11 @@
 //! `POST /api/v1/rules/reload` (admin): load and compile the rules again and swap them
-//! in; a set with new problems is refused and the running one kept (422 with the
-//! problems).
+//! in. A rule whose new version fails to load or compile keeps the version that runs
+//! (listed in the answer's `report.kept`, with the file, line and reason); a reload
+//! that cannot run at all (no rule loads, an unreadable logsource map) is refused and
+//! the running set kept (422).
 
 use crate::auth::{Caller, Permission};
 use crate::error::ApiError;
-use crate::rules::RulesError;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::post;
@@ -24,10 +25,6 @@ async fn reload(
         Ok(report) => Ok(Json(
             serde_json::json!({ "reloaded": true, "report": report }),
         )),
-        Err(RulesError::NewProblems { problems, .. }) => Err(ApiError::Unprocessable(format!(
-            "reload refused, the running rules are kept: {}",
-            problems.join("; ")
-        ))),
         Err(error) => Err(ApiError::Unprocessable(format!(
             "reload refused, the running rules are kept: {}",
             rampart_event::error_chain(&error)

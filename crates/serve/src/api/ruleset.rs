@@ -1,5 +1,6 @@
 //! `GET /api/v1/rules`: the running rule set — what the last (re)load reported, a page
-//! of its rules (`offset`, `limit`), its filters with how many matches each
+//! of its rules (`offset`, `limit`; `kept_version` says why a rule runs an older
+//! version than its file), its filters with how many matches each
 //! suppressed since that load.
 
 use crate::api::triage::page;
@@ -35,6 +36,13 @@ async fn list(
     let (offset, limit) = page(params.offset, params.limit)?;
     let rules = state.rules.load();
     let set = &rules.set;
+    // Rules whose new version was broken at the last reload: why they run an older one.
+    let kept: std::collections::HashMap<&str, &Vec<String>> = rules
+        .report
+        .kept
+        .iter()
+        .map(|kept| (kept.id.as_str(), &kept.why))
+        .collect();
     let page: Vec<Value> = set
         .rules
         .iter()
@@ -48,6 +56,7 @@ async fn list(
                 "status": rule.status,
                 "techniques": rule.attack.techniques,
                 "path": rule.path.display().to_string(),
+                "kept_version": kept.get(rule.alert_id().as_str()),
             })
         })
         .collect();

@@ -56,10 +56,7 @@ struct NewSuppression {
 }
 
 fn reload_refused(error: &RulesError) -> String {
-    match error {
-        RulesError::NewProblems { problems, .. } => problems.join("; "),
-        other => rampart_event::error_chain(other),
-    }
+    rampart_event::error_chain(error)
 }
 
 async fn create(
