@@ -1,7 +1,8 @@
 //! `rampart serve` as a user runs it: the EVTX-ATTACK-SAMPLES corpus sent as JSON
 //! lines over HTTP gives the same stored alerts as `rampart hunt --store` on the same
 //! lines; SIGTERM drains and exits 0; `kill -9` mid-stream loses no answered batch's
-//! alerts, and sending everything again after a restart duplicates none.
+//! alerts, and sending everything again after a restart duplicates none. A real
+//! rsyslogd forwarding to `--syslog` gives alerts the API answers with.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -294,4 +295,115 @@ fn a_watched_folder_gives_the_alerts_of_hunt_and_is_not_read_twice() {
     let (ids, rows) = stored(&db);
     assert_eq!(ids, expected);
     assert_eq!(rows, ids.len());
+}
+
+/// A free local port (TCP and UDP both free on it), for `--syslog`.
+fn free_syslog_port() -> u16 {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Debian's rsyslog as the sender: a private rsyslogd (its own config, socket and work
+/// folder) takes an sshd line from `logger` and forwards it to `rampart serve
+/// --syslog` over TCP with octet counting and the RFC 5424 template, as a Linux host
+/// forwards to a SIEM; the SigmaHQ sshd rule's alert is then queryable over the API.
+#[test]
+fn rsyslog_forwards_to_serve_and_the_alert_is_queryable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("syslog.db");
+    let port = free_syslog_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--data-dir")
+        .arg(rampart_testkit::data_dir())
+        .args(["serve", "--listen", "127.0.0.1:0", "--store"])
+        .arg(&db)
+        .arg("--rules")
+        .arg(rampart_testkit::data_path("sigma/rules/linux"))
+        .args(["--syslog", &address])
+        .env("XDG_CACHE_HOME", common::cache_home())
+        .env_remove("RAMPART_LOG")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("serve ended before listening").unwrap();
+        if let Some(url) = line.strip_prefix("rampart serve listening on ") {
+            break url.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let service = Service { child, url };
+
+    let socket = dir.path().join("log.sock");
+    let config = format!(
+        "global(workDirectory=\"{work}\")\n\
+         module(load=\"imuxsock\" SysSock.Use=\"off\")\n\
+         input(type=\"imuxsock\" Socket=\"{socket}\" CreatePath=\"on\")\n\
+         action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{port}\" protocol=\"tcp\" \
+         TCP_Framing=\"octet-counted\" template=\"RSYSLOG_SyslogProtocol23Format\")\n",
+        work = dir.path().display(),
+        socket = socket.display(),
+    );
+    let config_path = dir.path().join("rsyslog.conf");
+    std::fs::write(&config_path, config).unwrap();
+    let rsyslogd = std::env::var_os("RAMPART_RSYSLOGD").unwrap_or("/usr/sbin/rsyslogd".into());
+    let mut rsyslog = Command::new(&rsyslogd)
+        .arg("-n")
+        .arg("-f")
+        .arg(&config_path)
+        .arg("-i")
+        .arg(dir.path().join("rsyslogd.pid"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {rsyslogd:?}: {error}"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rsyslogd made no socket"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let logged = Command::new("logger")
+        .arg("--socket")
+        .arg(&socket)
+        .args(["-t", "sshd", "-p", "auth.err", "--"])
+        .arg("error: Corrupted MAC on input. [preauth]")
+        .status()
+        .unwrap();
+    assert!(logged.success());
+
+    let viewer = token(&db, rampart_store::Role::Viewer);
+    let agent = agent();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let alerts = loop {
+        let response = agent
+            .get(&format!("{}/api/v1/alerts", service.url))
+            .set("Authorization", &format!("Bearer {viewer}"))
+            .call()
+            .unwrap();
+        let answer: serde_json::Value = serde_json::from_reader(response.into_reader()).unwrap();
+        let alerts = answer["alerts"].as_array().cloned().unwrap_or_default();
+        if !alerts.is_empty() || std::time::Instant::now() > deadline {
+            break alerts;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = rsyslog.kill();
+    let _ = rsyslog.wait();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let text = alerts[0].to_string();
+    assert!(text.contains("Suspicious OpenSSH Daemon Error"), "{text}");
+    assert!(text.contains("Corrupted MAC on input"), "{text}");
+    terminate(service);
 }
