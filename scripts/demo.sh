@@ -3,6 +3,10 @@
 # corpus with the SigmaHQ rules into the embedded store, then show the top incidents
 # in kill-chain order with their likely next techniques.
 #
+# `bash scripts/demo.sh --serve` runs the same data through the service instead:
+# `rampart serve` on 127.0.0.1:8700 watching the sample folder, with an analyst token
+# for the API printed first; Ctrl-C stops it (it drains and commits before exiting).
+#
 # Reference data: RAMPART_DATA, else ../shared/data beside the checkout, else the
 # platform data folder that `rampart data update` / `rampart data import` fill. When
 # none holds what the demo needs, it stops before building and says what to run.
@@ -24,6 +28,11 @@ if [ -z "${RAMPART_DATA:-}" ]; then
   fi
 fi
 export RAMPART_DATA
+serve=
+if [ "${1:-}" = --serve ]; then
+  serve=yes
+  shift
+fi
 samples="${1:-$RAMPART_DATA/evtx-attack-samples}"
 
 # What the demo cannot run without: an ATT&CK Enterprise bundle, SigmaHQ rules and the
@@ -43,6 +52,15 @@ db="$out/rampart.db"
 
 cargo build --release --quiet --bin rampart
 rampart=target/release/rampart
+
+if [ -n "$serve" ]; then
+  db="$out/serve.db"
+  token=$("$rampart" token create --role analyst --name demo --store "$db")
+  echo "== rampart serve on http://127.0.0.1:8700, watching $samples" >&2
+  echo "   try: curl -H 'Authorization: Bearer $token' http://127.0.0.1:8700/api/v1/incidents" >&2
+  echo "   or:  $rampart incidents list --store $db" >&2
+  exec "$rampart" serve --store "$db" --watch "$samples"
+fi
 
 echo "== data" >&2
 "$rampart" data status

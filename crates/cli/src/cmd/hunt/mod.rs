@@ -287,6 +287,7 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                 })
             }),
             suppressed: rules
+                .compiled
                 .engine
                 .suppressed()
                 .into_iter()
