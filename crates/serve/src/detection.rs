@@ -1,11 +1,12 @@
-//! The ingest queue and the detection thread: the only writer of alerts.
+//! The ingest queue, the detection thread and the committer (the only writer of alerts).
 //!
 //! A batch of events is admitted when the events already queued plus its own fit in
 //! [`crate::Limits::queue_events`] (a batch larger than the whole queue is admitted
 //! only into an empty queue); otherwise the sender gets 429. Admitted batches go
 //! through a channel to one detection thread, which takes every batch waiting (up to
-//! [`GROUP_EVENTS`] events), scans them on its rayon pool with per-thread scratch,
-//! commits all their alerts in **one** store transaction, and only then answers each
+//! [`GROUP_EVENTS`] events), scans them on its rayon pool with per-thread scratch and
+//! hands the group to a committer thread (scanning the next group meanwhile), which
+//! commits all its alerts in **one** store transaction, and only then answers each
 //! batch. So an answered batch's alerts are on disk: a `kill -9` after the answer
 //! loses none of them, and a sender that resends unanswered batches after a restart
 //! duplicates none (alert ids come from the events; inserting a known id is a no-op).
@@ -145,25 +146,47 @@ impl Detection {
             let predictor = rampart_correlate::next_predictor_from(knowledge);
             tracker = tracker.with_likely_next(Arc::new(predictor), covered);
         }
-        let mut worker = Worker {
-            receiver,
-            rules,
+        let (commits, commit_receiver) = mpsc::sync_channel(COMMITS_WAITING);
+        let mut committer = Committer {
+            receiver: commit_receiver,
             store,
             run,
-            metrics,
-            pool,
+            metrics: metrics.clone(),
             inner: inner.clone(),
-            full_event: config.full_event,
-            lateness,
-            stream: None,
             tracker,
             events: 0,
             alerts: 0,
             rules_recorded: None,
         };
+        let committer = std::thread::Builder::new()
+            .name("rampart-commit".into())
+            .spawn(move || committer.run())
+            .map_err(|source| crate::ServeError::Io {
+                what: "cannot start the commit thread",
+                source,
+            })?;
+        let mut worker = Worker {
+            receiver,
+            rules,
+            pool,
+            full_event: config.full_event,
+            lateness,
+            metrics,
+            stream: None,
+            stream_rules: None,
+            commits,
+        };
         let handle = std::thread::Builder::new()
             .name("rampart-detection".into())
-            .spawn(move || worker.run())
+            .spawn(move || {
+                worker.run();
+                // Closing the channel lets the committer end after the last group.
+                drop(worker);
+                match committer.join() {
+                    Ok(result) => result,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })
             .map_err(|source| crate::ServeError::Io {
                 what: "cannot start the detection thread",
                 source,
@@ -309,34 +332,66 @@ impl Detection {
     }
 }
 
+/// The detection thread: groups admitted batches, scans them on its pool, runs the
+/// correlations, and hands each group to the committer (then scans the next).
 struct Worker {
     receiver: mpsc::Receiver<Message>,
     rules: Arc<ArcSwap<Rules>>,
-    store: Box<dyn Store>,
-    run: RunId,
-    metrics: Arc<Metrics>,
     pool: rayon::ThreadPool,
-    inner: Arc<Inner>,
     full_event: bool,
     lateness: chrono::TimeDelta,
+    metrics: Arc<Metrics>,
     /// Sigma correlations over event time behind a watermark (rebuilt with the rules).
     stream: Option<StreamingCorrelator>,
-    /// Alerts → incidents, as they are committed.
-    tracker: IncidentTracker,
+    /// The rule set the correlator was built from.
+    stream_rules: Option<Arc<Rules>>,
+    /// Groups to commit, in order; at most [`COMMITS_WAITING`] wait while one commits.
+    commits: mpsc::SyncSender<Commit>,
+}
+
+/// Scanned groups waiting for the committer besides the one it commits.
+const COMMITS_WAITING: usize = 1;
+
+/// What the detection thread hands the committer.
+enum Commit {
+    /// A scanned group: its alerts, checkpoints and batches to answer.
+    Group(Group),
+    /// Alerts a quiet stream's correlation windows fired (`tick`).
+    Fired(Vec<Alert>),
+    /// The last alerts (what windows still held) and the end of the run.
+    Finish {
+        fired: Vec<Alert>,
+        rules_loaded: u64,
+    },
+}
+
+struct Group {
+    /// The rule set the group was scanned with (its rules are recorded once).
+    rules: Arc<Rules>,
+    alerts: Vec<Alert>,
+    checkpoints: Vec<(String, String)>,
+    events: usize,
+    answers: Vec<Answer>,
+}
+
+/// One batch of a group, answered after the group's commit.
+struct Answer {
     events: u64,
     alerts: u64,
-    /// The rule set whose rules were last recorded in the store.
-    rules_recorded: Option<Arc<Rules>>,
+    arrived: Instant,
+    reply: oneshot::Sender<Result<Processed, String>>,
 }
 
 impl Worker {
-    fn run(&mut self) -> Result<(), rampart_store::StoreError> {
+    fn run(&mut self) {
         let mut last_tick = Instant::now();
         let mut stopping = false;
         while !stopping {
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
-                self.tick();
+                if !self.tick() {
+                    return;
+                }
             }
             let first = match self.receiver.recv_timeout(TICK) {
                 Ok(Message::Batch(job)) => job,
@@ -358,15 +413,19 @@ impl Worker {
                     Err(mpsc::TryRecvError::Empty) => break,
                 }
             }
-            self.process(jobs);
+            let group = self.scan_group(jobs);
+            if self.commits.send(Commit::Group(group)).is_err() {
+                // The committer is gone: its error or panic is reported by join.
+                return;
+            }
         }
-        self.finish()
+        self.finish();
     }
 
-    /// Scans a group of batches, commits their alerts in one transaction, answers each.
-    fn process(&mut self, jobs: Vec<Job>) {
+    /// Scans a group of batches and runs its matches through the correlations.
+    fn scan_group(&mut self, jobs: Vec<Job>) -> Group {
         let rules = self.rules.load_full();
-        self.record_rules(&rules);
+        self.rebuild_stream(&rules);
         let full_event = self.full_event;
         let mut scanned: Vec<Scanned> = self.pool.install(|| {
             jobs.par_iter()
@@ -386,13 +445,27 @@ impl Worker {
                 .collect()
         });
         let mut alerts: Vec<Alert> = Vec::new();
-        let mut counts = Vec::with_capacity(jobs.len());
         let mut observed = Vec::new();
-        for (job_alerts, job_observed) in &mut scanned {
-            counts.push(job_alerts.len() as u64);
+        let mut answers = Vec::with_capacity(jobs.len());
+        let mut checkpoints = Vec::new();
+        let mut events = 0;
+        let mut freed = Vec::with_capacity(jobs.len());
+        for (job, (job_alerts, job_observed)) in jobs.into_iter().zip(&mut scanned) {
+            answers.push(Answer {
+                events: job.events.len() as u64,
+                alerts: job_alerts.len() as u64,
+                arrived: job.arrived,
+                reply: job.reply,
+            });
+            events += job.events.len();
+            checkpoints.extend(job.checkpoints);
             alerts.append(job_alerts);
             observed.append(job_observed);
+            freed.push(job.events);
         }
+        // The events are freed by the pool between scans, off this thread and the
+        // committer (the queue still counts them until their group is committed).
+        self.pool.spawn(move || drop(freed));
         // Correlations over event time: the group's matches in time order; the
         // correlator holds them behind its watermark (late ones counted, not fed).
         if let Some(stream) = &mut self.stream {
@@ -404,37 +477,139 @@ impl Worker {
                 .correlation_late
                 .store(stream.late(), Ordering::Relaxed);
         }
-        let events: usize = jobs.iter().map(|job| job.events.len()).sum();
-        let checkpoints: Vec<(String, String)> = jobs
-            .iter()
-            .flat_map(|job| job.checkpoints.iter().cloned())
-            .collect();
-        let result = self.commit(&alerts, &checkpoints);
-        self.inner.queued.fetch_sub(events, Ordering::SeqCst);
+        self.pool.spawn(move || drop(observed));
+        Group {
+            rules,
+            alerts,
+            checkpoints,
+            events,
+            answers,
+        }
+    }
+
+    /// Builds the correlator afresh for a rule set the thread has not scanned with
+    /// (window state is not carried over a reload).
+    fn rebuild_stream(&mut self, rules: &Arc<Rules>) {
+        if self
+            .stream_rules
+            .as_ref()
+            .is_some_and(|built| Arc::ptr_eq(built, rules))
+        {
+            return;
+        }
+        self.stream = StreamingCorrelator::new(
+            &rules.set,
+            StreamConfig {
+                lateness: self.lateness,
+                ..StreamConfig::default()
+            },
+        )
+        .map(|(stream, _warnings)| stream);
+        self.stream_rules = Some(rules.clone());
+    }
+
+    /// Flushes correlation windows of a quiet stream; false when the committer is gone.
+    fn tick(&mut self) -> bool {
+        let fired = match &mut self.stream {
+            Some(stream) => stream.tick(Instant::now()),
+            None => return true,
+        };
+        fired.is_empty() || self.commits.send(Commit::Fired(fired)).is_ok()
+    }
+
+    /// After the last batch: what correlation windows still hold, then the run's end.
+    fn finish(&mut self) {
+        let rules = self.rules.load_full();
+        let fired = match &mut self.stream {
+            Some(stream) => stream.finish(),
+            None => Vec::new(),
+        };
+        let _ = self.commits.send(Commit::Finish {
+            fired,
+            rules_loaded: rules.engine.rule_count() as u64,
+        });
+    }
+}
+
+/// The committer thread: the only writer of the store. Commits groups in the order
+/// they were scanned, answers their batches, grows incidents, records the run.
+struct Committer {
+    receiver: mpsc::Receiver<Commit>,
+    store: Box<dyn Store>,
+    run: RunId,
+    metrics: Arc<Metrics>,
+    inner: Arc<Inner>,
+    /// Alerts → incidents, as they are committed.
+    tracker: IncidentTracker,
+    events: u64,
+    alerts: u64,
+    /// The rule set whose rules were last recorded in the store.
+    rules_recorded: Option<Arc<Rules>>,
+}
+
+impl Committer {
+    fn run(&mut self) -> Result<(), rampart_store::StoreError> {
+        while let Ok(commit) = self.receiver.recv() {
+            match commit {
+                Commit::Group(group) => self.commit_group(group),
+                Commit::Fired(fired) => {
+                    if let Err(message) = self.commit(&fired, &[]) {
+                        tracing::error!("{message}");
+                    }
+                }
+                Commit::Finish {
+                    fired,
+                    rules_loaded,
+                } => {
+                    if let Err(message) = self.commit(&fired, &[]) {
+                        tracing::error!("{message}");
+                    }
+                    return self.store.finish_run(
+                        self.run,
+                        &RunSummary {
+                            files: 0,
+                            events: self.events,
+                            rules_loaded,
+                            alerts: self.alerts,
+                        },
+                    );
+                }
+            }
+        }
+        // The detection thread stopped without finishing (it panicked): its join
+        // reports that; the run stays open as after a crash.
+        Ok(())
+    }
+
+    /// Commits a group's alerts and checkpoints in one transaction, answers each batch.
+    fn commit_group(&mut self, group: Group) {
+        self.record_rules(&group.rules);
+        let result = self.commit(&group.alerts, &group.checkpoints);
+        self.inner.queued.fetch_sub(group.events, Ordering::SeqCst);
         self.metrics.queue_events.store(
             self.inner.queued.load(Ordering::SeqCst) as u64,
             Ordering::Relaxed,
         );
         if result.is_ok() {
-            self.events += events as u64;
+            self.events += group.events as u64;
             self.metrics
                 .events_processed
-                .fetch_add(events as u64, Ordering::Relaxed);
+                .fetch_add(group.events as u64, Ordering::Relaxed);
         }
-        for (job, alerts) in jobs.into_iter().zip(counts) {
-            let answer = match &result {
+        for answer in group.answers {
+            let reply = match &result {
                 Ok(()) => {
-                    self.metrics.observe_latency(job.arrived.elapsed());
+                    self.metrics.observe_latency(answer.arrived.elapsed());
                     Ok(Processed {
-                        events: job.events.len() as u64,
-                        alerts,
+                        events: answer.events,
+                        alerts: answer.alerts,
                     })
                 }
                 Err(message) => Err(message.clone()),
             };
             // The sender may have gone (timeout, closed connection): the alerts are
             // committed all the same.
-            let _ = job.reply.send(answer);
+            let _ = answer.reply.send(reply);
         }
     }
 
@@ -475,7 +650,7 @@ impl Worker {
         }
     }
 
-    /// Records the rules of a set the first time the thread scans with it.
+    /// Records the rules of a set the first time a group scanned with it commits.
     fn record_rules(&mut self, rules: &Arc<Rules>) {
         if self
             .rules_recorded
@@ -495,15 +670,6 @@ impl Worker {
                 techniques: rule.attack.techniques.clone(),
             })
             .collect();
-        // Window state is not carried over a reload.
-        self.stream = StreamingCorrelator::new(
-            &rules.set,
-            StreamConfig {
-                lateness: self.lateness,
-                ..StreamConfig::default()
-            },
-        )
-        .map(|(stream, _warnings)| stream);
         match self.store.record_rules(self.run, &infos) {
             Ok(()) => self.rules_recorded = Some(rules.clone()),
             Err(error) => tracing::warn!(
@@ -562,39 +728,6 @@ impl Worker {
                 );
             }
         }
-    }
-
-    /// Flushes correlation windows of a quiet stream.
-    fn tick(&mut self) {
-        let fired = match &mut self.stream {
-            Some(stream) => stream.tick(Instant::now()),
-            None => return,
-        };
-        if !fired.is_empty() {
-            if let Err(message) = self.commit(&fired, &[]) {
-                tracing::error!("{message}");
-            }
-        }
-    }
-
-    /// After the last batch: what correlation windows still hold, incidents, the run.
-    fn finish(&mut self) -> Result<(), rampart_store::StoreError> {
-        let rules = self.rules.load_full();
-        if let Some(stream) = &mut self.stream {
-            let fired = stream.finish();
-            if let Err(message) = self.commit(&fired, &[]) {
-                tracing::error!("{message}");
-            }
-        }
-        self.store.finish_run(
-            self.run,
-            &RunSummary {
-                files: 0,
-                events: self.events,
-                rules_loaded: rules.engine.rule_count() as u64,
-                alerts: self.alerts,
-            },
-        )
     }
 }
 
