@@ -118,10 +118,11 @@ pub fn load(source: &RuleSource) -> Result<Rules, RulesError> {
         tracing::warn!("{}", rampart_event::terminal::Escaped(expired));
     }
     for warning in &loaded.compiled.correlation_warnings {
+        // Both come from rule files: escaped, as every other rule text on stderr.
         tracing::warn!(
-            correlation = %warning.correlation,
+            correlation = %rampart_event::terminal::Escaped(&warning.correlation),
             "correlation not run: {}",
-            warning.message
+            rampart_event::terminal::Escaped(&warning.message)
         );
     }
     let report = LoadReport {
