@@ -26,6 +26,7 @@
 
 pub mod pattern;
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -313,6 +314,8 @@ struct Graph<'a> {
     edges: HashMap<&'a str, Vec<(&'a str, &'a str, bool)>>,
     /// indicator id → names of reports listing it.
     reports: HashMap<&'a str, Vec<&'a str>>,
+    /// indicated object id → the context it gives.
+    cache: RefCell<HashMap<String, IntelContext>>,
 }
 
 impl<'a> Graph<'a> {
@@ -348,6 +351,7 @@ impl<'a> Graph<'a> {
             objects,
             edges,
             reports,
+            cache: RefCell::new(HashMap::new()),
         }
     }
 
@@ -363,22 +367,39 @@ impl<'a> Graph<'a> {
             })
     }
 
+    /// What `indicator` indicates. Each indicated object's part is worked out once
+    /// per bundle and cached: a feed of many indicators of one malware used by one
+    /// well-described actor costs that walk once, not once per indicator.
     fn context(&self, indicator: &str) -> IntelContext {
         let mut context = ContextBuilder::default();
         for name in self.reports.get(indicator).into_iter().flatten() {
-            push_unique(&mut context.out.reports, name);
+            context.add(Field::Reports, name);
         }
         for (kind, target, outgoing) in self.neighbours(indicator) {
             if kind != "indicates" || !outgoing {
                 continue;
             }
-            match target.kind.as_str() {
-                "malware" | "tool" => self.malware(target, &mut context),
-                "intrusion-set" | "threat-actor" => self.actor(target, true, &mut context),
-                "campaign" => self.campaign(target, &mut context),
-                "attack-pattern" => context.attack_pattern(target),
-                _ => {}
-            }
+            let cached = self.cache.borrow().get(&target.id).cloned();
+            let part = cached.unwrap_or_else(|| {
+                let part = self.target_context(target);
+                self.cache
+                    .borrow_mut()
+                    .insert(target.id.clone(), part.clone());
+                part
+            });
+            context.merge(&part);
+        }
+        context.out
+    }
+
+    fn target_context(&self, target: &StixObject) -> IntelContext {
+        let mut context = ContextBuilder::default();
+        match target.kind.as_str() {
+            "malware" | "tool" => self.malware(target, &mut context),
+            "intrusion-set" | "threat-actor" => self.actor(target, true, &mut context),
+            "campaign" => self.campaign(target, &mut context),
+            "attack-pattern" => context.attack_pattern(target),
+            _ => {}
         }
         context.out
     }
@@ -388,7 +409,7 @@ impl<'a> Graph<'a> {
             return;
         }
         if let Some(name) = &malware.name {
-            push_unique(&mut context.out.malware, name);
+            context.add(Field::Malware, name);
         }
         context.attack_ids(malware);
         for (kind, other, outgoing) in self.neighbours(&malware.id) {
@@ -410,7 +431,7 @@ impl<'a> Graph<'a> {
             return;
         }
         if let Some(name) = &actor.name {
-            push_unique(&mut context.out.actors, name);
+            context.add(Field::Actors, name);
         }
         context.attack_ids(actor);
         for (kind, other, _) in self.neighbours(&actor.id) {
@@ -429,7 +450,7 @@ impl<'a> Graph<'a> {
             return;
         }
         if let Some(name) = &campaign.name {
-            push_unique(&mut context.out.reports, name);
+            context.add(Field::Reports, name);
         }
         context.attack_ids(campaign);
         for (kind, other, outgoing) in self.neighbours(&campaign.id) {
@@ -444,16 +465,53 @@ impl<'a> Graph<'a> {
     }
 }
 
+/// The lists of an [`IntelContext`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Field {
+    Actors,
+    Malware,
+    AttackIds,
+    Reports,
+}
+
+/// An [`IntelContext`] being built: objects visited, and each list's values kept once
+/// (a hash set beside the lists, so long lists cost linear time).
 #[derive(Default)]
 struct ContextBuilder {
     out: IntelContext,
     seen: HashSet<String>,
+    listed: HashSet<(Field, String)>,
 }
 
 impl ContextBuilder {
+    fn add(&mut self, field: Field, value: &str) {
+        if self.listed.insert((field, value.to_owned())) {
+            let list = match field {
+                Field::Actors => &mut self.out.actors,
+                Field::Malware => &mut self.out.malware,
+                Field::AttackIds => &mut self.out.attack_ids,
+                Field::Reports => &mut self.out.reports,
+            };
+            list.push(value.to_owned());
+        }
+    }
+
+    fn merge(&mut self, part: &IntelContext) {
+        for (field, values) in [
+            (Field::Actors, &part.actors),
+            (Field::Malware, &part.malware),
+            (Field::AttackIds, &part.attack_ids),
+            (Field::Reports, &part.reports),
+        ] {
+            for value in values {
+                self.add(field, value);
+            }
+        }
+    }
+
     fn attack_ids(&mut self, object: &StixObject) {
         for id in object.attack_ids() {
-            push_unique(&mut self.out.attack_ids, &id);
+            self.add(Field::AttackIds, &id);
         }
     }
 
@@ -461,12 +519,6 @@ impl ContextBuilder {
         if self.seen.insert(pattern.id.clone()) {
             self.attack_ids(pattern);
         }
-    }
-}
-
-fn push_unique(list: &mut Vec<String>, value: &str) {
-    if !list.iter().any(|kept| kept == value) {
-        list.push(value.to_owned());
     }
 }
 

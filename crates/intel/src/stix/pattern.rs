@@ -32,18 +32,22 @@ pub struct Pattern {
 }
 
 /// An observation expression: observations (`[…]`) joined and qualified.
+///
+/// Chains of one operator are held flat (`a OR b OR c` is one `Or` of three), and a
+/// run of qualifiers is one `Qualified`, so the tree is only as deep as the pattern's
+/// parentheses — which [`MAX_DEPTH`] bounds — however long the pattern.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ObservationExpr {
     /// `[comparison]`: one observed-data object.
     Observation(ComparisonExpr),
-    /// `a AND b`: both observed.
-    And(Box<ObservationExpr>, Box<ObservationExpr>),
-    /// `a OR b`: either observed.
-    Or(Box<ObservationExpr>, Box<ObservationExpr>),
-    /// `a FOLLOWEDBY b`: a, then later b.
-    FollowedBy(Box<ObservationExpr>, Box<ObservationExpr>),
-    /// A qualified expression.
-    Qualified(Box<ObservationExpr>, Qualifier),
+    /// `a AND b AND …`: all observed.
+    And(Vec<ObservationExpr>),
+    /// `a OR b OR …`: any observed.
+    Or(Vec<ObservationExpr>),
+    /// `a FOLLOWEDBY b FOLLOWEDBY …`: in that order.
+    FollowedBy(Vec<ObservationExpr>),
+    /// An expression with its qualifiers, in the order written.
+    Qualified(Box<ObservationExpr>, Vec<Qualifier>),
     /// `( … )`, kept so qualifier rules can tell a group from a single observation.
     Group(Box<ObservationExpr>),
 }
@@ -59,13 +63,14 @@ pub enum Qualifier {
     StartStop(String, String),
 }
 
-/// A comparison expression inside one observation.
+/// A comparison expression inside one observation (chains held flat, as for
+/// [`ObservationExpr`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ComparisonExpr {
-    /// Both hold.
-    And(Box<ComparisonExpr>, Box<ComparisonExpr>),
-    /// Either holds.
-    Or(Box<ComparisonExpr>, Box<ComparisonExpr>),
+    /// All hold.
+    And(Vec<ComparisonExpr>),
+    /// Any holds.
+    Or(Vec<ComparisonExpr>),
     /// One property test.
     Test(PropertyTest),
 }
@@ -604,35 +609,39 @@ impl Parser {
         Ok(())
     }
 
-    fn followed_by(&mut self) -> Result<ObservationExpr, SyntaxError> {
-        let mut left = self.or()?;
-        while self.eat_keyword(Keyword::FollowedBy) {
-            let right = self.or()?;
-            left = ObservationExpr::FollowedBy(Box::new(left), Box::new(right));
+    /// `operand (keyword operand)*`, flat: the operand alone, or `join` of all.
+    fn chain<T>(
+        &mut self,
+        keyword: Keyword,
+        operand: fn(&mut Self) -> Result<T, SyntaxError>,
+        join: fn(Vec<T>) -> T,
+    ) -> Result<T, SyntaxError> {
+        let first = operand(self)?;
+        if self.peek() != Some(&Token::Keyword(keyword)) {
+            return Ok(first);
         }
-        Ok(left)
+        let mut operands = vec![first];
+        while self.eat_keyword(keyword) {
+            operands.push(operand(self)?);
+        }
+        Ok(join(operands))
+    }
+
+    fn followed_by(&mut self) -> Result<ObservationExpr, SyntaxError> {
+        self.chain(Keyword::FollowedBy, Self::or, ObservationExpr::FollowedBy)
     }
 
     fn or(&mut self) -> Result<ObservationExpr, SyntaxError> {
-        let mut left = self.and()?;
-        while self.eat_keyword(Keyword::Or) {
-            let right = self.and()?;
-            left = ObservationExpr::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
+        self.chain(Keyword::Or, Self::and, ObservationExpr::Or)
     }
 
     fn and(&mut self) -> Result<ObservationExpr, SyntaxError> {
-        let mut left = self.qualified()?;
-        while self.eat_keyword(Keyword::And) {
-            let right = self.qualified()?;
-            left = ObservationExpr::And(Box::new(left), Box::new(right));
-        }
-        Ok(left)
+        self.chain(Keyword::And, Self::qualified, ObservationExpr::And)
     }
 
     fn qualified(&mut self) -> Result<ObservationExpr, SyntaxError> {
-        let mut expression = self.observation()?;
+        let expression = self.observation()?;
+        let mut qualifiers = Vec::new();
         // The validator's rule: directly on a `[…]` observation, each qualifier type
         // at most once (a parenthesised group may take any).
         let checks_repeats = matches!(expression, ObservationExpr::Observation(_));
@@ -666,8 +675,10 @@ impl Parser {
                 }
                 let stop = self.timestamp()?;
                 (Qualifier::StartStop(start, stop), 2)
-            } else {
+            } else if qualifiers.is_empty() {
                 return Ok(expression);
+            } else {
+                return Ok(ObservationExpr::Qualified(Box::new(expression), qualifiers));
             };
             if checks_repeats {
                 if seen[slot] {
@@ -678,7 +689,7 @@ impl Parser {
                 }
                 seen[slot] = true;
             }
-            expression = ObservationExpr::Qualified(Box::new(expression), qualifier);
+            qualifiers.push(qualifier);
         }
     }
 
@@ -712,21 +723,11 @@ impl Parser {
     }
 
     fn comparison_or(&mut self) -> Result<ComparisonExpr, SyntaxError> {
-        let mut left = self.comparison_and()?;
-        while self.eat_keyword(Keyword::Or) {
-            let right = self.comparison_and()?;
-            left = ComparisonExpr::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
+        self.chain(Keyword::Or, Self::comparison_and, ComparisonExpr::Or)
     }
 
     fn comparison_and(&mut self) -> Result<ComparisonExpr, SyntaxError> {
-        let mut left = self.property_test()?;
-        while self.eat_keyword(Keyword::And) {
-            let right = self.property_test()?;
-            left = ComparisonExpr::And(Box::new(left), Box::new(right));
-        }
-        Ok(left)
+        self.chain(Keyword::And, Self::property_test, ComparisonExpr::And)
     }
 
     fn property_test(&mut self) -> Result<ComparisonExpr, SyntaxError> {
@@ -1010,10 +1011,13 @@ fn observation_alternatives(
     match expression {
         ObservationExpr::Observation(comparison) => comparison_alternatives(comparison),
         ObservationExpr::Group(inner) => observation_alternatives(inner),
-        ObservationExpr::Or(left, right) => {
-            let mut alternatives = observation_alternatives(left)?;
-            alternatives.extend(observation_alternatives(right)?);
-            capped(alternatives)
+        ObservationExpr::Or(operands) => {
+            let mut alternatives = Vec::new();
+            for operand in operands {
+                alternatives.extend(observation_alternatives(operand)?);
+                alternatives = capped(alternatives)?;
+            }
+            Ok(alternatives)
         }
         ObservationExpr::And(..) => Err(Unsupported::construct(
             "AND between observations (two events, correlated) is not evaluated",
@@ -1021,14 +1025,20 @@ fn observation_alternatives(
         ObservationExpr::FollowedBy(..) => Err(Unsupported::construct(
             "FOLLOWEDBY (a sequence of events) is not evaluated",
         )),
-        ObservationExpr::Qualified(_, qualifier) => Err(Unsupported::construct(format!(
-            "qualifier {} is not evaluated",
-            match qualifier {
-                Qualifier::Within(_) => "WITHIN",
-                Qualifier::Repeats(_) => "REPEATS",
-                Qualifier::StartStop(..) => "START … STOP",
-            }
-        ))),
+        ObservationExpr::Qualified(_, qualifiers) => {
+            let names: Vec<&str> = qualifiers
+                .iter()
+                .map(|qualifier| match qualifier {
+                    Qualifier::Within(_) => "WITHIN",
+                    Qualifier::Repeats(_) => "REPEATS",
+                    Qualifier::StartStop(..) => "START … STOP",
+                })
+                .collect();
+            Err(Unsupported::construct(format!(
+                "qualifier {} is not evaluated",
+                names.join(", ")
+            )))
+        }
     }
 }
 
@@ -1045,24 +1055,31 @@ fn comparison_alternatives(
     comparison: &ComparisonExpr,
 ) -> Result<Vec<Vec<Observable>>, Unsupported> {
     match comparison {
-        ComparisonExpr::Or(left, right) => {
-            let mut alternatives = comparison_alternatives(left)?;
-            alternatives.extend(comparison_alternatives(right)?);
-            capped(alternatives)
-        }
-        ComparisonExpr::And(left, right) => {
-            let left = comparison_alternatives(left)?;
-            let right = comparison_alternatives(right)?;
-            if left.len().saturating_mul(right.len()) > MAX_ALTERNATIVES {
-                return Err(Unsupported::construct(format!(
-                    "more than {MAX_ALTERNATIVES} alternatives once expanded"
-                )));
+        ComparisonExpr::Or(operands) => {
+            let mut alternatives = Vec::new();
+            for operand in operands {
+                alternatives.extend(comparison_alternatives(operand)?);
+                alternatives = capped(alternatives)?;
             }
-            let mut product = Vec::with_capacity(left.len() * right.len());
-            for a in &left {
-                for b in &right {
-                    product.push(a.iter().chain(b).cloned().collect());
+            Ok(alternatives)
+        }
+        ComparisonExpr::And(operands) => {
+            // The cross product of the operands' alternatives.
+            let mut product: Vec<Vec<Observable>> = vec![Vec::new()];
+            for operand in operands {
+                let right = comparison_alternatives(operand)?;
+                if product.len().saturating_mul(right.len()) > MAX_ALTERNATIVES {
+                    return Err(Unsupported::construct(format!(
+                        "more than {MAX_ALTERNATIVES} alternatives once expanded"
+                    )));
                 }
+                let mut next = Vec::with_capacity(product.len() * right.len());
+                for a in &product {
+                    for b in &right {
+                        next.push(a.iter().chain(b).cloned().collect());
+                    }
+                }
+                product = next;
             }
             Ok(product)
         }
