@@ -156,18 +156,12 @@ fn read_lines(
     let mut line = Vec::new();
     let mut number = 0usize;
     let mut total = 0u64;
-    loop {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|source| Error::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        if read == 0 {
-            break;
-        }
-        total += read as u64;
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    while let Some((read, complete)) = read_line_capped(&mut reader, &mut line).map_err(io)? {
+        total += read;
         if total > options.max_bytes {
             return Err(Error::TooLarge {
                 path: path.to_path_buf(),
@@ -176,7 +170,7 @@ fn read_lines(
         }
         number += 1;
         let location = format!("{}:{number}", path.display());
-        if line.len() > MAX_LINE_BYTES {
+        if !complete {
             builder.diagnostics.push(
                 DiagnosticKind::Limit,
                 location,
@@ -206,6 +200,39 @@ fn read_lines(
         builder.add(location, value, kind, description);
     }
     Ok(builder.finish())
+}
+
+/// Reads the next line into `line` (without its `\n`), holding at most
+/// [`MAX_LINE_BYTES`] of it: the rest of a longer line is consumed unheld. Gives the
+/// bytes consumed and whether the line was held whole, or `None` at the end.
+fn read_line_capped(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+) -> std::io::Result<Option<(u64, bool)>> {
+    line.clear();
+    let mut consumed = 0u64;
+    let mut whole = true;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok((consumed > 0).then_some((consumed, whole)));
+        }
+        let (chunk, used, ended) = match memchr::memchr(b'\n', buffer) {
+            Some(at) => (&buffer[..at], at + 1, true),
+            None => (buffer, buffer.len(), false),
+        };
+        if whole && line.len() + chunk.len() <= MAX_LINE_BYTES {
+            line.extend_from_slice(chunk);
+        } else {
+            whole = false;
+            line.clear();
+        }
+        reader.consume(used);
+        consumed += used as u64;
+        if ended {
+            return Ok(Some((consumed, whole)));
+        }
+    }
 }
 
 /// Header names of the value column, lower-case.
@@ -409,6 +436,38 @@ mod tests {
         assert_eq!(feed.indicators.len(), 1);
         assert_eq!(feed.diagnostics[0].kind, DiagnosticKind::InvalidValue);
         assert_eq!(feed.diagnostics[0].location, "test.txt:2");
+    }
+
+    #[test]
+    fn long_lines_are_consumed_unheld_across_buffer_refills() {
+        let long = "x".repeat(MAX_LINE_BYTES + 10);
+        // A line of exactly the cap is held; the last line has no newline.
+        let exact = format!("{}.example", "a".repeat(MAX_LINE_BYTES - 8));
+        let text = format!("evil.example\n{long}\n{exact}\n203.0.113.9");
+        let reader = std::io::BufReader::with_capacity(7, text.as_bytes());
+        let feed = match read_lines(Path::new("t.txt"), reader, None, &ReadOptions::default()) {
+            Ok(feed) => feed,
+            Err(error) => panic!("{error}"),
+        };
+        let values: Vec<&str> = feed
+            .indicators
+            .iter()
+            .map(|i| i.all_of[0].value.as_str())
+            .collect();
+        assert_eq!(values, ["evil.example", "203.0.113.9"]);
+        let kinds: Vec<(DiagnosticKind, &str)> = feed
+            .diagnostics
+            .iter()
+            .map(|d| (d.kind, d.location.as_str()))
+            .collect();
+        // The exact-cap line is held and read (an invalid domain: too long).
+        assert_eq!(
+            kinds,
+            [
+                (DiagnosticKind::Limit, "t.txt:2"),
+                (DiagnosticKind::UnsupportedType, "t.txt:3")
+            ]
+        );
     }
 
     #[test]
