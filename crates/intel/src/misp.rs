@@ -1,5 +1,5 @@
-//! MISP: event JSON (the API's `{"response":[{"Event":…}]}` and the bare
-//! `{"Event":…}`) and MISP feed folders (`manifest.json` plus one `<uuid>.json` event
+//! MISP: event JSON (the API's `{"response":[{"Event":…}]}`, the bare
+//! `{"Event":…}`, and a list of `{"Event":…}`) and MISP feed folders (`manifest.json` plus one `<uuid>.json` event
 //! per entry; an optional `hashes.csv` is a lookup aid and not read).
 //!
 //! Attribute types and the kinds they give (attributes inside MISP objects alike):
@@ -87,13 +87,23 @@ fn read_event_bytes_at(bytes: &[u8], path: &Path, source: Option<&str>) -> Resul
 }
 
 fn parse_events(bytes: &[u8], path: &Path) -> Result<Vec<Event>, Error> {
-    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|source| Error::Json {
+    let json = |source: serde_json::Error| Error::Json {
         path: path.to_path_buf(),
         format: "MISP",
         line: source.line(),
         column: source.column(),
         source,
-    })?;
+    };
+    // A bare list of `{"Event": …}` (as some exports write) or one envelope.
+    let first = bytes
+        .iter()
+        .find(|byte| !byte.is_ascii_whitespace())
+        .copied();
+    if first == Some(b'[') {
+        let items: Vec<ResponseItem> = serde_json::from_slice(bytes).map_err(json)?;
+        return Ok(items.into_iter().map(|item| item.event).collect());
+    }
+    let envelope: Envelope = serde_json::from_slice(bytes).map_err(json)?;
     let shape = |reason: &str| Error::Shape {
         path: path.to_path_buf(),
         format: "MISP event",
@@ -101,10 +111,7 @@ fn parse_events(bytes: &[u8], path: &Path) -> Result<Vec<Event>, Error> {
     };
     match (envelope.event, envelope.response) {
         (Some(event), _) => Ok(vec![event]),
-        (None, Some(Response::List(items))) => {
-            Ok(items.into_iter().map(|item| item.event).collect())
-        }
-        (None, Some(Response::One(item))) => Ok(vec![item.event]),
+        (None, Some(Response(items))) => Ok(items.into_iter().map(|item| item.event).collect()),
         (None, None) => Err(shape("neither an `Event` nor a `response` with events")),
     }
 }
@@ -172,11 +179,42 @@ struct Envelope {
     response: Option<Response>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Response {
-    List(Vec<ResponseItem>),
-    One(ResponseItem),
+/// The API's `response`: a list of `{"Event": …}`, or one. Read with a visitor
+/// rather than an untagged enum, which would buffer the whole response and lose the
+/// place of an error inside it.
+struct Response(Vec<ResponseItem>);
+
+impl<'de> Deserialize<'de> for Response {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ResponseVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for ResponseVisitor {
+            type Value = Response;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of events or one event")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Response, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Response(items))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Response, A::Error> {
+                let item =
+                    ResponseItem::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Response(vec![item]))
+            }
+        }
+
+        deserializer.deserialize_any(ResponseVisitor)
+    }
 }
 
 #[derive(Deserialize)]
@@ -636,6 +674,52 @@ mod tests {
         assert_eq!(split_attack_id("APT29 - G0016"), ("APT29", Some("G0016")));
         assert_eq!(split_attack_id("APT 29"), ("APT 29", None));
         assert_eq!(split_attack_id("A - B - T12"), ("A - B - T12", None));
+    }
+
+    #[test]
+    fn every_envelope_reads() {
+        let event = r#"{"uuid": "e1", "info": "x", "Attribute": [
+            {"uuid": "a1", "type": "domain|ip", "value": "Evil.Example|203.0.113.7", "to_ids": "1"},
+            {"uuid": "a2", "type": "filename|sha1", "value": "a.exe|AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "to_ids": 0},
+            {"uuid": "a3", "type": "mutex", "value": "x"}, {"uuid": "a4", "type": "mutex", "value": "y"},
+            {"uuid": "a5", "type": "ip-dst", "value": "203.0.113.8", "deleted": true}]}"#;
+        for document in [
+            format!(r#"{{"Event": {event}}}"#),
+            format!(r#"{{"response": [{{"Event": {event}}}]}}"#),
+            format!(r#"{{"response": {{"Event": {event}}}}}"#),
+            format!(r#"  [{{"Event": {event}}}]"#),
+        ] {
+            let feed = match read_event_bytes(document.as_bytes(), "test") {
+                Ok(feed) => feed,
+                Err(error) => panic!("{document}: {error}"),
+            };
+            assert_eq!(feed.source, "misp:e1");
+            let got: Vec<(&str, &str, bool)> = feed
+                .indicators
+                .iter()
+                .map(|i| (i.id.as_str(), i.all_of[0].value.as_str(), i.detect))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("a1#domain", "evil.example", true),
+                    ("a1#ip", "203.0.113.7", true),
+                    ("a2", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false),
+                ]
+            );
+            assert_eq!(feed.diagnostics.len(), 1);
+            assert!(feed.diagnostics[0]
+                .message
+                .starts_with("2 attribute(s) of type \"mutex\""));
+        }
+        assert!(matches!(
+            read_event_bytes(b"{}", "empty"),
+            Err(Error::Shape { .. })
+        ));
+        assert!(matches!(
+            read_event_bytes(b"{\"response\": 5}", "odd"),
+            Err(Error::Json { .. })
+        ));
     }
 
     #[test]
