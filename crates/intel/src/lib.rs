@@ -178,9 +178,12 @@ pub fn derived_indicator_id(source: &str, all_of: &[Observable]) -> String {
         hasher.update(observable.value.as_bytes());
     }
     let digest = hasher.finalize();
-    let mut id = String::from("indicator:");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(10 + 32);
+    id.push_str("indicator:");
     for byte in &digest[..16] {
-        id.push_str(&format!("{byte:02x}"));
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
     id
 }
