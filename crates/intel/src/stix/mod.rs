@@ -1,5 +1,6 @@
-//! STIX 2.1: bundles (and bare lists of objects) read into a [`Feed`], and the
-//! patterning language ([`pattern`]).
+//! STIX 2.1: bundles (and bare lists of objects, and any object with an `objects`
+//! list, such as a TAXII 2.1 envelope) read into a [`Feed`], and the patterning
+//! language ([`pattern`]).
 //!
 //! What is read: `indicator`s with `pattern_type` `stix` (others are reported), and
 //! the objects that give them context — `malware`, `tool`, `intrusion-set`,
