@@ -188,6 +188,12 @@ pub fn derived_indicator_id(source: &str, all_of: &[Observable]) -> String {
     id
 }
 
+/// How many entries a context holds (for the per-feed context budget, see
+/// `diagnostics`).
+pub(crate) fn context_entries(context: &IntelContext) -> usize {
+    context.actors.len() + context.malware.len() + context.attack_ids.len() + context.reports.len()
+}
+
 /// Longest piece of feed text quoted in a diagnostic.
 const QUOTED_CHARS: usize = 80;
 

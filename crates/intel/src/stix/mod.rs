@@ -275,8 +275,10 @@ fn read_indicator(
         }
     };
     let context = graph.context(&object.id);
+    let entries = crate::context_entries(&context) + object.labels.len();
     let count = alternatives.len();
     for (index, all_of) in alternatives.into_iter().enumerate() {
+        let keep_context = diagnostics.spend_context(entries);
         let id = if count == 1 {
             object.id.clone()
         } else {
@@ -289,13 +291,21 @@ fn read_indicator(
             name: object.name.clone(),
             description: object.description.clone(),
             confidence,
-            labels: object.labels.clone(),
+            labels: if keep_context {
+                object.labels.clone()
+            } else {
+                Vec::new()
+            },
             valid_from: times[0],
             valid_until: times[1],
             first_seen: None,
             last_seen: None,
             detect: true,
-            context: context.clone(),
+            context: if keep_context {
+                context.clone()
+            } else {
+                IntelContext::default()
+            },
         });
     }
 }
