@@ -7,6 +7,7 @@
 //! diagnostic for everything left out. Nothing here stores or matches; the store keeps
 //! feeds, and the matcher runs indicators over events.
 
+pub mod attribution;
 pub mod model;
 
 pub use model::{
