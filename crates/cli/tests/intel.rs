@@ -212,3 +212,60 @@ fn the_allow_list_adds_lists_and_removes() {
         json_lines(&ok(&["intel", "allow", "list", "--store", text(&store), "--json"]).stdout);
     assert!(listed.is_empty());
 }
+
+/// ESET's Operation Ghost event and the one malformed event: the malformed file is
+/// reported (exit 3), the good one imported, and its indicators join APT 29 to G0016
+/// with the revoked T1086 shown as T1059.001.
+#[test]
+fn a_misp_event_joins_its_actor_and_the_malformed_one_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("intel.db");
+    let ghost = eset("dukes/misp-dukes-operation-ghost-event.json");
+    let broken = eset("pypi_backdoor/malicious_pypi_packages.misp-event.json");
+    let output = rampart(&[
+        "intel",
+        "import",
+        text(&ghost),
+        text(&broken),
+        "--store",
+        text(&store),
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("malicious_pypi_packages"), "{stderr}");
+    let report = json_lines(&output.stdout);
+    assert_eq!(report.len(), 1);
+    let source = report[0]["source"].as_str().unwrap().to_string();
+    assert!(source.starts_with("misp:"), "{source}");
+    assert!(report[0]["added"].as_u64().unwrap() > 50);
+
+    let listed = json_lines(
+        &ok(&[
+            "intel",
+            "list",
+            "--source",
+            &source,
+            "--limit",
+            "1000",
+            "--store",
+            text(&store),
+            "--json",
+        ])
+        .stdout,
+    );
+    let joined = listed
+        .iter()
+        .find(|i| i["attribution"]["groups"][0]["id"] == "G0016")
+        .expect("an indicator attributed to G0016");
+    assert_eq!(joined["attribution"]["groups"][0]["named_as"][0], "APT 29");
+    let id = joined["indicator"]["id"].as_str().unwrap();
+    let shown = ok(&["intel", "show", id, "--store", text(&store)]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("groups: APT29 (G0016, named APT 29)"),
+        "{shown}"
+    );
+    assert!(shown.contains("T1059.001"), "{shown}");
+    assert!(shown.contains("the groups' techniques:"), "{shown}");
+}

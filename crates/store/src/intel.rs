@@ -227,9 +227,7 @@ impl SqliteStore {
                  WHERE detect = 1 AND (valid_until IS NULL OR valid_until > ?1)",
             )
             .map_err(|e| self.err(e))?;
-        let mut rows = statement
-            .query([time_text(now)])
-            .map_err(|e| self.err(e))?;
+        let mut rows = statement.query([time_text(now)]).map_err(|e| self.err(e))?;
         let mut count = 0;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let body = row.get_ref(1).map_err(|e| self.err(e))?;

@@ -250,7 +250,10 @@ fn the_active_set_leaves_out_context_expired_future_and_allowed() {
     let count = store
         .for_each_active_indicator(now, |i| streamed.push(i.id))
         .unwrap();
-    assert_eq!((count, streamed.as_slice()), (1, ["current".to_string()].as_slice()));
+    assert_eq!(
+        (count, streamed.as_slice()),
+        (1, ["current".to_string()].as_slice())
+    );
     let entries = store.allow_entries().unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(

@@ -247,8 +247,11 @@ fn import(args: ImportArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         match read::read_feed(path, args.kind) {
             Ok(feed) => feeds.push((vec![path.clone()], feed)),
             Err(error) => {
+                // A file that cannot be read at all (not JSON, too large, missing):
+                // reported, and the other files imported; what is stored of its
+                // source stays as it was.
                 unreadable += 1;
-                let message = rampart_event::error_chain(error.as_ref());
+                let message = rampart_event::error_chain(&error);
                 eprintln!("error: {}", Escaped(&message));
             }
         }
