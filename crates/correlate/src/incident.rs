@@ -55,8 +55,8 @@ pub struct TimelineEntry {
     pub techniques: Vec<String>,
     /// Tactic shortnames (the rule's tags, else those of its techniques).
     pub tactics: Vec<String>,
-    /// ATT&CK groups the intelligence behind an IoC alert attributes it to
-    /// ([`attributed_groups`]).
+    /// Actors (ATT&CK group ids, or names as the feed writes them) the intelligence
+    /// behind an IoC alert attributes it to ([`attributed_groups`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attributed: Vec<String>,
 }
@@ -97,8 +97,8 @@ pub struct Incident {
     /// tracker's cap ([`crate::live::TrackerConfig::max_timeline`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unlisted: usize,
-    /// ATT&CK groups its IoC alerts are attributed to, by id; likely-next ranks their
-    /// techniques first.
+    /// Actors its IoC alerts are attributed to (group ids or feed names); likely-next
+    /// ranks the techniques of the ATT&CK groups among them first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attributed: Vec<String>,
 }
@@ -118,25 +118,40 @@ fn is_zero(count: &usize) -> bool {
 /// (`intel:<indicator id>`), not a Sigma rule.
 pub const INTEL_RULE_PREFIX: &str = "intel:";
 
-/// The ATT&CK groups an IoC alert is attributed to: the `attack.gNNNN` tags of an alert
-/// whose rule id starts with [`INTEL_RULE_PREFIX`], upper-cased, sorted, distinct. Sigma
-/// rules' group tags say which group a rule was written after, not who is at work, so
-/// they do not count.
+/// The actors an IoC alert is attributed to, sorted, distinct: for an alert whose rule
+/// id starts with [`INTEL_RULE_PREFIX`], the group ids of its `attack.gNNNN` tags and of
+/// its intelligence's ATT&CK ids (upper-cased), and the actor names its intelligence
+/// gives, as written (`APT 29`; the likely-next predictor resolves names and aliases).
+/// Sigma rules' group tags say which group a rule was written after, not who is at
+/// work, so they do not count.
 pub fn attributed_groups(alert: &Alert) -> Vec<String> {
     if !alert.rule_id.starts_with(INTEL_RULE_PREFIX) {
         return Vec::new();
     }
-    let groups: BTreeSet<String> = alert
+    let group_id = |text: &str| -> Option<String> {
+        let text = text.trim();
+        let id = text.strip_prefix("attack.").unwrap_or(text);
+        let digits = id.strip_prefix('g').or_else(|| id.strip_prefix('G'))?;
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| format!("G{digits}"))
+    };
+    let mut actors: BTreeSet<String> = alert
         .tags
         .iter()
-        .filter_map(|tag| {
-            let id = tag.trim().strip_prefix("attack.")?;
-            let digits = id.strip_prefix('g').or_else(|| id.strip_prefix('G'))?;
-            (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| format!("G{digits}"))
-        })
+        .filter(|tag| tag.trim().starts_with("attack."))
+        .filter_map(|tag| group_id(tag))
         .collect();
-    groups.into_iter().collect()
+    if let Some(intel) = &alert.intel {
+        actors.extend(intel.attack_ids.iter().filter_map(|id| group_id(id)));
+        actors.extend(
+            intel
+                .actors
+                .iter()
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty()),
+        );
+    }
+    actors.into_iter().collect()
 }
 
 /// Field names whose matched value names a user account.

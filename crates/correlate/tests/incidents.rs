@@ -274,4 +274,16 @@ fn ioc_alerts_attribute_their_incident() {
     assert_eq!(incidents.len(), 1);
     assert_eq!(incidents[0].attributed, ["G0016"]);
     assert_eq!(incidents[0].timeline[1].attributed, ["G0016"]);
+    // An IoC alert as the matcher makes it: actors named by the feed, as written.
+    let mut named = ioc.clone();
+    named.tags = vec!["intel".into()];
+    named.intel = Some(Box::new(rampart_event::AlertIntel {
+        actors: vec!["APT 29".into()],
+        attack_ids: vec!["T1086".into(), "g0007".into()],
+        ..Default::default()
+    }));
+    assert_eq!(
+        rampart_correlate::attributed_groups(&named),
+        ["APT 29", "G0007"]
+    );
 }
