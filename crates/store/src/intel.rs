@@ -158,6 +158,12 @@ pub struct StoredEntity {
     pub entity: Entity,
 }
 
+/// Feeds with more indicators than this import with a larger page cache.
+const IMPORT_CACHE_THRESHOLD: usize = 10_000;
+
+/// That cache, in SQLite's unit for a size (negative: KiB): 256 MiB at most.
+const IMPORT_CACHE_KIB: i64 = -262_144;
+
 /// The part of a source name before its first `:` (`misp:…` → `misp`).
 fn kind_of_source(name: &str) -> &str {
     name.split_once(':').map_or("feed", |(kind, _)| kind)
@@ -201,7 +207,21 @@ impl SqliteStore {
             return Err(self.intel_invalid("a feed needs a source name"));
         }
         let now = time_text(Utc::now());
-        self.in_write(|tx| import_in(tx, feed, mode, options, &now))
+        // A large feed inserts into the (kind, value) index at random places: with
+        // SQLite's default 2 MiB page cache most inserts would miss it. The cache grows
+        // only as pages are used and goes back to the default after the import.
+        let big = feed.indicators.len() > IMPORT_CACHE_THRESHOLD;
+        if big {
+            self.conn
+                .pragma_update(None, "cache_size", IMPORT_CACHE_KIB)
+                .map_err(|e| self.err(e))?;
+        }
+        let outcome = self.in_write(|tx| import_in(tx, feed, mode, options, &now));
+        if big {
+            // The default again; failing to shrink a cache is no reason to fail the import.
+            let _ = self.conn.pragma_update(None, "cache_size", -2000);
+        }
+        outcome
     }
 
     /// The indicators to match at `now`: meant for detection, valid (`valid_from` not
