@@ -4,10 +4,12 @@
 //! about them (the malware or intrusion set they indicate, ATT&CK techniques).
 //!
 //! Readers turn a feed into a [`Feed`]: indicators, the entities they point at, and a
-//! diagnostic for everything left out. Nothing here stores or matches; the store keeps
-//! feeds, and the matcher runs indicators over events.
+//! diagnostic for everything left out. Nothing here stores; the store keeps feeds, and
+//! [`matcher`] runs indicators over events.
 
+pub mod matcher;
 pub mod model;
+pub mod synthetic;
 
 pub use model::{
     Diagnostic, DiagnosticKind, Entity, EntityKind, Feed, Indicator, IntelContext, Observable,
