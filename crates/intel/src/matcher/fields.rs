@@ -1,6 +1,9 @@
 //! Which event fields each kind of observable is looked for in (Sigma field names, and
 //! the ECS and web-log names JSON telemetry uses), case-insensitively.
 
+use hashbrown::HashMap;
+use std::cell::RefCell;
+
 /// What a field may hold, as a set of bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Roles(pub(crate) u16);
@@ -49,11 +52,39 @@ impl Roles {
 /// The longest field name that has a role; longer names are passed over unread.
 const LONGEST: usize = 40;
 
+/// Distinct field names remembered per thread; names past it (hostile JSON can make
+/// up any number) are classified each time.
+const CACHE_CAP: usize = 4096;
+
+thread_local! {
+    /// Each scanning thread's field name → roles: events repeat a few hundred names,
+    /// and classifying one (lower-casing, then comparing with every known name) costs
+    /// more than the lookups it leads to.
+    static CACHE: RefCell<HashMap<Box<str>, Roles>> = RefCell::new(HashMap::new());
+}
+
 /// The roles of field `name`.
 pub(crate) fn roles(name: &str) -> Roles {
     if name.len() > LONGEST || name.is_empty() {
         return Roles::NONE;
     }
+    CACHE.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return classify(name);
+        };
+        if let Some(roles) = cache.get(name) {
+            return *roles;
+        }
+        let roles = classify(name);
+        if cache.len() < CACHE_CAP {
+            cache.insert(name.into(), roles);
+        }
+        roles
+    })
+}
+
+/// The roles of field `name` (at most [`LONGEST`] bytes), worked out.
+fn classify(name: &str) -> Roles {
     let mut buffer = [0u8; LONGEST];
     let lower = &mut buffer[..name.len()];
     lower.copy_from_slice(name.as_bytes());

@@ -7,11 +7,17 @@ use super::keys::Net;
 use super::table::{Arena, Posting, Postings, Span};
 use hashbrown::{HashMap, HashSet};
 
+/// Whether a table holds IPv6, and its prefix length.
+type Length = (bool, u8);
+
+/// Masked addresses of one length → (posting, canonical text).
+type Networks = HashMap<u128, (Posting, Span)>;
+
 /// Networks (and single addresses) → postings, with each one's text in the arena.
 #[derive(Debug, Default)]
 pub(crate) struct IpTable {
-    /// (IPv6, prefix length) → masked address → (posting, canonical text).
-    lengths: Vec<((bool, u8), HashMap<u128, (Posting, Span)>)>,
+    /// One table per (IPv6, prefix length) present, longest prefix first.
+    lengths: Vec<(Length, Networks)>,
 }
 
 impl IpTable {
@@ -31,7 +37,8 @@ impl IpTable {
             None => {
                 self.lengths.push(((net.v6, net.prefix), HashMap::new()));
                 // Longest prefixes first: the most specific network is found first.
-                self.lengths.sort_by(|a, b| b.0 .1.cmp(&a.0 .1));
+                self.lengths
+                    .sort_by_key(|(length, _)| std::cmp::Reverse(length.1));
                 self.lengths
                     .iter()
                     .position(|(length, _)| *length == (net.v6, net.prefix))?

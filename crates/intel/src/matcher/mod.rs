@@ -43,7 +43,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use ip::{IpSet, IpTable};
 use keys::Net;
 use rampart_event::{Event, Value};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use table::{Arena, Postings, Span, StringSet, ValueTable};
 
@@ -62,21 +62,20 @@ struct Shared {
     context: IntelContext,
 }
 
-impl Hash for Shared {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.source.hash(state);
-        self.labels.hash(state);
-        let IntelContext {
-            actors,
-            malware,
-            attack_ids,
-            reports,
-        } = &self.context;
-        actors.hash(state);
-        malware.hash(state);
-        attack_ids.hash(state);
-        reports.hash(state);
-    }
+/// The hash of a shared part, from borrowed fields.
+fn shared_hash(
+    hasher: &DefaultHashBuilder,
+    source: &str,
+    labels: &[String],
+    context: &IntelContext,
+) -> u64 {
+    let IntelContext {
+        actors,
+        malware,
+        attack_ids,
+        reports,
+    } = context;
+    hasher.hash_one((source, labels, actors, malware, attack_ids, reports))
 }
 
 /// One indicator as the matcher keeps it.
@@ -146,6 +145,10 @@ pub struct Matcher {
     stats: LoadStats,
     /// Field roles some table can answer: fields with none are passed over.
     wanted: Roles,
+    /// The last label of every indicator domain (`com`, `uk`): a token of free text
+    /// ending in any other (`exe`, `dll`, `ps1`, a .NET member) is no indicator's host
+    /// or subdomain, and is passed over without a lookup.
+    last_labels: StringSet,
 }
 
 /// The allow-list, per kind.
@@ -288,6 +291,13 @@ impl MatcherBuilder {
                 value,
             });
             m.wanted = m.wanted.union(roles_of(kind));
+            if kind == ObservableKind::Domain {
+                let domain = m.arena.get(value);
+                let last = domain.rsplit('.').next().unwrap_or(domain);
+                if !m.last_labels.contains(last) {
+                    m.last_labels.insert(last);
+                }
+            }
         }
         m.indicators.push(Entry {
             id,
@@ -301,27 +311,37 @@ impl MatcherBuilder {
         Some(())
     }
 
-    /// The index of the shared part equal to `indicator`'s, added when new.
+    /// The index of the shared part equal to `indicator`'s, added when new. Looked up
+    /// by reference: a million indicators of a few hundred contexts copy each context
+    /// once, not once per indicator.
     fn shared(&mut self, indicator: &Indicator) -> Option<u32> {
-        let probe = Shared {
-            source: indicator.source.clone(),
-            labels: indicator.labels.clone(),
-            context: indicator.context.clone(),
-        };
-        let hash = self.hasher.hash_one(&probe);
+        let hash = shared_hash(
+            &self.hasher,
+            &indicator.source,
+            &indicator.labels,
+            &indicator.context,
+        );
         let all = &self.matcher.shared;
-        if let Some(&index) = self
-            .shared_index
-            .find(hash, |&index| *all[index as usize] == probe)
-        {
+        if let Some(&index) = self.shared_index.find(hash, |&index| {
+            let known = &all[index as usize];
+            known.source == indicator.source
+                && known.labels == indicator.labels
+                && known.context == indicator.context
+        }) {
             return Some(index);
         }
         let index = u32::try_from(all.len()).ok()?;
-        self.matcher.shared.push(Arc::new(probe));
+        self.matcher.shared.push(Arc::new(Shared {
+            source: indicator.source.clone(),
+            labels: indicator.labels.clone(),
+            context: indicator.context.clone(),
+        }));
         let all = &self.matcher.shared;
         let hasher = &self.hasher;
-        self.shared_index
-            .insert_unique(hash, index, |&i| hasher.hash_one(&*all[i as usize]));
+        self.shared_index.insert_unique(hash, index, |&i| {
+            let known = &all[i as usize];
+            shared_hash(hasher, &known.source, &known.labels, &known.context)
+        });
         Some(index)
     }
 
@@ -798,6 +818,9 @@ impl Matcher {
             if last.len() < 2 || !last.bytes().any(|b| b.is_ascii_alphabetic()) {
                 continue;
             }
+            if !self.has_last_label(last) {
+                continue;
+            }
             if lower_into(scratch, token) {
                 let domain = std::mem::take(scratch);
                 self.walk_domain(
@@ -808,6 +831,19 @@ impl Matcher {
                 *scratch = domain;
             }
         }
+    }
+}
+
+impl Matcher {
+    /// Whether some indicator domain ends in the label `last` (any case).
+    fn has_last_label(&self, last: &str) -> bool {
+        let mut buffer = [0u8; 64];
+        let Some(lower) = buffer.get_mut(..last.len()) else {
+            return false;
+        };
+        lower.copy_from_slice(last.as_bytes());
+        lower.make_ascii_lowercase();
+        std::str::from_utf8(lower).is_ok_and(|label| self.last_labels.contains(label))
     }
 }
 
