@@ -338,3 +338,35 @@ fn ioc_alerts_are_stored_enriched_and_join_the_hosts_incident() {
         .unwrap();
     assert_eq!(url_hit["intel"]["indicator_id"], "ioc-url-talsk");
 }
+
+#[test]
+fn misp_events_and_stix_bundles_load_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let misp = rampart_testkit::data_path(
+        "threat-intel/eset-malware-ioc/stantinko/stantinko.misp-event.json",
+    );
+    let stix = rampart_testkit::data_path(
+        "threat-intel/stix2-json-schemas/examples/threat-reports/poisonivy.json",
+    );
+    for feed in [misp, stix] {
+        let (alerts, stderr) = hunt(
+            dir.path(),
+            "feed.jsonl",
+            &["--intel", feed.to_str().unwrap()],
+        );
+        let line = stderr
+            .lines()
+            .find(|line| line.starts_with("intel: "))
+            .unwrap_or_else(|| panic!("no intel summary: {stderr}"));
+        let loaded: u64 = line["intel: ".len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .replace(',', "")
+            .parse()
+            .unwrap();
+        assert!(loaded > 0, "{}: {line}", feed.display());
+        // Neither feed names anything this sample did.
+        assert!(!alerts.iter().any(is_ioc), "{line}");
+    }
+}

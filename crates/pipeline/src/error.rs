@@ -27,6 +27,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An indicator feed could not be read at all.
+    #[error("reading the indicator feed {}", path.display())]
+    IntelFeed {
+        /// The feed file or folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: rampart_intel::Error,
+    },
     /// The stored alerts could not be read back to group them into incidents.
     #[error("reading alerts to group into incidents")]
     ReadAlerts(#[source] rampart_store::StoreError),

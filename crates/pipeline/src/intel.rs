@@ -5,7 +5,7 @@
 use crate::Error;
 use chrono::{DateTime, Utc};
 use rampart_intel::matcher::{LoadStats, Matcher, MatcherBuilder};
-use rampart_intel::{Feed, Indicator, Observable};
+use rampart_intel::{Indicator, Observable};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,9 +33,11 @@ impl IntelLoad {
 
 /// Reads the indicators of `files` into one matcher of those valid at `now`, `allow`
 /// winning over them. Files are JSON lines of indicators (`.jsonl`, `.ndjson`, read one
-/// line at a time) or a feed document (the intel model's JSON). A record that cannot
-/// be read is a problem in the result and the rest goes on; a file that cannot be
-/// opened or read is an error (its indicators would be missed silently).
+/// line at a time), or any feed `rampart_intel::read_path` reads (STIX 2.1 bundles,
+/// MISP events and feed folders, plain lists and CSV). A record that cannot be read
+/// is a problem in the result (with the reader's diagnostics) and the rest goes on; a
+/// file that cannot be opened or read is an error (its indicators would be missed
+/// silently).
 pub fn load_indicator_files(
     files: &[PathBuf],
     allow: &[Observable],
@@ -67,19 +69,24 @@ fn read_file(
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(failed)?;
     let lines = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("jsonl" | "ndjson")
     );
-    let mut reader = std::io::BufReader::new(file);
     if !lines {
-        let feed: Feed = serde_json::from_reader(reader)
-            .map_err(|e| failed(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+        let feed = rampart_intel::read_path(path).map_err(|source| Error::IntelFeed {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for diagnostic in &feed.diagnostics {
+            problems.push(format!("{}: {}", diagnostic.location, diagnostic.message));
+        }
         let count = feed.indicators.len() as u64;
         feed.indicators.into_iter().for_each(add);
         return Ok(count);
     }
+    let file = std::fs::File::open(path).map_err(failed)?;
+    let mut reader = std::io::BufReader::new(file);
     let mut read = 0;
     let mut line = String::new();
     let mut number = 0u64;
