@@ -75,8 +75,8 @@ pub struct RuleSource {
     /// The tuning folder: suppressions (Sigma filters) written through the API go
     /// there, and it is loaded with `paths` whenever it exists.
     pub tuning: Option<PathBuf>,
-    /// Threat-intelligence indicator files (JSON lines of indicators, or feed
-    /// documents), read again with every load of the rules and matched beside them.
+    /// Threat-intelligence feeds (any format `hunt --intel` reads), read again with
+    /// every load of the rules and matched beside them.
     pub intel: Vec<PathBuf>,
 }
 

@@ -88,9 +88,10 @@ pub struct HuntArgs {
     /// reported). Without it, links are reported and passed over.
     #[arg(long)]
     follow_links: bool,
-    /// Also match these threat-intelligence indicators (JSON lines of indicators, or
-    /// a feed document), in the same pass as the rules: each hit is an IoC alert
-    /// (`rule_id` `intel:<indicator id>`). Repeat for several files.
+    /// Also match the indicators of these threat-intelligence feeds (STIX 2.1 bundles,
+    /// MISP events or feed folders, plain lists, CSV, or JSON lines of indicators) in
+    /// the same pass as the rules: each hit is an IoC alert (`rule_id`
+    /// `intel:<indicator id>`). Repeat for several feeds.
     #[arg(long = "intel", value_name = "FILE")]
     intel: Vec<PathBuf>,
     /// Skip (and report) JSON lines longer than this many bytes.
