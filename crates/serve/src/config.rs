@@ -75,6 +75,9 @@ pub struct RuleSource {
     /// The tuning folder: suppressions (Sigma filters) written through the API go
     /// there, and it is loaded with `paths` whenever it exists.
     pub tuning: Option<PathBuf>,
+    /// Threat-intelligence feeds (any format `hunt --intel` reads), read again with
+    /// every load of the rules and matched beside them.
+    pub intel: Vec<PathBuf>,
 }
 
 impl Default for RuleSource {
@@ -86,6 +89,7 @@ impl Default for RuleSource {
             min_level: Level::Informational,
             logsource: None,
             tuning: None,
+            intel: Vec::new(),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod config;
 pub mod detection;
 pub mod error;
 pub mod fuzz;
+mod intel;
 pub mod metrics;
 pub mod rules;
 pub mod server;

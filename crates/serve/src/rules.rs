@@ -108,12 +108,13 @@ pub fn load(source: &RuleSource) -> Result<Rules, RulesError> {
             paths.push(tuning.clone());
         }
     }
-    let loaded = rampart_pipeline::load_rules(
+    let mut loaded = rampart_pipeline::load_rules(
         &paths,
         &source.options,
         source.min_level,
         source.logsource.as_deref(),
     )?;
+    crate::intel::attach(&mut loaded.compiled, source)?;
     for expired in &loaded.expired {
         tracing::warn!("{}", rampart_event::terminal::Escaped(expired));
     }
@@ -191,7 +192,9 @@ fn load_with_fallback(source: &RuleSource, running: &Rules) -> Result<Rules, Rul
             .cloned(),
     );
     let started = std::time::Instant::now();
-    let (compiled, rejected) = rampart_pipeline::compile_rules(set, source.logsource.as_deref())?;
+    let (mut compiled, rejected) =
+        rampart_pipeline::compile_rules(set, source.logsource.as_deref())?;
+    crate::intel::set(&mut compiled, new.as_ref().and_then(|r| r.intel().cloned()))?;
     let titles: HashMap<String, (String, String)> = running
         .set
         .rules

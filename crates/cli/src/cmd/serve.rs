@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// Extra logsource mappings (YAML, the format of the built-in map).
     #[arg(long, value_name = "FILE")]
     logsource: Option<PathBuf>,
+    /// Threat-intelligence indicator files matched beside the rules (as `hunt
+    /// --intel`), read again on every rule reload.
+    #[arg(long = "intel", value_name = "FILE")]
+    intel: Vec<PathBuf>,
     #[command(flatten)]
     placeholders: PlaceholderArgs,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
@@ -95,6 +99,7 @@ pub fn run(args: ServeArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             min_level: args.min_level,
             logsource: args.logsource.clone(),
             tuning: Some(crate::cmd::sigma::suppress::default_tuning_dir(global)),
+            intel: args.intel.clone(),
         },
     );
     if let (Some(cert), Some(key)) = (args.tls_cert.clone(), args.tls_key.clone()) {

@@ -88,6 +88,12 @@ pub struct HuntArgs {
     /// reported). Without it, links are reported and passed over.
     #[arg(long)]
     follow_links: bool,
+    /// Also match the indicators of these threat-intelligence feeds (STIX 2.1 bundles,
+    /// MISP events or feed folders, plain lists, CSV, or JSON lines of indicators) in
+    /// the same pass as the rules: each hit is an IoC alert (`rule_id`
+    /// `intel:<indicator id>`). Repeat for several feeds.
+    #[arg(long = "intel", value_name = "FILE")]
+    intel: Vec<PathBuf>,
     /// Skip (and report) JSON lines longer than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = rampart_ingest::DEFAULT_MAX_LINE_BYTES)]
     max_line_bytes: usize,
@@ -134,12 +140,31 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let rule_paths = rules::rule_paths_with_tuning(args.rules.clone(), global)?;
     let mut load_options = args.placeholders.load_options()?;
     load_options.follow_links = args.follow_links;
-    let rules = rules::load_engine(
+    let mut rules = rules::load_engine(
         &rule_paths,
         &load_options,
         args.min_level,
         args.logsource.as_deref(),
     )?;
+    let intel = if args.intel.is_empty() {
+        None
+    } else {
+        Some(rampart_pipeline::load_indicator_files(
+            &args.intel,
+            &[],
+            chrono::Utc::now(),
+        )?)
+    };
+    if let Some(load) = &intel {
+        for problem in &load.problems {
+            eprintln!("warning: {}", escape(problem));
+        }
+        let matcher = Arc::clone(&load.matcher);
+        match Arc::get_mut(&mut rules.compiled) {
+            Some(compiled) => compiled.set_intel(Some(matcher)),
+            None => anyhow::bail!("internal error: the compiled rules are already shared"),
+        }
+    }
     let compiled = Arc::clone(&rules.compiled);
     if compiled.engine.rule_count() == 0 {
         anyhow::bail!("{}", no_rules_message(&rules));
@@ -278,6 +303,7 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             rules_rejected: rules.rejected.len(),
             rules_below_level: rules.below_level,
             rules_time: rules.elapsed,
+            intel: intel.as_ref().map(summary::IntelSummary::of),
             scan_time,
             alerts,
             tally,

@@ -12,12 +12,17 @@ pub struct Tally {
     pub by_level: BTreeMap<Level, u64>,
     /// Alerts by ATT&CK tactic (an alert with several tactics counts in each).
     pub by_tactic: BTreeMap<String, u64>,
+    /// IoC alerts (threat-intelligence hits).
+    pub ioc: u64,
 }
 
 impl Tally {
     /// Counts one alert.
     pub fn add(&mut self, alert: &Alert) {
         *self.by_level.entry(alert.level).or_default() += 1;
+        if alert.intel.is_some() {
+            self.ioc += 1;
+        }
         for tactic in &alert.tactics {
             *self.by_tactic.entry(tactic.clone()).or_default() += 1;
         }
@@ -25,6 +30,7 @@ impl Tally {
 
     /// Adds another tally's counts.
     pub fn merge(&mut self, other: Tally) {
+        self.ioc += other.ioc;
         for (level, count) in other.by_level {
             *self.by_level.entry(level).or_default() += count;
         }
@@ -59,6 +65,8 @@ pub struct Summary {
     pub rules_below_level: usize,
     /// Time to load and compile the rules.
     pub rules_time: Duration,
+    /// Indicators matched beside the rules (`--intel`), if any.
+    pub intel: Option<IntelSummary>,
     /// Time to read and scan the inputs.
     pub scan_time: Duration,
     /// Alerts written.
@@ -70,6 +78,46 @@ pub struct Summary {
     /// Matches that Sigma filters suppressed, per (rule, filter) (see
     /// `rampart_detect::Engine::suppressed`); only the pairs that suppressed something.
     pub suppressed: Vec<rampart_detect::SuppressedCount>,
+}
+
+/// What `--intel` loaded.
+#[derive(Debug, Default)]
+pub struct IntelSummary {
+    /// Indicators read.
+    pub read: u64,
+    /// Indicators matched.
+    pub loaded: usize,
+    /// Indicators left out, by reason.
+    pub left_out: Vec<(&'static str, usize)>,
+    /// Records that could not be read.
+    pub unreadable: u64,
+    /// Time to read them and build the matcher.
+    pub elapsed: Duration,
+}
+
+impl IntelSummary {
+    /// The summary of one load.
+    pub fn of(load: &rampart_pipeline::IntelLoad) -> Self {
+        let stats = load.stats();
+        let left_out = [
+            ("not for detection", stats.not_for_detection),
+            ("expired", stats.expired),
+            ("not yet valid", stats.not_yet_valid),
+            ("allow-listed", stats.allow_listed),
+            ("unusable", stats.unusable),
+            ("over the matcher's limits", stats.over_limit),
+        ]
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .collect();
+        IntelSummary {
+            read: load.read,
+            loaded: stats.loaded,
+            left_out,
+            unreadable: load.problems.len() as u64,
+            elapsed: load.elapsed,
+        }
+    }
 }
 
 fn thousands(n: u64) -> String {
@@ -116,6 +164,27 @@ impl Summary {
             ));
         }
         eprintln!("{rules}");
+        if let Some(intel) = &self.intel {
+            let mut line = format!(
+                "intel: {} indicators loaded of {} read in {} ms, {} IoC hits",
+                thousands(intel.loaded as u64),
+                thousands(intel.read),
+                intel.elapsed.as_millis(),
+                thousands(self.tally.ioc)
+            );
+            let left: Vec<String> = intel
+                .left_out
+                .iter()
+                .map(|(why, count)| format!("{} {why}", thousands(*count as u64)))
+                .collect();
+            if !left.is_empty() {
+                line.push_str(&format!("; left out: {}", left.join(", ")));
+            }
+            if intel.unreadable > 0 {
+                line.push_str(&format!("; {} records unreadable", intel.unreadable));
+            }
+            eprintln!("{line}");
+        }
         if let Some(skew) = &self.version_skew {
             eprintln!("warning: {}", Escaped(skew));
         }

@@ -1,0 +1,372 @@
+//! `rampart hunt --intel` on a real sample: indicators built from values really in
+//! the EVTX (a SHA-256 from a Sysmon `Hashes` field, a URL inside command lines, a
+//! contacted host's parent domain, a CIDR network of destination addresses, a file
+//! name and a domain together) raise exactly the expected IoC alerts, leave the Sigma
+//! alerts unchanged, and reach the store and the host's incident.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::ok;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// mshta launched through rundll32 JavaScript, fetching a payload and scheduling a task
+/// (Sysmon 1, 3, 11; 8 events).
+fn sample() -> PathBuf {
+    rampart_testkit::data_path(
+        "evtx-attack-samples/Execution/exec_persist_rundll32_mshta_scheduledtask_sysmon_1_3_11.evtx",
+    )
+}
+
+fn rules() -> PathBuf {
+    rampart_testkit::data_path("sigma/rules/windows")
+}
+
+fn indicator(id: &str, observables: &[(&str, &str)], extra: Value) -> Value {
+    let mut indicator = json!({
+        "id": id,
+        "source": "test:intel.jsonl",
+        "all_of": observables
+            .iter()
+            .map(|(kind, value)| json!({"kind": kind, "value": value}))
+            .collect::<Vec<_>>(),
+        "detect": true,
+    });
+    if let (Some(target), Value::Object(extra)) = (indicator.as_object_mut(), extra) {
+        target.extend(extra);
+    }
+    indicator
+}
+
+/// The feed: five indicators that match, three that must not (expired, not for
+/// detection, a value absent from the sample), and one unreadable line.
+fn write_feed(dir: &Path) -> PathBuf {
+    let feed = [
+        indicator(
+            "ioc-sha256-mshta",
+            &[(
+                "sha256",
+                "949485ba939953642714ae6831d7dcb261691cac7cbb8c1a9220333801f60820",
+            )],
+            json!({"context": {"actors": ["APT 29"], "attack_ids": ["T1218.005", "G0016"]}}),
+        ),
+        // Defanged, as feeds publish them.
+        indicator(
+            "ioc-url-talsk",
+            &[("url", "hxxps://hotelesms[.]com/talsk.txt")],
+            json!({"confidence": 60}),
+        ),
+        indicator(
+            "ioc-domain-hostgator",
+            &[("domain", "hostgator[.]com")],
+            json!({"confidence": 30}),
+        ),
+        indicator(
+            "ioc-net-inwi",
+            &[("ip", "105.73.6.0/24")],
+            json!({"confidence": 90}),
+        ),
+        indicator(
+            "ioc-pair",
+            &[("file-name", "MSHTA.EXE"), ("domain", "inwitelecom.net")],
+            json!({}),
+        ),
+        indicator(
+            "ioc-expired",
+            &[("ip", "108.179.232.58")],
+            json!({"valid_until": "2020-01-01T00:00:00Z"}),
+        ),
+        indicator(
+            "ioc-context-only",
+            &[("domain", "inwitelecom.net")],
+            json!({"detect": false}),
+        ),
+        indicator(
+            "ioc-absent",
+            &[("domain", "notinthesample.example")],
+            json!({}),
+        ),
+    ];
+    let mut text: String = feed.iter().map(|i| format!("{i}\n")).collect();
+    text.push_str("{\"not\": \"an indicator\"}\n");
+    let path = dir.join("intel.jsonl");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn hunt(dir: &Path, name: &str, extra: &[&str]) -> (Vec<Value>, String) {
+    let out = dir.join(name);
+    let sample = sample();
+    let rules = rules();
+    let mut args = vec![
+        "hunt",
+        sample.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let output = ok(&args);
+    (
+        jsonl(&out),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn is_ioc(alert: &Value) -> bool {
+    alert["rule_id"].as_str().unwrap().starts_with("intel:")
+}
+
+#[test]
+fn iocs_from_the_sample_raise_exactly_their_alerts_beside_unchanged_rule_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = write_feed(dir.path());
+    let (plain, _) = hunt(dir.path(), "plain.jsonl", &[]);
+    let (with_intel, stderr) = hunt(
+        dir.path(),
+        "intel.jsonl",
+        &["--intel", feed.to_str().unwrap()],
+    );
+
+    // The rules' alerts are exactly those of the hunt without indicators.
+    let rule_alerts: Vec<&Value> = with_intel.iter().filter(|a| !is_ioc(a)).collect();
+    assert!(!plain.is_empty(), "the sample fires Sigma rules");
+    assert_eq!(rule_alerts, plain.iter().collect::<Vec<_>>());
+
+    let mut iocs: Vec<(u64, String, String, String)> = with_intel
+        .iter()
+        .filter(|a| is_ioc(a))
+        .map(|a| {
+            let matched: Vec<String> = a["matched"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["field"].as_str().unwrap().to_string())
+                .collect();
+            (
+                a["event"]["record_id"].as_u64().unwrap(),
+                a["rule_id"].as_str().unwrap().to_string(),
+                a["level"].as_str().unwrap().to_string(),
+                matched.join("+"),
+            )
+        })
+        .collect();
+    iocs.sort();
+    let expected = [
+        (4125, "intel:ioc-url-talsk", "medium", "CommandLine"),
+        (
+            4126,
+            "intel:ioc-url-talsk",
+            "medium",
+            "CommandLine+ParentCommandLine",
+        ),
+        (4127, "intel:ioc-sha256-mshta", "medium", "Hashes"),
+        (
+            4127,
+            "intel:ioc-url-talsk",
+            "medium",
+            "CommandLine+ParentCommandLine",
+        ),
+        (
+            4128,
+            "intel:ioc-domain-hostgator",
+            "low",
+            "DestinationHostname",
+        ),
+        (4129, "intel:ioc-url-talsk", "medium", "ParentCommandLine"),
+        (4131, "intel:ioc-net-inwi", "high", "DestinationIp"),
+        (
+            4131,
+            "intel:ioc-pair",
+            "medium",
+            "Image+DestinationHostname",
+        ),
+        (4132, "intel:ioc-net-inwi", "high", "DestinationIp"),
+        (
+            4132,
+            "intel:ioc-pair",
+            "medium",
+            "Image+DestinationHostname",
+        ),
+    ]
+    .map(|(record, rule, level, fields)| {
+        (
+            record,
+            rule.to_string(),
+            level.to_string(),
+            fields.to_string(),
+        )
+    });
+    assert_eq!(iocs, expected);
+
+    // The hit carries the indicator, where it was found and what it indicates.
+    let hash_hit = with_intel
+        .iter()
+        .find(|a| a["rule_id"] == "intel:ioc-sha256-mshta")
+        .unwrap();
+    assert_eq!(
+        hash_hit["rule_title"],
+        "IoC sha256 949485ba939953642714ae6831d7dcb261691cac7cbb8c1a9220333801f60820 from test:intel.jsonl"
+    );
+    assert_eq!(hash_hit["techniques"], json!(["T1218.005"]));
+    assert_eq!(hash_hit["intel"]["actors"], json!(["APT 29"]));
+    assert_eq!(hash_hit["intel"]["observables"][0]["field"], "Hashes");
+    let domain_hit = with_intel
+        .iter()
+        .find(|a| a["rule_id"] == "intel:ioc-domain-hostgator")
+        .unwrap();
+    assert_eq!(domain_hit["matched"][0]["value"], "gator4243.hostgator.com");
+    assert_eq!(
+        domain_hit["intel"]["observables"][0]["value"],
+        "hostgator.com"
+    );
+
+    // The summary says what was loaded, left out and hit; the bad line is reported.
+    assert!(
+        stderr.contains("intel: 6 indicators loaded of 8 read")
+            && stderr.contains("10 IoC hits")
+            && stderr.contains("1 not for detection")
+            && stderr.contains("1 expired"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("intel.jsonl:9: not an indicator"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ioc_alerts_are_stored_enriched_and_join_the_hosts_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = write_feed(dir.path());
+    let db = dir.path().join("rampart.db");
+    let db = db.to_str().unwrap();
+    let (alerts, _) = hunt(
+        dir.path(),
+        "alerts.jsonl",
+        &["--intel", feed.to_str().unwrap(), "--store", db, "--quiet"],
+    );
+    let ioc_ids: Vec<String> = alerts
+        .iter()
+        .filter(|a| is_ioc(a))
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ioc_ids.len(), 10);
+
+    let stored: Vec<Value> = String::from_utf8_lossy(
+        &ok(&["alerts", "list", "--store", db, "--json", "--limit", "1000"]).stdout,
+    )
+    .lines()
+    .map(|line| serde_json::from_str(line).unwrap())
+    .collect();
+    for id in &ioc_ids {
+        let row = stored
+            .iter()
+            .find(|row| row["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("IoC alert {id} stored"));
+        assert!(row["alert"]["intel"]["indicator_id"].is_string(), "{row}");
+    }
+
+    // Every IoC alert is in the timeline of one of the host's incidents.
+    let incidents: Vec<Value> =
+        String::from_utf8_lossy(&ok(&["incidents", "list", "--json", "--store", db]).stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+    let mut in_incidents = Vec::new();
+    for incident in &incidents {
+        let id = incident["id"].as_str().unwrap().to_lowercase();
+        let detail: Value = serde_json::from_slice(
+            &ok(&["incidents", "show", &id, "--json", "--store", db]).stdout,
+        )
+        .unwrap();
+        for entry in detail["timeline"].as_array().unwrap() {
+            if entry["rule_id"].as_str().unwrap().starts_with("intel:") {
+                in_incidents.push(entry["alert_id"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    in_incidents.sort();
+    let mut expected = ioc_ids.clone();
+    expected.sort();
+    assert_eq!(in_incidents, expected);
+
+    // Native output: the pyramid level follows the indicator's kind.
+    let native = dir.path().join("native.jsonl");
+    let sample = sample();
+    let rules = rules();
+    ok(&[
+        "hunt",
+        sample.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--intel",
+        feed.to_str().unwrap(),
+        "--format",
+        "native",
+        "--quiet",
+        "--output",
+        native.to_str().unwrap(),
+    ]);
+    let native = jsonl(&native);
+    let level_of = |rule: &str| {
+        native
+            .iter()
+            .find(|a| a["rule"]["id"] == rule)
+            .map(|a| a["enrichment"]["pyramid"]["level"].clone())
+            .unwrap()
+    };
+    assert_eq!(level_of("intel:ioc-sha256-mshta"), "hash_value");
+    assert_eq!(level_of("intel:ioc-net-inwi"), "ip_address");
+    assert_eq!(level_of("intel:ioc-domain-hostgator"), "domain_name");
+    assert_eq!(level_of("intel:ioc-url-talsk"), "network_artifact");
+    let url_hit = native
+        .iter()
+        .find(|a| a["rule"]["id"] == "intel:ioc-url-talsk")
+        .unwrap();
+    assert_eq!(url_hit["intel"]["indicator_id"], "ioc-url-talsk");
+}
+
+#[test]
+fn misp_events_and_stix_bundles_load_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let misp = rampart_testkit::data_path(
+        "threat-intel/eset-malware-ioc/stantinko/stantinko.misp-event.json",
+    );
+    let stix = rampart_testkit::data_path(
+        "threat-intel/stix2-json-schemas/examples/threat-reports/poisonivy.json",
+    );
+    for feed in [misp, stix] {
+        let (alerts, stderr) = hunt(
+            dir.path(),
+            "feed.jsonl",
+            &["--intel", feed.to_str().unwrap()],
+        );
+        let line = stderr
+            .lines()
+            .find(|line| line.starts_with("intel: "))
+            .unwrap_or_else(|| panic!("no intel summary: {stderr}"));
+        let loaded: u64 = line["intel: ".len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .replace(',', "")
+            .parse()
+            .unwrap();
+        assert!(loaded > 0, "{}: {line}", feed.display());
+        // Neither feed names anything this sample did.
+        assert!(!alerts.iter().any(is_ioc), "{line}");
+    }
+}
