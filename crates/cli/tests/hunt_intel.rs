@@ -370,3 +370,61 @@ fn misp_events_and_stix_bundles_load_as_they_are() {
         assert!(!alerts.iter().any(is_ioc), "{line}");
     }
 }
+
+/// The store's indicators (`rampart intel import`) are matched by `hunt --store` without
+/// `--intel`, and its allow-list wins: an allowed domain raises nothing until it is
+/// taken off the list.
+#[test]
+fn hunt_with_a_store_matches_its_imported_indicators_and_its_allow_list_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rampart.db");
+    let db = db.to_str().unwrap();
+    let list = dir.path().join("iocs.txt");
+    std::fs::write(
+        &list,
+        "# a vendor list, defanged as published\n\
+         949485ba939953642714ae6831d7dcb261691cac7cbb8c1a9220333801f60820\n\
+         105.73.6.0/24\n\
+         hostgator[.]com\n",
+    )
+    .unwrap();
+    ok(&["intel", "import", list.to_str().unwrap(), "--store", db]);
+    ok(&[
+        "intel",
+        "allow",
+        "add",
+        "domain",
+        "hostgator.com",
+        "--store",
+        db,
+    ]);
+
+    let kinds = |alerts: &[Value]| -> Vec<String> {
+        let mut kinds: Vec<String> = alerts
+            .iter()
+            .filter(|a| is_ioc(a))
+            .flat_map(|a| a["intel"]["observables"].as_array().unwrap().clone())
+            .map(|o| o["kind"].as_str().unwrap().to_string())
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    };
+    let (alerts, stderr) = hunt(dir.path(), "allowed.jsonl", &["--store", db]);
+    assert_eq!(kinds(&alerts), ["ip", "sha256"], "{stderr}");
+    let (plain, _) = hunt(dir.path(), "plain.jsonl", &[]);
+    let rule_alerts: Vec<&Value> = alerts.iter().filter(|a| !is_ioc(a)).collect();
+    assert_eq!(rule_alerts, plain.iter().collect::<Vec<_>>());
+
+    ok(&[
+        "intel",
+        "allow",
+        "remove",
+        "domain",
+        "hostgator.com",
+        "--store",
+        db,
+    ]);
+    let (alerts, stderr) = hunt(dir.path(), "all.jsonl", &["--store", db]);
+    assert_eq!(kinds(&alerts), ["domain", "ip", "sha256"], "{stderr}");
+}

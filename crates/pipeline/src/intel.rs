@@ -43,10 +43,43 @@ pub fn load_indicator_files(
     allow: &[Observable],
     now: DateTime<Utc>,
 ) -> Result<IntelLoad, Error> {
+    load(files, None, allow.to_vec(), now)
+}
+
+/// Like [`load_indicator_files`], adding the active indicators of the store at `db`
+/// (those meant for detection, valid at `now`), the store's allow-list winning over
+/// the files' indicators and its own. A store that does not exist yet holds none and is
+/// not created here.
+pub fn load_indicators(
+    files: &[PathBuf],
+    db: Option<&Path>,
+    now: DateTime<Utc>,
+) -> Result<IntelLoad, Error> {
+    let store = match db {
+        Some(db) if db.exists() => Some(rampart_store::SqliteStore::open(db)?),
+        _ => None,
+    };
+    let allow = match &store {
+        Some(store) => store.allow_list()?,
+        None => Vec::new(),
+    };
+    load(files, store.as_ref(), allow, now)
+}
+
+/// Reads the store's active indicators, then the files', into one matcher.
+fn load(
+    files: &[PathBuf],
+    store: Option<&rampart_store::SqliteStore>,
+    allow: Vec<Observable>,
+    now: DateTime<Utc>,
+) -> Result<IntelLoad, Error> {
     let started = Instant::now();
-    let mut builder = MatcherBuilder::new(allow, now);
+    let mut builder = MatcherBuilder::new(&allow, now);
     let mut read = 0;
     let mut problems = Vec::new();
+    if let Some(store) = store {
+        read += store.for_each_active_indicator(now, |indicator| builder.add(&indicator))?;
+    }
     for path in files {
         read += read_file(path, &mut problems, &mut |indicator| {
             builder.add(&indicator)

@@ -78,6 +78,9 @@ pub struct RuleSource {
     /// Threat-intelligence feeds (any format `hunt --intel` reads), read again with
     /// every load of the rules and matched beside them.
     pub intel: Vec<PathBuf>,
+    /// The store whose active indicators (`rampart intel import`) are matched too,
+    /// read again with every load of the rules.
+    pub intel_store: Option<PathBuf>,
 }
 
 impl Default for RuleSource {
@@ -90,6 +93,7 @@ impl Default for RuleSource {
             logsource: None,
             tuning: None,
             intel: Vec::new(),
+            intel_store: None,
         }
     }
 }

@@ -1,22 +1,28 @@
-//! Threat-intelligence indicators run beside the rules: read again with every load of
-//! the rules (start-up, SIGHUP, the reload API), so a reload also picks up new or
-//! expired indicators, and attached to the compiled set before it is swapped in.
+//! Threat-intelligence indicators (feed files and the store's active indicators) run
+//! beside the rules: read again with every load of the rules (start-up, SIGHUP, the
+//! reload API), so a reload also picks up new or expired indicators, and attached to
+//! the compiled set before it is swapped in.
 
 use crate::config::RuleSource;
 use crate::rules::RulesError;
 use rampart_pipeline::CompiledRules;
 use std::sync::Arc;
 
-/// Reads `source`'s indicator files and attaches their matcher to `compiled` (a set
-/// just compiled, not yet shared). Nothing to do without indicator files.
+/// Reads `source`'s indicator files and the store's active indicators and attaches
+/// their matcher to `compiled` (a set just compiled, not yet shared). Nothing to do
+/// when neither holds an indicator.
 pub(crate) fn attach(
     compiled: &mut Arc<CompiledRules>,
     source: &RuleSource,
 ) -> Result<(), RulesError> {
-    if source.intel.is_empty() {
+    let load = rampart_pipeline::load_indicators(
+        &source.intel,
+        source.intel_store.as_deref(),
+        chrono::Utc::now(),
+    )?;
+    if load.read == 0 && source.intel.is_empty() {
         return Ok(());
     }
-    let load = rampart_pipeline::load_indicator_files(&source.intel, &[], chrono::Utc::now())?;
     for problem in &load.problems {
         tracing::warn!("{}", rampart_event::terminal::Escaped(problem));
     }

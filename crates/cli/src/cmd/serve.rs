@@ -39,7 +39,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     logsource: Option<PathBuf>,
     /// Threat-intelligence indicator files matched beside the rules (as `hunt
-    /// --intel`), read again on every rule reload.
+    /// --intel`), read again on every rule reload. The store's active indicators
+    /// (`rampart intel import`) are matched and re-read the same way.
     #[arg(long = "intel", value_name = "FILE")]
     intel: Vec<PathBuf>,
     #[command(flatten)]
@@ -92,7 +93,7 @@ pub fn run(args: ServeArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| hunt_store::default_store_path(global));
     let mut config = ServeConfig::new(
         args.listen,
-        store,
+        store.clone(),
         RuleSource {
             paths: rule_paths,
             options: args.placeholders.load_options()?,
@@ -100,6 +101,7 @@ pub fn run(args: ServeArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             logsource: args.logsource.clone(),
             tuning: Some(crate::cmd::sigma::suppress::default_tuning_dir(global)),
             intel: args.intel.clone(),
+            intel_store: Some(store),
         },
     );
     if let (Some(cert), Some(key)) = (args.tls_cert.clone(), args.tls_key.clone()) {

@@ -73,7 +73,8 @@ pub struct HuntArgs {
     placeholders: PlaceholderArgs,
     /// Also keep the alerts in this store (SQLite, created if missing), then regroup
     /// the store's alerts into incidents. Re-running over the same files adds no
-    /// duplicates.
+    /// duplicates. The store's active threat-intelligence indicators (`rampart intel
+    /// import`) are matched beside the rules, its allow-list winning.
     #[arg(long, value_name = "DB")]
     store: Option<PathBuf>,
     /// Keep every field of the event with each alert (stored and written), not only
@@ -146,14 +147,17 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         args.min_level,
         args.logsource.as_deref(),
     )?;
-    let intel = if args.intel.is_empty() {
+    // Indicators come from `--intel` files and from the store's active ones; a hunt
+    // with neither runs the rules alone.
+    let intel = if args.intel.is_empty() && args.store.is_none() {
         None
     } else {
-        Some(rampart_pipeline::load_indicator_files(
+        let load = rampart_pipeline::load_indicators(
             &args.intel,
-            &[],
+            args.store.as_deref(),
             chrono::Utc::now(),
-        )?)
+        )?;
+        (load.read > 0 || !args.intel.is_empty()).then_some(load)
     };
     if let Some(load) = &intel {
         for problem in &load.problems {
