@@ -8,6 +8,8 @@
 //! feeds, and the matcher runs indicators over events.
 
 pub mod model;
+pub mod sightings;
+pub mod taxii;
 
 pub use model::{
     Diagnostic, DiagnosticKind, Entity, EntityKind, Feed, Indicator, IntelContext, Observable,

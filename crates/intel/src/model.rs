@@ -76,7 +76,9 @@ impl ObservableKind {
 
     /// The kind named `name` (as [`ObservableKind::name`] writes it).
     pub fn from_name(name: &str) -> Option<ObservableKind> {
-        ObservableKind::ALL.into_iter().find(|kind| kind.name() == name)
+        ObservableKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
     }
 }
 
