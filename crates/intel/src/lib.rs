@@ -11,6 +11,7 @@
 //! refused before it is read ([`Error::TooLarge`], reported as a `Limit` diagnostic),
 //! lists are read line by line.
 
+pub mod attribution;
 mod diagnostics;
 pub mod error;
 pub mod list;

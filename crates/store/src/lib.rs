@@ -26,12 +26,16 @@
 //!   [`TokenInfo`]).
 //! - **Audit is append-only.** Every triage change is an `audit` row in the same
 //!   transaction; SQLite triggers refuse to update or delete audit rows.
+//! - **Atomic intel imports.** [`SqliteStore::import_feed`] stores a threat-intel feed
+//!   (indicators, observables, entities, its source's counts and TAXII cursor) in one
+//!   transaction: a failure leaves the source as it was, never half-replaced.
 //! - **Readers and writers side by side.** WAL and a busy timeout: a CLI command works
 //!   on a store a running service writes.
 
 mod access;
 mod dedup;
 mod error;
+mod intel;
 mod model;
 mod schema;
 mod sqlite;
@@ -42,6 +46,10 @@ pub use access::{Role, TokenId, TokenInfo, UnknownRole, TOKEN_PREFIX};
 
 pub use dedup::dedup_key;
 pub use error::{Result, StoreError, StoreErrorKind};
+pub use intel::{
+    AllowEntry, ImportMode, ImportOptions, ImportOutcome, IndicatorQuery, IntelCount, IntelSource,
+    IntelStats, StoredEntity, StoredIndicator,
+};
 pub use model::{
     AlertQuery, IncidentQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary,
     StoredAlert, StoredIncident,

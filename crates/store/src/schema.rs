@@ -121,4 +121,59 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     "#,
+    // Version 4: threat intelligence. Sources (with a TAXII cursor committed with the
+    // import it belongs to), indicators (the whole `Indicator` as JSON, beside the
+    // columns queries filter on, and when Rampart first and last imported it), their
+    // observables indexed by kind and value, the entities feeds describe, and the
+    // allow-list. `generation` counts a source's imports: a replacing import deletes
+    // the source's indicators an earlier generation saw and this one did not.
+    r#"
+    CREATE TABLE intel_sources (
+        name        TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        location    TEXT,
+        cursor      TEXT,
+        generation  INTEGER NOT NULL DEFAULT 0,
+        last_import TEXT,
+        indicators  INTEGER NOT NULL DEFAULT 0,
+        entities    INTEGER NOT NULL DEFAULT 0,
+        diagnostics INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE intel_indicators (
+        seq            INTEGER PRIMARY KEY,
+        source         TEXT NOT NULL REFERENCES intel_sources(name) ON DELETE CASCADE,
+        id             TEXT NOT NULL,
+        body           TEXT NOT NULL,
+        valid_until    TEXT,
+        detect         INTEGER NOT NULL,
+        first_imported TEXT NOT NULL,
+        last_imported  TEXT NOT NULL,
+        generation     INTEGER NOT NULL,
+        UNIQUE (source, id)
+    );
+    CREATE INDEX intel_indicators_valid_until ON intel_indicators(valid_until)
+        WHERE valid_until IS NOT NULL;
+    CREATE TABLE intel_observables (
+        indicator INTEGER NOT NULL REFERENCES intel_indicators(seq) ON DELETE CASCADE,
+        kind      TEXT NOT NULL,
+        value     TEXT NOT NULL
+    );
+    CREATE INDEX intel_observables_value ON intel_observables(kind, value);
+    CREATE INDEX intel_observables_indicator ON intel_observables(indicator);
+    CREATE TABLE intel_entities (
+        source TEXT NOT NULL REFERENCES intel_sources(name) ON DELETE CASCADE,
+        id     TEXT NOT NULL,
+        kind   TEXT NOT NULL,
+        name   TEXT NOT NULL,
+        body   TEXT NOT NULL,
+        PRIMARY KEY (source, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE intel_allow (
+        kind   TEXT NOT NULL,
+        value  TEXT NOT NULL,
+        reason TEXT,
+        added  TEXT NOT NULL,
+        PRIMARY KEY (kind, value)
+    ) WITHOUT ROWID;
+    "#,
 ];
