@@ -40,6 +40,7 @@ fn seeded_store(path: &Path) -> (Vec<String>, String) {
             record_id: Some(record),
         },
         context: vec![],
+        intel: None,
         matched: vec![MatchedField {
             field: "Image".into(),
             value: "c:\\x.exe".into(),

@@ -52,6 +52,7 @@ fn alert(
             ..EventMeta::default()
         },
         context: Vec::new(),
+        intel: None,
         matched: user
             .map(|u| {
                 vec![MatchedField {

@@ -584,6 +584,7 @@ fn alert(rule: &str, technique: &str, minutes: i64) -> Alert {
         },
         matched: Vec::new(),
         context: Vec::new(),
+        intel: None,
     }
 }
 

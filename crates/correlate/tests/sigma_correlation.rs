@@ -367,6 +367,7 @@ fn alert_correlator_groups_by_the_event_header_and_returns_alerts() {
             tags: vec![],
             event: meta.clone(),
             context: Vec::new(),
+            intel: None,
             matched: vec![],
         };
         (

@@ -463,6 +463,7 @@ impl Engine {
                     // Copied only for matching events: the hunt reads millions of
                     // events and raises alerts on few.
                     context: rampart_event::context_fields(event, false),
+                    intel: None,
                 });
             }
         }

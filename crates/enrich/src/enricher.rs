@@ -4,7 +4,7 @@
 use crate::context::{resolve, ResolvedTag, TacticRef, TechniqueContext};
 use crate::pyramid::{Pyramid, PyramidClassifier};
 use chrono::{DateTime, Utc};
-use rampart_event::{Alert, ContextField, EventMeta, Level, MatchedField};
+use rampart_event::{Alert, AlertIntel, ContextField, EventMeta, Level, MatchedField};
 use rampart_knowledge::{Domain, Knowledge};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -109,6 +109,9 @@ pub struct EnrichedAlert {
     pub threat: Threat,
     /// ATT&CK, D3FEND and ENGAGE context.
     pub enrichment: Enrichment,
+    /// For an IoC alert: the indicator, its feed and what it indicates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel: Option<Box<AlertIntel>>,
 }
 
 /// A tag's resolution with the shared context, as cached.
@@ -180,12 +183,22 @@ impl<'k> Enricher<'k> {
                 }
             }
         }
-        let pyramid = self.pyramid.classify(
-            alert
-                .matched
-                .iter()
-                .map(|m| (m.field.as_str(), m.value.as_str())),
-        );
+        // An IoC hit is as brittle as the kind of value it matched, whatever field
+        // the value was found in (a domain inside a command line is still a domain).
+        let pyramid = match &alert.intel {
+            Some(intel) => crate::pyramid::of_observables(
+                intel
+                    .observables
+                    .iter()
+                    .map(|o| (o.field.as_str(), o.kind.as_str())),
+            ),
+            None => self.pyramid.classify(
+                alert
+                    .matched
+                    .iter()
+                    .map(|m| (m.field.as_str(), m.value.as_str())),
+            ),
+        };
         EnrichedAlert {
             id: alert.stable_id(),
             timestamp: alert.event.timestamp,
@@ -205,6 +218,7 @@ impl<'k> Enricher<'k> {
                 tags,
                 pyramid,
             },
+            intel: alert.intel.clone(),
         }
     }
 

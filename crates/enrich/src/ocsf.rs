@@ -54,7 +54,7 @@ pub fn detection_finding(alert: &EnrichedAlert, uid: &str, attack_version: &str)
     }
     let level = alert.rule.level;
     let time = alert.timestamp.map(|t| t.timestamp_millis());
-    json!({
+    let mut finding = json!({
         "class_uid": 2004,
         "class_name": "Detection Finding",
         "category_uid": 2,
@@ -103,7 +103,13 @@ pub fn detection_finding(alert: &EnrichedAlert, uid: &str, attack_version: &str)
             "engage": alert.enrichment.techniques.iter().map(|c| json!({"technique": c.technique.id, "activities": c.engage})).collect::<Vec<_>>(),
             "countermeasures": countermeasures(&alert.enrichment.techniques),
         },
-    })
+    });
+    // An IoC hit: the indicator, its feed and what it indicates, beside the rest of
+    // what OCSF has no place for.
+    if let (Some(intel), Some(unmapped)) = (&alert.intel, finding.get_mut("unmapped")) {
+        unmapped["intel"] = json!(intel);
+    }
+    finding
 }
 
 fn capitalised(text: &str) -> String {

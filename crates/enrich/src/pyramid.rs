@@ -21,6 +21,11 @@
 //!   (`psexec.exe`, `mimikatz.exe`); the same fields naming anything else (a LOLBin such
 //!   as `rundll32.exe`) describe behaviour;
 //! - everything else (`CommandLine`, `ParentCommandLine`, …): behaviour (TTP).
+//!
+//! An IoC alert (a threat-intelligence hit) is placed by the kinds of the values it
+//! matched, not the fields ([`of_observables`]): hashes → hash values, IPs → IP
+//! addresses, domains → domain names, URLs and e-mail addresses → network artifacts,
+//! file names, registry keys and command lines → host artifacts.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -61,6 +66,39 @@ pub struct Pyramid {
     pub level: PyramidLevel,
     /// Each classified field with its level.
     pub basis: Vec<PyramidBasis>,
+}
+
+/// The level of an IoC observable kind (as the intelligence crate names kinds).
+pub fn observable_level(kind: &str) -> PyramidLevel {
+    match kind {
+        "md5" | "sha1" | "sha256" | "sha512" | "imphash" => PyramidLevel::HashValue,
+        "ip" => PyramidLevel::IpAddress,
+        "domain" => PyramidLevel::DomainName,
+        "url" | "email" => PyramidLevel::NetworkArtifact,
+        "file-name" | "registry-key" | "command-line" => PyramidLevel::HostArtifact,
+        _ => PyramidLevel::Ttp,
+    }
+}
+
+/// The level of an IoC alert from its (field, observable kind) pairs: the lowest.
+pub fn of_observables<'a>(found: impl IntoIterator<Item = (&'a str, &'a str)>) -> Pyramid {
+    let mut basis: Vec<PyramidBasis> = Vec::new();
+    for (field, kind) in found {
+        let level = observable_level(kind);
+        match basis.iter_mut().find(|b| b.field == field) {
+            Some(known) => known.level = known.level.min(level),
+            None => basis.push(PyramidBasis {
+                field: field.to_string(),
+                level,
+            }),
+        }
+    }
+    let level = basis
+        .iter()
+        .map(|b| b.level)
+        .min()
+        .unwrap_or(PyramidLevel::Ttp);
+    Pyramid { level, basis }
 }
 
 /// Field names that say nothing about the attacker.

@@ -41,6 +41,7 @@ fn lsass_alert() -> Alert {
             record_id: Some(7),
         },
         context: Vec::new(),
+        intel: None,
         matched: vec![
             MatchedField {
                 field: "TargetImage".into(),

@@ -44,6 +44,7 @@ fn alerts() -> Vec<Alert> {
                     record_id: Some(100_000 + n as u64),
                 },
                 context: Vec::new(),
+                intel: None,
                 matched: vec![
                     MatchedField {
                         field: "Image".into(),

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 mod context;
 mod identity;
+mod intel;
 mod json_line;
 
 pub use context::{
@@ -10,6 +11,7 @@ pub use context::{
     FULL_EVENT_FIELD_CAP,
 };
 pub use identity::{alert_id, derived_alert_id, is_alert_id};
+pub use intel::{AlertIntel, AlertObservable};
 pub use json_line::JsonLineWriter;
 
 /// One field of the event that a rule's selection matched, with the value it held.
@@ -51,6 +53,11 @@ pub struct Alert {
     /// event was asked for), values capped.
     #[serde(default)]
     pub context: Vec<ContextField>,
+    /// For an alert raised by a threat-intelligence indicator (an IoC hit, `rule_id`
+    /// `intel:<indicator id>`): the indicator, its feed and what it indicates. Absent
+    /// for rule alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel: Option<Box<AlertIntel>>,
 }
 
 impl Alert {

@@ -16,9 +16,9 @@ mod level;
 pub mod terminal;
 
 pub use alert::{
-    alert_id, cap_context, context_fields, derived_alert_id, is_alert_id, Alert, ContextField,
-    JsonLineWriter, MatchedField, CONTEXT_FIELDS, CONTEXT_VALUE_CAP, CUT_MARK,
-    FULL_EVENT_FIELD_CAP,
+    alert_id, cap_context, context_fields, derived_alert_id, is_alert_id, Alert, AlertIntel,
+    AlertObservable, ContextField, JsonLineWriter, MatchedField, CONTEXT_FIELDS, CONTEXT_VALUE_CAP,
+    CUT_MARK, FULL_EVENT_FIELD_CAP,
 };
 pub use error_chain::error_chain;
 pub use event::{Event, EventMeta, Text, Value};

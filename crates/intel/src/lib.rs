@@ -4,8 +4,8 @@
 //! about them (the malware or intrusion set they indicate, ATT&CK techniques).
 //!
 //! Readers turn a feed into a [`Feed`]: indicators, the entities they point at, and a
-//! diagnostic for everything left out. Nothing here stores or matches; the store keeps
-//! feeds, and the matcher runs indicators over events.
+//! diagnostic for everything left out. Nothing here stores; the store keeps feeds, and
+//! [`matcher`] runs indicators over events.
 //!
 //! Every reader caps what it holds: a feed file past [`ReadOptions::max_bytes`] is
 //! refused before it is read ([`Error::TooLarge`], reported as a `Limit` diagnostic),
@@ -15,11 +15,13 @@ pub mod attribution;
 mod diagnostics;
 pub mod error;
 pub mod list;
+pub mod matcher;
 pub mod misp;
 pub mod model;
 pub mod normalize;
 pub mod sightings;
 pub mod stix;
+pub mod synthetic;
 pub mod taxii;
 
 use std::fs::File;

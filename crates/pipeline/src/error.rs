@@ -18,6 +18,15 @@ pub enum Error {
     /// The store refused an operation (its error says which).
     #[error(transparent)]
     Store(#[from] rampart_store::StoreError),
+    /// An indicator file could not be opened or read.
+    #[error("reading indicators from {}", path.display())]
+    Intel {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The stored alerts could not be read back to group them into incidents.
     #[error("reading alerts to group into incidents")]
     ReadAlerts(#[source] rampart_store::StoreError),

@@ -14,6 +14,9 @@
 //!   decoded it, puts the alerts back in input order ([`Ordered`]) whatever the thread
 //!   count, replays correlations in event-time order at the end, and hands every
 //!   alert to one [`AlertSink`].
+//! - [`intel::load_indicator_files`] builds a threat-intelligence matcher that
+//!   [`CompiledRules::with_intel`] runs on every event right after the rules; its hits
+//!   are IoC alerts beside the rules' alerts.
 //! - [`store::StoreSink`] keeps alerts in the store, [`store::StoreTee`] in the store
 //!   and an output at once.
 //!
@@ -23,6 +26,7 @@
 
 pub mod error;
 pub mod hunt;
+pub mod intel;
 pub mod ordered;
 pub mod rules;
 pub mod samples;
@@ -33,6 +37,7 @@ pub mod store;
 
 pub use error::Error;
 pub use hunt::{HuntOptions, HuntReport, Observer};
+pub use intel::{load_indicator_files, IntelLoad};
 pub use ordered::Ordered;
 pub use rules::{compile_rules, load_rules, CompiledRules, LoadedRules};
 pub use scan::{ScanOptions, Scanned};

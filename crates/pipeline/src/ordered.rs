@@ -232,6 +232,7 @@ mod tests {
                 ..EventMeta::default()
             },
             context: Vec::new(),
+            intel: None,
             matched: Vec::new(),
         }
     }

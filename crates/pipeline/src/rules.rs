@@ -11,6 +11,7 @@ use crate::Error;
 use rampart_correlate::sigma::{AlertCorrelator, CorrelationEngine, CorrelationWarning};
 use rampart_detect::{CompileDiagnosticKind, Engine, LogsourceMap};
 use rampart_event::{Alert, Level};
+use rampart_intel::matcher::Matcher;
 use rampart_sigma::{LoadOptions, RuleSet, Severity};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,8 @@ pub struct CompiledRules {
     suppressed: HashSet<String>,
     /// Problems with the correlation rules (references to unknown rules).
     pub correlation_warnings: Vec<CorrelationWarning>,
+    /// Threat-intelligence indicators run on every event right after the rules.
+    intel: Option<Arc<Matcher>>,
 }
 
 impl CompiledRules {
@@ -78,7 +81,26 @@ impl CompiledRules {
             listened,
             suppressed,
             correlation_warnings,
+            intel: None,
         }
+    }
+
+    /// The same rules with `matcher`'s indicators run on every event right after them
+    /// (in the same pass, on the same thread), their hits becoming IoC alerts.
+    pub fn with_intel(mut self, matcher: Arc<Matcher>) -> Self {
+        self.intel = Some(matcher);
+        self
+    }
+
+    /// Sets (or with `None` clears) the indicators run after the rules; for a set that
+    /// is already in an [`Arc`], before it is shared (`Arc::get_mut`).
+    pub fn set_intel(&mut self, matcher: Option<Arc<Matcher>>) {
+        self.intel = matcher;
+    }
+
+    /// The indicators run after the rules, if any.
+    pub fn intel(&self) -> Option<&Arc<Matcher>> {
+        self.intel.as_ref()
     }
 
     /// Whether the set has correlation rules.

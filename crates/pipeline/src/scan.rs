@@ -20,8 +20,9 @@ pub struct ScanOptions {
 /// What one batch's scan found.
 #[derive(Debug, Default)]
 pub struct Scanned {
-    /// Alerts to emit, in event order and, per event, rule-set order; alerts that a
-    /// correlation's `generate: false` withholds are not among them.
+    /// Alerts to emit, in event order and, per event, rule-set order then IoC hits
+    /// (indicator load order); alerts that a correlation's `generate: false` withholds
+    /// are not among them.
     pub alerts: Vec<Alert>,
     /// Alerts some correlation takes as input, each with its event, for a correlator
     /// (withheld ones included).
@@ -72,6 +73,12 @@ impl CompiledRules {
                     }
                     alerts.push(alert)
                 });
+                if let Some(matcher) = self.intel() {
+                    // IoC hits: after the rules, on the same event while it is in cache.
+                    matcher.scan(event, &mut |hit| {
+                        alerts.push(hit.to_alert(event, options.full_event))
+                    });
+                }
                 if correlations && alerts.len() > first {
                     // Only alerts a correlation listens to are kept, with their event.
                     for alert in &alerts[first..] {

@@ -42,6 +42,7 @@ fn alert(
             record_id: record,
         },
         context: Vec::new(),
+        intel: None,
         matched: vec![MatchedField {
             field: "Image".into(),
             value: format!("c:\\{rule}.exe"),

@@ -36,6 +36,7 @@ fn alert(rule: &str, host: &str, record: u64, minute: u32) -> Alert {
             record_id: Some(record),
         },
         context: Vec::new(),
+        intel: None,
         matched: vec![MatchedField {
             field: "Image".into(),
             value: format!("c:\\{rule}.exe"),

@@ -135,6 +135,7 @@ impl CorrelationAlert {
             },
             matched,
             context: Vec::new(),
+            intel: None,
         };
         // No single event: the id comes from the rule, host, time and group values.
         alert.id = alert.stable_id();

@@ -144,6 +144,13 @@ impl JsonLineWriter {
                 .iter()
                 .map(|c| (c.field.as_str(), c.value.as_str())),
         );
+        if let Some(intel) = &alert.intel {
+            // IoC hits are few; serde's generic path is fast enough for them.
+            out.extend_from_slice(b",\"intel\":");
+            if serde_json::to_writer(&mut *out, intel).is_err() {
+                out.extend_from_slice(b"null");
+            }
+        }
         out.extend_from_slice(b"}\n");
     }
 
@@ -459,6 +466,7 @@ mod tests {
                     value: "4242".into(),
                 },
             ],
+            intel: None,
         }
     }
 
@@ -479,6 +487,19 @@ mod tests {
         alert.id.clear();
         assert_eq!(ours(&mut writer, &alert), serde_line(&alert));
         assert_eq!(writer.heads.iter().map(Vec::len).sum::<usize>(), 2);
+        alert.intel = Some(Box::new(crate::AlertIntel {
+            indicator_id: "indicator--1".into(),
+            source: "stix:\"feed\".json".into(),
+            confidence: Some(85),
+            observables: vec![crate::AlertObservable {
+                kind: "domain".into(),
+                value: "evil.example".into(),
+                field: "QueryName".into(),
+            }],
+            actors: vec!["APT 29".into()],
+            ..crate::AlertIntel::default()
+        }));
+        assert_eq!(ours(&mut writer, &alert), serde_line(&alert));
     }
 
     #[test]
