@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use rampart_event::Alert;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -29,6 +30,31 @@ pub struct Hit {
     pub observables: Vec<Observable>,
     /// When the event happened.
     pub time: DateTime<Utc>,
+}
+
+impl Hit {
+    /// The hit an IoC alert records (its `intel` part, event time — or `fallback`
+    /// when the event had none); `None` for alerts of rules. Observables of kinds this
+    /// version does not know are left out.
+    pub fn from_alert(alert: &Alert, fallback: DateTime<Utc>) -> Option<Hit> {
+        let intel = alert.intel.as_deref()?;
+        Some(Hit {
+            indicator_id: intel.indicator_id.clone(),
+            source: intel.source.clone(),
+            name: intel.name.clone(),
+            observables: intel
+                .observables
+                .iter()
+                .filter_map(|o| {
+                    Some(Observable {
+                        kind: ObservableKind::from_name(&o.kind)?,
+                        value: o.value.clone(),
+                    })
+                })
+                .collect(),
+            time: alert.event.timestamp.unwrap_or(fallback),
+        })
+    }
 }
 
 /// Who sights, and when the export is made.
