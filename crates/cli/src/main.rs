@@ -48,6 +48,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// API tokens of `rampart serve`: create, list, revoke.
     Token(cmd::token::TokenArgs),
+    /// Threat intelligence: import feeds, list and join indicators to ATT&CK, allow-list.
+    Intel(cmd::intel::IntelArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cmd::coverage::run(args, &cli.global),
         Command::Serve(args) => cmd::serve::run(args, &cli.global),
         Command::Token(args) => cmd::token::run(args, &cli.global),
+        Command::Intel(args) => cmd::intel::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

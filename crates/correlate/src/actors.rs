@@ -57,6 +57,17 @@ pub struct ThreatActors {
     pub(crate) rarity_total: Vec<f64>,
     names: HashMap<String, String>,
     replacements: HashMap<String, String>,
+    /// Name key ([`name_key`]) of every group's id, name and alias → the group.
+    groups_by_key: HashMap<String, usize>,
+}
+
+/// The lookup key of a name: its letters and digits, lower-cased (`APT 29`, `apt-29`
+/// and `APT29` are one key), as threat-intelligence feeds spell actors their own way.
+pub(crate) fn name_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 impl ThreatActors {
@@ -109,6 +120,12 @@ impl ThreatActors {
         }
     }
 
+    /// The group an ATT&CK id (`G0016`), name (`APT29`) or alias (`The Dukes`, `Cozy
+    /// Bear`) names, compared by [`name_key`]: any case, spaces and punctuation.
+    pub fn group_named(&self, text: &str) -> Option<usize> {
+        self.groups_by_key.get(&name_key(text)).copied()
+    }
+
     pub(crate) fn technique_index(&self, id: &str) -> Option<TechniqueIndex> {
         self.index.get(id).copied()
     }
@@ -124,6 +141,7 @@ impl ThreatActors {
 #[derive(Debug, Default)]
 pub struct ThreatActorsBuilder {
     actors: Vec<(Actor, Vec<String>)>,
+    aliases: Vec<(usize, String)>,
     kin: Vec<(usize, usize)>,
     names: HashMap<String, String>,
     replacements: HashMap<String, String>,
@@ -144,6 +162,11 @@ impl ThreatActorsBuilder {
     ) -> usize {
         self.actors.push((actor, techniques.into_iter().collect()));
         self.actors.len() - 1
+    }
+
+    /// Records another name of an actor (a group's alias), for [`ThreatActors::group_named`].
+    pub fn add_alias(&mut self, actor: usize, alias: &str) {
+        self.aliases.push((actor, alias.to_string()));
     }
 
     /// Records that two actors share a record (a campaign attributed to a group).
@@ -186,6 +209,27 @@ impl ThreatActorsBuilder {
             table.actors.push(actor);
             table.uses.push(uses);
             table.bases.push(bases);
+        }
+        // Ids and names first, then aliases: an alias never takes over another group's
+        // own name.
+        for (index, actor) in table.actors.iter().enumerate() {
+            if actor.kind == ActorKind::Group {
+                for text in [&actor.id, &actor.name] {
+                    table.groups_by_key.entry(name_key(text)).or_insert(index);
+                }
+            }
+        }
+        for (index, alias) in self.aliases {
+            if table
+                .actors
+                .get(index)
+                .is_some_and(|a| a.kind == ActorKind::Group)
+            {
+                let key = name_key(&alias);
+                if !key.is_empty() {
+                    table.groups_by_key.entry(key).or_insert(index);
+                }
+            }
         }
         table.kin = vec![Vec::new(); table.actors.len()];
         for (a, b) in self.kin {

@@ -56,7 +56,11 @@ pub fn threat_actors_from(knowledge: &Knowledge) -> ThreatActors {
             name: group.meta.name.clone(),
             kind: ActorKind::Group,
         };
-        group_actor.insert(index, builder.add_actor(actor, techniques));
+        let added = builder.add_actor(actor, techniques);
+        for alias in &group.aliases {
+            builder.add_alias(added, alias);
+        }
+        group_actor.insert(index, added);
     }
     for index in 0..matrix.campaigns.len() as u32 {
         let campaign = node(Kind::Campaign, index);

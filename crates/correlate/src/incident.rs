@@ -55,6 +55,10 @@ pub struct TimelineEntry {
     pub techniques: Vec<String>,
     /// Tactic shortnames (the rule's tags, else those of its techniques).
     pub tactics: Vec<String>,
+    /// ATT&CK groups the intelligence behind an IoC alert attributes it to
+    /// ([`attributed_groups`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributed: Vec<String>,
 }
 
 /// A group of alerts on one host within one burst of activity.
@@ -93,6 +97,10 @@ pub struct Incident {
     /// tracker's cap ([`crate::live::TrackerConfig::max_timeline`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unlisted: usize,
+    /// ATT&CK groups its IoC alerts are attributed to, by id; likely-next ranks their
+    /// techniques first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributed: Vec<String>,
 }
 
 impl Incident {
@@ -104,6 +112,31 @@ impl Incident {
 
 fn is_zero(count: &usize) -> bool {
     *count == 0
+}
+
+/// Rule ids of IoC alerts start with this: the matcher's alerts name the indicator
+/// (`intel:<indicator id>`), not a Sigma rule.
+pub const INTEL_RULE_PREFIX: &str = "intel:";
+
+/// The ATT&CK groups an IoC alert is attributed to: the `attack.gNNNN` tags of an alert
+/// whose rule id starts with [`INTEL_RULE_PREFIX`], upper-cased, sorted, distinct. Sigma
+/// rules' group tags say which group a rule was written after, not who is at work, so
+/// they do not count.
+pub fn attributed_groups(alert: &Alert) -> Vec<String> {
+    if !alert.rule_id.starts_with(INTEL_RULE_PREFIX) {
+        return Vec::new();
+    }
+    let groups: BTreeSet<String> = alert
+        .tags
+        .iter()
+        .filter_map(|tag| {
+            let id = tag.trim().strip_prefix("attack.")?;
+            let digits = id.strip_prefix('g').or_else(|| id.strip_prefix('G'))?;
+            (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| format!("G{digits}"))
+        })
+        .collect();
+    groups.into_iter().collect()
 }
 
 /// Field names whose matched value names a user account.
@@ -223,6 +256,7 @@ fn build(
         timeline,
         likely_next: Vec::new(),
         unlisted: 0,
+        attributed: Vec::new(),
     };
     summarize(&mut incident, kill_chain);
     incident
@@ -238,6 +272,7 @@ pub(crate) fn timeline_entry(id: &str, alert: &Alert, kill_chain: &KillChain) ->
         level: alert.level,
         techniques: alert.techniques.clone(),
         tactics: alert_tactics(alert, kill_chain),
+        attributed: attributed_groups(alert),
     }
 }
 
@@ -246,12 +281,15 @@ pub(crate) fn timeline_entry(id: &str, alert: &Alert, kill_chain: &KillChain) ->
 fn summarize(incident: &mut Incident, kill_chain: &KillChain) {
     let mut tactics = Vec::new();
     let mut techniques = BTreeSet::new();
+    let mut attributed = BTreeSet::new();
     let mut rules: BTreeMap<&str, Level> = BTreeMap::new();
     for entry in &incident.timeline {
         tactics.extend(entry.tactics.iter().cloned());
         techniques.extend(entry.techniques.iter().cloned());
+        attributed.extend(entry.attributed.iter().cloned());
         rules.insert(&entry.rule_id, entry.level);
     }
+    incident.attributed = attributed.into_iter().collect();
     kill_chain.sort_tactics(&mut tactics);
     let mut techniques: Vec<String> = techniques.into_iter().collect();
     techniques.sort_by_key(|t| {

@@ -30,7 +30,8 @@ pub mod sigma;
 pub use actors::{Actor, ActorKind, ThreatActors, ThreatActorsBuilder};
 pub use from_knowledge::{kill_chain_from, next_predictor_from, threat_actors_from};
 pub use incident::{
-    alert_user, group_incidents, level_weight, score, Incident, IncidentConfig, TimelineEntry,
+    alert_user, attributed_groups, group_incidents, level_weight, score, Incident, IncidentConfig,
+    TimelineEntry, INTEL_RULE_PREFIX,
 };
 pub use killchain::{KillChain, Tactic};
 pub use next::{coverage_of, Coverage, NextPredictor, NextTechnique, Support};

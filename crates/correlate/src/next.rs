@@ -31,6 +31,12 @@
 //! (any-stage techniques count as one ahead; a technique that also serves the furthest
 //! tactic, none). Ties go to the technique nearest forward, then to the id. The
 //! leave-one-out evaluation ([`crate::evaluation`], BENCHMARKS.md) measures each part.
+//!
+//! Attribution. When threat intelligence attributes an incident to ATT&CK groups (an IoC
+//! alert whose indicator points at `APT29`, [`NextPredictor::predict_attributed`]), the
+//! evidence is stronger than any fit: those groups weigh as a perfect fit (1), and the
+//! techniques they used rank before all others, each explained by the groups it comes
+//! from (`IoC attributed to G0016`).
 
 use crate::actors::{ActorKind, TechniqueIndex, ThreatActors};
 use crate::KillChain;
@@ -92,6 +98,9 @@ pub struct NextTechnique {
     pub supporters: usize,
     /// The strongest of them (at most five), strongest first.
     pub supported_by: Vec<Support>,
+    /// The groups the incident's IoC alerts are attributed to that used it, by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributed_to: Vec<String>,
 }
 
 impl NextTechnique {
@@ -118,8 +127,16 @@ impl NextTechnique {
         } else {
             String::new()
         };
+        let attributed = if self.attributed_to.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; IoC attributed to {}",
+                printable(&self.attributed_to.join(", "))
+            )
+        };
         format!(
-            "{}{name} — {coverage} [likelihood {:.2}; {}{more}]",
+            "{}{name} — {coverage} [likelihood {:.2}; {}{more}{attributed}]",
             printable(&self.technique),
             self.likelihood,
             names.join(", ")
@@ -219,16 +236,76 @@ impl NextPredictor {
         covered: &HashSet<String>,
         limit: usize,
     ) -> Vec<NextTechnique> {
+        self.predict_attributed(observed, &[], covered, limit)
+    }
+
+    /// [`NextPredictor::predict`] for an incident that threat intelligence attributes to
+    /// `attributed` ATT&CK groups (ids such as `G0016`, names or aliases as feeds write
+    /// them, `APT 29`; unknown ones are ignored): their techniques rank first (see the
+    /// module documentation).
+    pub fn predict_attributed(
+        &self,
+        observed: &[String],
+        attributed: &[String],
+        covered: &HashSet<String>,
+        limit: usize,
+    ) -> Vec<NextTechnique> {
         let observation = self.observe(observed.iter().map(String::as_str));
-        let weights = self.actor_weights(&observation, &[], Options::FULL);
-        let ranked = self.rank(&observation, &weights, Options::FULL, limit);
+        let mut weights = self.actor_weights(&observation, &[], Options::FULL);
+        let attributed = self.attributed_actors(attributed);
+        for &actor in &attributed {
+            weights[actor] = 1.0;
+        }
+        let ranked = self.rank_attributed(&observation, &weights, &attributed, limit);
         let total: f64 = weights.iter().sum();
         ranked
             .into_iter()
             .map(|(technique, score)| {
-                self.explain(technique, score / total, &observation, &weights, covered)
+                let mut next =
+                    self.explain(technique, score / total, &observation, &weights, covered);
+                next.attributed_to = attributed
+                    .iter()
+                    .filter(|&&actor| self.actors.uses[actor].binary_search(&technique).is_ok())
+                    .map(|&actor| self.actors.actors[actor].id.clone())
+                    .collect();
+                next
             })
             .collect()
+    }
+
+    /// The groups `names` name (ids, names or aliases; see
+    /// [`ThreatActors::group_named`]), by index, sorted.
+    fn attributed_actors(&self, names: &[String]) -> Vec<usize> {
+        let mut found: Vec<usize> = names
+            .iter()
+            .filter_map(|name| self.actors.group_named(name))
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// [`NextPredictor::rank`], with the techniques of `attributed` actors first.
+    fn rank_attributed(
+        &self,
+        observation: &Observation,
+        weights: &[f64],
+        attributed: &[usize],
+        limit: usize,
+    ) -> Vec<(TechniqueIndex, f64)> {
+        if attributed.is_empty() {
+            return self.rank(observation, weights, Options::FULL, limit);
+        }
+        let mut ranked = self.rank(observation, weights, Options::FULL, usize::MAX);
+        let used = |technique: &TechniqueIndex| {
+            attributed
+                .iter()
+                .any(|&actor| self.actors.uses[actor].binary_search(technique).is_ok())
+        };
+        // A stable sort keeps the ranking's order within each part.
+        ranked.sort_by_key(|(technique, _)| !used(technique));
+        ranked.truncate(limit);
+        ranked
     }
 
     /// Resolves observed ids: canonical form, base techniques, furthest tactic.
@@ -422,6 +499,7 @@ impl NextPredictor {
             coverage: coverage_of(id, covered),
             supporters: supporters.len(),
             supported_by,
+            attributed_to: Vec::new(),
         }
     }
 

@@ -245,3 +245,33 @@ fn likely_next_is_empty_without_evidence() {
         .predict(&["T9999".to_string()], &HashSet::new(), 5)
         .is_empty());
 }
+
+/// An IoC alert's group tags make its incident attributed; a Sigma rule's do not.
+#[test]
+fn ioc_alerts_attribute_their_incident() {
+    let mut ioc = alert(
+        "intel:indicator--1",
+        Level::High,
+        "WS1",
+        5,
+        "T1059.001",
+        None,
+    );
+    ioc.tags = vec![
+        "attack.g0016".into(),
+        "attack.t1059.001".into(),
+        "attack.gx".into(),
+    ];
+    let mut sigma = alert("apt29-rule", Level::High, "WS1", 0, "T1003.001", None);
+    sigma.tags = vec!["attack.g0007".into()];
+    assert_eq!(rampart_correlate::attributed_groups(&ioc), ["G0016"]);
+    assert!(rampart_correlate::attributed_groups(&sigma).is_empty());
+    let incidents = group_incidents(
+        [("a", &sigma), ("b", &ioc)],
+        &chain(),
+        &IncidentConfig::default(),
+    );
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].attributed, ["G0016"]);
+    assert_eq!(incidents[0].timeline[1].attributed, ["G0016"]);
+}

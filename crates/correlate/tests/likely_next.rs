@@ -167,3 +167,57 @@ fn hostile_names_are_escaped_in_the_line_for_people() {
     assert!(!line.chars().any(char::is_control), "{line:?}");
     assert!(line.contains("Evil\\x1b]0;pwned"), "{line}");
 }
+
+/// An incident whose IoC alert is attributed to APT29 (G0016): APT29's techniques come
+/// first, each explained by the attribution, and the ranking without it differs.
+#[test]
+fn an_attributed_actor_ranks_its_techniques_first() {
+    let knowledge = knowledge();
+    let apt29 = knowledge.find("G0016").unwrap();
+    let matrix = knowledge.matrix_of(apt29);
+    let used: HashSet<String> = matrix
+        .techniques_of_group(apt29.node.index)
+        .into_iter()
+        .filter_map(|(t, _)| {
+            matrix
+                .meta(rampart_knowledge::NodeRef {
+                    kind: rampart_knowledge::Kind::Technique,
+                    index: t,
+                })
+                .map(|m| m.attack_id.clone())
+        })
+        .collect();
+    let observed = ids(&["T1059.001", "T1486"]);
+    let plain = predictor().predict(&observed, &HashSet::new(), 10);
+    let attributed =
+        predictor().predict_attributed(&observed, &ids(&["g0016"]), &HashSet::new(), 10);
+    assert_eq!(attributed.len(), 10);
+    for next in &attributed {
+        assert!(used.contains(&next.technique), "{next:#?}");
+        assert_eq!(next.attributed_to, ["G0016"]);
+        assert!(next.describe().contains("IoC attributed to G0016"));
+        assert!(next.supported_by.iter().any(|s| s.id == "G0016"));
+    }
+    assert!(plain.iter().all(|n| n.attributed_to.is_empty()));
+    assert_ne!(
+        plain.iter().map(|n| &n.technique).collect::<Vec<_>>(),
+        attributed.iter().map(|n| &n.technique).collect::<Vec<_>>()
+    );
+    // An IoC alert alone (no technique observed) still gets the actor's techniques.
+    let only_ioc = predictor().predict_attributed(&[], &ids(&["G0016"]), &HashSet::new(), 5);
+    assert_eq!(only_ioc.len(), 5);
+    assert!(only_ioc.iter().all(|n| used.contains(&n.technique)));
+    // Feeds name actors their own way: MISP's "APT 29", an alias.
+    for name in ["APT 29", "the dukes", "Cozy Bear"] {
+        assert_eq!(
+            predictor().predict_attributed(&observed, &ids(&[name]), &HashSet::new(), 10),
+            attributed,
+            "{name}"
+        );
+    }
+    // Unknown or non-group ids change nothing.
+    assert_eq!(
+        predictor().predict_attributed(&observed, &ids(&["G9999", "S0518"]), &HashSet::new(), 10),
+        plain
+    );
+}

@@ -183,11 +183,20 @@ pub fn derived_indicator_id(source: &str, all_of: &[Observable]) -> String {
         hasher.update(observable.value.as_bytes());
     }
     let digest = hasher.finalize();
-    let mut id = String::from("indicator:");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(10 + 32);
+    id.push_str("indicator:");
     for byte in &digest[..16] {
-        id.push_str(&format!("{byte:02x}"));
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
     id
+}
+
+/// How many entries a context holds (for the per-feed context budget, see
+/// `diagnostics`).
+pub(crate) fn context_entries(context: &IntelContext) -> usize {
+    context.actors.len() + context.malware.len() + context.attack_ids.len() + context.reports.len()
 }
 
 /// Longest piece of feed text quoted in a diagnostic.

@@ -73,31 +73,44 @@ struct ListBuilder {
     feed: Feed,
     seen: HashSet<String>,
     diagnostics: Diagnostics,
+    /// The file as diagnostics name it; a line's location is made only when needed.
+    label: String,
 }
 
 impl ListBuilder {
     fn new(path: &Path) -> Self {
+        let label = path.display().to_string();
         ListBuilder {
             feed: Feed {
                 source: format!("list:{}", file_label(path)),
                 ..Feed::default()
             },
             seen: HashSet::new(),
-            diagnostics: Diagnostics::new(path.display().to_string()),
+            diagnostics: Diagnostics::new(label.clone()),
+            label,
         }
+    }
+
+    fn location(&self, line: u64) -> String {
+        format!("{}:{line}", self.label)
+    }
+
+    fn report(&mut self, kind: DiagnosticKind, line: u64, message: String) {
+        let location = self.location(line);
+        self.diagnostics.push(kind, location, message);
     }
 
     fn add(
         &mut self,
-        location: String,
+        line: u64,
         value: &str,
         kind: Option<ObservableKind>,
         description: Option<String>,
     ) {
         let Some(kind) = kind.or_else(|| detect_kind(value)) else {
-            self.diagnostics.push(
+            self.report(
                 DiagnosticKind::UnsupportedType,
-                location,
+                line,
                 "not a hash, IP address or network, URL, e-mail address or domain name".to_owned(),
             );
             return;
@@ -105,8 +118,7 @@ impl ListBuilder {
         let value = match normalize(kind, value) {
             Ok(value) => value,
             Err(error) => {
-                self.diagnostics
-                    .push(DiagnosticKind::InvalidValue, location, error.to_string());
+                self.report(DiagnosticKind::InvalidValue, line, error.to_string());
                 return;
             }
         };
@@ -154,7 +166,7 @@ fn read_lines(
 ) -> Result<Feed, Error> {
     let mut builder = ListBuilder::new(path);
     let mut line = Vec::new();
-    let mut number = 0usize;
+    let mut number = 0u64;
     let mut total = 0u64;
     let io = |source| Error::Io {
         path: path.to_path_buf(),
@@ -169,19 +181,18 @@ fn read_lines(
             });
         }
         number += 1;
-        let location = format!("{}:{number}", path.display());
         if !complete {
-            builder.diagnostics.push(
+            builder.report(
                 DiagnosticKind::Limit,
-                location,
+                number,
                 format!("line longer than {MAX_LINE_BYTES} bytes skipped"),
             );
             continue;
         }
         let Ok(text) = std::str::from_utf8(&line) else {
-            builder.diagnostics.push(
+            builder.report(
                 DiagnosticKind::Malformed,
-                location,
+                number,
                 "line is not UTF-8".to_owned(),
             );
             continue;
@@ -191,13 +202,13 @@ fn read_lines(
             continue;
         }
         if takes_whole_line(kind) {
-            builder.add(location, text, kind, None);
+            builder.add(number, text, kind, None);
             continue;
         }
         let (value, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
         let comment = rest.trim().trim_start_matches('#').trim();
         let description = (!comment.is_empty()).then(|| comment.to_owned());
-        builder.add(location, value, kind, description);
+        builder.add(number, value, kind, description);
     }
     Ok(builder.finish())
 }
@@ -301,7 +312,6 @@ pub fn read_csv_with(
             Ok(true) => {}
             Err(error) => {
                 let line = error.position().map_or(0, csv::Position::line);
-                let location = format!("{}:{line}", path.display());
                 if matches!(error.kind(), csv::ErrorKind::Io(_)) {
                     return Err(Error::Csv {
                         path: path.to_path_buf(),
@@ -309,9 +319,9 @@ pub fn read_csv_with(
                         source: Some(error),
                     });
                 }
-                builder.diagnostics.push(
+                builder.report(
                     DiagnosticKind::Malformed,
-                    location,
+                    line,
                     rampart_event::error_chain(&error),
                 );
                 continue;
@@ -324,7 +334,6 @@ pub fn read_csv_with(
             });
         }
         let line = record.position().map_or(0, csv::Position::line);
-        let location = format!("{}:{line}", path.display());
         let value = record.get(value_column).unwrap_or("");
         if value.is_empty() {
             continue;
@@ -336,9 +345,9 @@ pub fn read_csv_with(
             Some(label) => match kind_from_label(label) {
                 Some(kind) => Some(kind),
                 None => {
-                    builder.diagnostics.push(
+                    builder.report(
                         DiagnosticKind::UnsupportedType,
-                        location,
+                        line,
                         format!(
                             "kind {:?} is no indicator kind Rampart knows",
                             crate::shorten(label)
@@ -353,7 +362,7 @@ pub fn read_csv_with(
             .and_then(|at| record.get(at))
             .filter(|comment| !comment.is_empty())
             .map(str::to_owned);
-        builder.add(location, value, row_kind, description);
+        builder.add(line, value, row_kind, description);
     }
     Ok(builder.finish())
 }

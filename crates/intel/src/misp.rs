@@ -468,6 +468,13 @@ fn read_one_event(
                 .filter(|tag| !tag.name.starts_with("misp-galaxy:"))
                 .map(|tag| tag.name.clone()),
         );
+        let (shared_context, shared_labels) = if diagnostics
+            .spend_context(crate::context_entries(&attribute_context) + labels.len())
+        {
+            (attribute_context, labels)
+        } else {
+            (IntelContext::default(), Vec::new())
+        };
         let pieces: Vec<&str> = value.split('|').collect();
         for (kind, part, suffix) in parts {
             let Some(raw) = pieces.get(part) else {
@@ -506,13 +513,13 @@ fn read_one_event(
                     .clone()
                     .filter(|comment| !comment.is_empty()),
                 confidence,
-                labels: labels.clone(),
+                labels: shared_labels.clone(),
                 valid_from: None,
                 valid_until: None,
                 first_seen: timestamp(attribute.first_seen.as_deref()),
                 last_seen: timestamp(attribute.last_seen.as_deref()),
                 detect: truthy(attribute.to_ids.as_ref()),
-                context: attribute_context.clone(),
+                context: shared_context.clone(),
             });
         }
     }
@@ -720,6 +727,42 @@ mod tests {
             read_event_bytes(b"{\"response\": 5}", "odd"),
             Err(Error::Json { .. })
         ));
+    }
+
+    #[test]
+    fn contexts_past_the_budget_are_left_off_and_counted() {
+        let document = br#"{"Event": {"uuid": "e1", "info": "Report", "Tag": [{"name": "tlp:white"}],
+            "Galaxy": [{"type": "threat-actor", "GalaxyCluster": [{"uuid": "c1", "value": "APT 29"}]}],
+            "Attribute": [
+              {"uuid": "a1", "type": "domain", "value": "a.example"},
+              {"uuid": "a2", "type": "domain", "value": "b.example"},
+              {"uuid": "a3", "type": "domain", "value": "c.example"}]}}"#;
+        let events = match parse_events(document, Path::new("t.json")) {
+            Ok(events) => events,
+            Err(error) => panic!("{error}"),
+        };
+        let mut feed = Feed::default();
+        // Each indicator carries three entries (report, actor, label): two fit in seven.
+        let mut diagnostics = Diagnostics::new("t.json").with_context_budget(7);
+        read_one_event(
+            &events[0],
+            Path::new("t.json"),
+            &mut feed,
+            &mut HashSet::new(),
+            &mut diagnostics,
+        );
+        let actors: Vec<usize> = feed
+            .indicators
+            .iter()
+            .map(|i| i.context.actors.len() + i.labels.len())
+            .collect();
+        assert_eq!(actors, [2, 2, 0]);
+        let diagnostics = diagnostics.finish();
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(diagnostics[0].kind, DiagnosticKind::Limit);
+        assert!(diagnostics[0]
+            .message
+            .starts_with("1 indicators kept without"));
     }
 
     #[test]

@@ -289,3 +289,16 @@ fn a_bare_list_of_objects_reads_and_garbage_is_an_error_with_its_place() {
         Err(Error::Io { .. })
     ));
 }
+
+#[test]
+fn a_taxii_envelope_reads_as_a_bundle() {
+    let envelope = br#"{"more": false, "next": "x", "objects": [
+        {"type": "indicator", "spec_version": "2.1", "id": "indicator--e1",
+         "pattern": "[domain-name:value = 'c2.example']", "pattern_type": "stix",
+         "valid_from": "2024-01-01T00:00:00Z"}]}"#;
+    let feed = read_bundle_bytes(envelope, "taxii:collection").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(feed.source, "taxii:collection");
+    assert_eq!(feed.indicators.len(), 1);
+    assert_eq!(feed.indicators[0].source, "taxii:collection");
+    assert_eq!(feed.indicators[0].all_of[0].value, "c2.example");
+}

@@ -207,6 +207,18 @@ impl SqliteStore {
     /// The indicators to match at `now`: meant for detection, valid (`valid_from` not
     /// after now, `valid_until` after it), and with no observable on the allow-list.
     pub fn active_indicators(&self, now: DateTime<Utc>) -> Result<Vec<Indicator>> {
+        let mut active = Vec::new();
+        self.for_each_active_indicator(now, |indicator| active.push(indicator))?;
+        Ok(active)
+    }
+
+    /// [`SqliteStore::active_indicators`] one at a time, so a caller building its own
+    /// index from a million indicators never holds them all.
+    pub fn for_each_active_indicator(
+        &self,
+        now: DateTime<Utc>,
+        mut each: impl FnMut(Indicator),
+    ) -> Result<u64> {
         let allowed: HashSet<Observable> = self.allow_list()?.into_iter().collect();
         let mut statement = self
             .conn
@@ -215,8 +227,10 @@ impl SqliteStore {
                  WHERE detect = 1 AND (valid_until IS NULL OR valid_until > ?1)",
             )
             .map_err(|e| self.err(e))?;
-        let mut rows = statement.query([time_text(now)]).map_err(|e| self.err(e))?;
-        let mut active = Vec::new();
+        let mut rows = statement
+            .query([time_text(now)])
+            .map_err(|e| self.err(e))?;
+        let mut count = 0;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let body = row.get_ref(1).map_err(|e| self.err(e))?;
             let body = body.as_str().map_err(|e| self.bad("indicator", e))?;
@@ -229,9 +243,10 @@ impl SqliteStore {
             {
                 continue;
             }
-            active.push(indicator);
+            count += 1;
+            each(indicator);
         }
-        Ok(active)
+        Ok(count)
     }
 
     /// Indicators matching a query, by source and id.

@@ -246,6 +246,11 @@ fn the_active_set_leaves_out_context_expired_future_and_allowed() {
         .map(|i| i.id)
         .collect();
     assert_eq!(active, ["current"]);
+    let mut streamed = Vec::new();
+    let count = store
+        .for_each_active_indicator(now, |i| streamed.push(i.id))
+        .unwrap();
+    assert_eq!((count, streamed.as_slice()), (1, ["current".to_string()].as_slice()));
     let entries = store.allow_entries().unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(

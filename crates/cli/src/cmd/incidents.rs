@@ -263,7 +263,12 @@ fn detail<'a>(
             })
             .collect(),
         technique_context,
-        likely_next: predictor.predict(&incident.techniques, covered, NEXT_LIMIT),
+        likely_next: predictor.predict_attributed(
+            &incident.techniques,
+            &incident.attributed,
+            covered,
+            NEXT_LIMIT,
+        ),
         coverage_source,
         triage: None,
         comments: Vec::new(),

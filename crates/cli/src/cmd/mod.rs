@@ -8,6 +8,7 @@ pub mod group;
 pub mod hunt;
 pub mod hunt_store;
 pub mod incidents;
+pub mod intel;
 pub mod placeholders;
 pub mod serve;
 pub mod sigma;

@@ -4,7 +4,7 @@ use crate::incident::{incident_id, timeline_entry};
 use crate::{alert_user, score, Incident, IncidentConfig, KillChain, NextPredictor, TimelineEntry};
 use chrono::{DateTime, TimeDelta, Utc};
 use rampart_event::{Alert, Level};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// How an [`IncidentTracker`] groups and how long it remembers.
@@ -72,6 +72,7 @@ struct Tracked {
     rules: HashMap<String, (LineKey, Level)>,
     techniques: HashSet<String>,
     tactics: HashSet<String>,
+    attributed: BTreeSet<String>,
 }
 
 impl Tracked {
@@ -92,10 +93,12 @@ impl Tracked {
                 timeline: Vec::new(),
                 likely_next: Vec::new(),
                 unlisted: 0,
+                attributed: Vec::new(),
             },
             rules: HashMap::new(),
             techniques: HashSet::new(),
             tactics: HashSet::new(),
+            attributed: BTreeSet::new(),
         }
     }
 
@@ -109,6 +112,7 @@ impl Tracked {
         let mut tracked = Tracked {
             techniques: incident.techniques.iter().cloned().collect(),
             tactics: incident.tactics.iter().cloned().collect(),
+            attributed: incident.attributed.iter().cloned().collect(),
             rules: HashMap::new(),
             incident,
         };
@@ -158,6 +162,7 @@ impl Tracked {
         }
         self.techniques.extend(line.techniques.iter().cloned());
         self.tactics.extend(line.tactics.iter().cloned());
+        self.attributed.extend(line.attributed.iter().cloned());
     }
 
     /// Takes in an incident merged into this one.
@@ -173,6 +178,7 @@ impl Tracked {
         }
         self.techniques.extend(other.techniques);
         self.tactics.extend(other.tactics);
+        self.attributed.extend(other.attributed);
         let incident = &mut self.incident;
         if let Some(first) = other.incident.first_seen {
             if incident.first_seen.is_none_or(|mine| first < mine) {
@@ -223,6 +229,7 @@ impl Tracked {
         incident.rules = self.rules.len();
         incident.tactics = tactics;
         incident.techniques = techniques;
+        incident.attributed = self.attributed.iter().cloned().collect();
     }
 }
 
@@ -354,8 +361,9 @@ impl IncidentTracker {
                     tracked.summarize(&self.kill_chain);
                     let incident = &mut tracked.incident;
                     if let Some((predictor, covered)) = &self.predictor {
-                        incident.likely_next = predictor.predict(
+                        incident.likely_next = predictor.predict_attributed(
                             &incident.techniques,
+                            &incident.attributed,
                             covered,
                             self.config.next_limit,
                         );

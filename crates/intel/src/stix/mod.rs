@@ -1,5 +1,6 @@
-//! STIX 2.1: bundles (and bare lists of objects) read into a [`Feed`], and the
-//! patterning language ([`pattern`]).
+//! STIX 2.1: bundles (and bare lists of objects, and any object with an `objects`
+//! list, such as a TAXII 2.1 envelope) read into a [`Feed`], and the patterning
+//! language ([`pattern`]).
 //!
 //! What is read: `indicator`s with `pattern_type` `stix` (others are reported), and
 //! the objects that give them context — `malware`, `tool`, `intrusion-set`,
@@ -33,6 +34,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 
 use crate::diagnostics::Diagnostics;
 use crate::{
@@ -47,18 +49,28 @@ pub fn read_bundle(path: &Path) -> Result<Feed, Error> {
 
 /// [`read_bundle`] within `options`.
 pub fn read_bundle_with(path: &Path, options: &ReadOptions) -> Result<Feed, Error> {
-    let bytes = read_capped(path, options)?;
-    read_bundle_bytes_as(&bytes, path, &format!("stix:{}", file_label(path)))
+    // The file's bytes are dropped once cut into objects, before the feed is built.
+    let objects = {
+        let bytes = read_capped(path, options)?;
+        parse_objects(&bytes, path)?
+    };
+    Ok(build_feed(
+        &objects,
+        path,
+        &format!("stix:{}", file_label(path)),
+    ))
 }
 
 /// Reads a STIX 2.1 bundle held in memory; `source` names the feed (`stix:<name>`,
 /// `taxii:<collection>`), and diagnostics' locations start with it.
 pub fn read_bundle_bytes(bytes: &[u8], source: &str) -> Result<Feed, Error> {
-    read_bundle_bytes_as(bytes, Path::new(source), source)
+    let path = Path::new(source);
+    let objects = parse_objects(bytes, path)?;
+    Ok(build_feed(&objects, path, source))
 }
 
-fn read_bundle_bytes_as(bytes: &[u8], path: &Path, source: &str) -> Result<Feed, Error> {
-    let document = parse_document(bytes).map_err(|error| match error {
+fn parse_objects(bytes: &[u8], path: &Path) -> Result<Objects, Error> {
+    parse_document(bytes).map_err(|error| match error {
         DocumentError::Json(source) => Error::Json {
             path: path.to_path_buf(),
             format: "STIX",
@@ -71,52 +83,25 @@ fn read_bundle_bytes_as(bytes: &[u8], path: &Path, source: &str) -> Result<Feed,
             format: "STIX bundle",
             reason,
         },
-    })?;
+    })
+}
+
+fn build_feed(objects: &Objects, path: &Path, source: &str) -> Feed {
     let location = path.display().to_string();
     let mut diagnostics = Diagnostics::new(location.clone());
-    let mut objects: HashMap<String, StixObject> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
-    for (index, parsed) in document.into_iter().enumerate() {
-        let object = match parsed {
-            Ok(object) => object,
-            Err((id, error)) => {
-                diagnostics.push(
-                    DiagnosticKind::Malformed,
-                    format!("{location}: object {} ({})", index + 1, shorten(&id)),
-                    format!("not a STIX object this reader understands: {error}"),
-                );
-                continue;
-            }
+    for (number, id, message) in &objects.problems {
+        let at = match id {
+            Some(id) => format!("{location}: object {number} ({})", shorten(id)),
+            None => format!("{location}: object {number}"),
         };
-        if object.id.is_empty() || object.kind.is_empty() {
-            diagnostics.push(
-                DiagnosticKind::Malformed,
-                format!("{location}: object {}", index + 1),
-                "object without type or id".to_owned(),
-            );
-            continue;
-        }
-        match objects.get(&object.id) {
-            Some(kept) if kept.modified >= object.modified => {}
-            Some(_) => {
-                objects.insert(object.id.clone(), object);
-            }
-            None => {
-                order.push(object.id.clone());
-                objects.insert(object.id.clone(), object);
-            }
-        }
+        diagnostics.push(DiagnosticKind::Malformed, at, message.clone());
     }
-    objects.retain(|_, object| !object.revoked);
-    let graph = Graph::new(&objects, &order);
+    let graph = Graph::new(objects);
     let mut feed = Feed {
         source: source.to_owned(),
         ..Feed::default()
     };
-    for id in &order {
-        let Some(object) = objects.get(id) else {
-            continue;
-        };
+    for object in objects.live() {
         if let Some(kind) = entity_kind(&object.kind) {
             feed.entities.push(Entity {
                 id: object.id.clone(),
@@ -138,7 +123,64 @@ fn read_bundle_bytes_as(bytes: &[u8], path: &Path, source: &str) -> Result<Feed,
         }
     }
     feed.diagnostics = diagnostics.finish();
-    Ok(feed)
+    feed
+}
+
+/// A bundle's objects: the latest version of each (by `modified`) in the order they
+/// first appear, and what could not be read.
+#[derive(Default)]
+struct Objects {
+    list: Vec<StixObject>,
+    index: HashMap<String, usize>,
+    /// Object number (from 1), id when known, and what is wrong.
+    problems: Vec<(usize, Option<String>, String)>,
+    count: usize,
+}
+
+impl Objects {
+    fn add(&mut self, parsed: Result<StixObject, (Option<String>, serde_json::Error)>) {
+        self.count += 1;
+        let object = match parsed {
+            Ok(object) => object,
+            Err((id, error)) => {
+                self.problems.push((
+                    self.count,
+                    id,
+                    format!("not a STIX object this reader understands: {error}"),
+                ));
+                return;
+            }
+        };
+        if object.id.is_empty() || object.kind.is_empty() {
+            self.problems
+                .push((self.count, None, "object without type or id".to_owned()));
+            return;
+        }
+        match self.index.get(&object.id) {
+            Some(&at) => {
+                if self.list[at].modified < object.modified {
+                    self.list[at] = object;
+                }
+            }
+            None => {
+                self.index.insert(object.id.clone(), self.list.len());
+                self.list.push(object);
+            }
+        }
+    }
+
+    /// The object `id`, unless revoked.
+    fn get(&self, id: &str) -> Option<&StixObject> {
+        self.index
+            .get(id)
+            .map(|&at| &self.list[at])
+            .filter(|object| !object.revoked)
+    }
+
+    /// Every object not revoked, in bundle order.
+    fn live(&self) -> impl Iterator<Item = &StixObject> {
+        self.list.iter().filter(|object| !object.revoked)
+    }
 }
 
 fn entity_kind(stix_type: &str) -> Option<EntityKind> {
@@ -233,8 +275,10 @@ fn read_indicator(
         }
     };
     let context = graph.context(&object.id);
+    let entries = crate::context_entries(&context) + object.labels.len();
     let count = alternatives.len();
     for (index, all_of) in alternatives.into_iter().enumerate() {
+        let keep_context = diagnostics.spend_context(entries);
         let id = if count == 1 {
             object.id.clone()
         } else {
@@ -247,13 +291,21 @@ fn read_indicator(
             name: object.name.clone(),
             description: object.description.clone(),
             confidence,
-            labels: object.labels.clone(),
+            labels: if keep_context {
+                object.labels.clone()
+            } else {
+                Vec::new()
+            },
             valid_from: times[0],
             valid_until: times[1],
             first_seen: None,
             last_seen: None,
             detect: true,
-            context: context.clone(),
+            context: if keep_context {
+                context.clone()
+            } else {
+                IntelContext::default()
+            },
         });
     }
 }
@@ -309,7 +361,7 @@ impl StixObject {
 
 /// The bundle's relationships, indexed both ways.
 struct Graph<'a> {
-    objects: &'a HashMap<String, StixObject>,
+    objects: &'a Objects,
     /// id → (relationship type, other id, whether the id is the source).
     edges: HashMap<&'a str, Vec<(&'a str, &'a str, bool)>>,
     /// indicator id → names of reports listing it.
@@ -319,12 +371,12 @@ struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
-    /// The graph of `objects`, relationships taken in the bundle's `order` so contexts
+    /// The graph of `objects`, relationships taken in bundle order so contexts
     /// list names in the same order on every read.
-    fn new(objects: &'a HashMap<String, StixObject>, order: &'a [String]) -> Self {
+    fn new(objects: &'a Objects) -> Self {
         let mut edges: HashMap<&str, Vec<(&str, &str, bool)>> = HashMap::new();
         let mut reports: HashMap<&str, Vec<&str>> = HashMap::new();
-        for object in order.iter().filter_map(|id| objects.get(id)) {
+        for object in objects.live() {
             match object.kind.as_str() {
                 "relationship" => {
                     let (Some(kind), Some(source), Some(target)) = (
@@ -363,7 +415,7 @@ impl<'a> Graph<'a> {
             .into_iter()
             .flatten()
             .filter_map(|(kind, other, outgoing)| {
-                self.objects.get(*other).map(|o| (*kind, o, *outgoing))
+                self.objects.get(other).map(|o| (*kind, o, *outgoing))
             })
     }
 
@@ -530,19 +582,17 @@ enum DocumentError {
     Shape(String),
 }
 
-/// Each object of the bundle, or the id (if any) and error of one that does not
-/// deserialise. Objects are taken one at a time from the document, so only one is
-/// ever held as a generic JSON value.
-type ParsedObjects = Vec<Result<StixObject, (String, serde_json::Error)>>;
-
-fn parse_document(bytes: &[u8]) -> Result<ParsedObjects, DocumentError> {
+/// The bundle's objects, each cut out of the document as raw JSON text and added to
+/// the collection as it is read: no generic JSON tree is ever built.
+fn parse_document(bytes: &[u8]) -> Result<Objects, DocumentError> {
+    let mut objects = Objects::default();
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let top = deserializer
-        .deserialize_any(TopVisitor)
+        .deserialize_any(TopVisitor(&mut objects))
         .map_err(DocumentError::Json)?;
     deserializer.end().map_err(DocumentError::Json)?;
     match top {
-        Top::Objects(objects) => Ok(objects),
+        Top::Objects => Ok(objects),
         Top::NotBundle(kind) => Err(DocumentError::Shape(match kind {
             Some(kind) => format!("a single {:?} object, not a bundle", shorten(&kind)),
             None => "an object without `objects` or `type`".to_owned(),
@@ -554,14 +604,14 @@ fn parse_document(bytes: &[u8]) -> Result<ParsedObjects, DocumentError> {
 }
 
 enum Top {
-    Objects(ParsedObjects),
+    Objects,
     NotBundle(Option<String>),
     Other(&'static str),
 }
 
-struct TopVisitor;
+struct TopVisitor<'c>(&'c mut Objects);
 
-impl<'de> Visitor<'de> for TopVisitor {
+impl<'de> Visitor<'de> for TopVisitor<'_> {
     type Value = Top;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -569,25 +619,28 @@ impl<'de> Visitor<'de> for TopVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Top, A::Error> {
-        ObjectsSeed.visit_seq(seq).map(Top::Objects)
+        ObjectsSeed(self.0).visit_seq(seq).map(|()| Top::Objects)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
-        let mut objects = None;
+        let mut objects = false;
         let mut kind = None;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match key.as_ref() {
-                "objects" => objects = Some(map.next_value_seed(ObjectsSeed)?),
+                "objects" => {
+                    map.next_value_seed(ObjectsSeed(&mut *self.0))?;
+                    objects = true;
+                }
                 "type" => kind = Some(map.next_value::<String>()?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(match (objects, kind) {
-            (Some(objects), _) => Top::Objects(objects),
-            (None, Some(kind)) if kind == "bundle" => Top::Objects(Vec::new()),
-            (None, kind) => Top::NotBundle(kind),
+        Ok(match kind {
+            _ if objects => Top::Objects,
+            Some(kind) if kind == "bundle" => Top::Objects,
+            kind => Top::NotBundle(kind),
         })
     }
 
@@ -616,34 +669,40 @@ impl<'de> Visitor<'de> for TopVisitor {
     }
 }
 
-#[derive(Clone, Copy)]
-struct ObjectsSeed;
+/// The id of an object that does not read as a [`StixObject`], for its diagnostic.
+#[derive(Deserialize)]
+struct IdOnly {
+    id: Option<String>,
+}
 
-impl<'de> DeserializeSeed<'de> for ObjectsSeed {
-    type Value = ParsedObjects;
+struct ObjectsSeed<'c>(&'c mut Objects);
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ParsedObjects, D::Error> {
+impl<'de> DeserializeSeed<'de> for ObjectsSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for ObjectsSeed {
-    type Value = ParsedObjects;
+impl<'de> Visitor<'de> for ObjectsSeed<'_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a list of STIX objects")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ParsedObjects, A::Error> {
-        let mut out = Vec::new();
-        while let Some(value) = seq.next_element::<serde_json::Value>()? {
-            let id = value
-                .get("id")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("no id")
-                .to_owned();
-            out.push(serde_json::from_value::<StixObject>(value).map_err(|error| (id, error)));
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // An object of the wrong shape is one diagnostic; the others are read.
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            let parsed = serde_json::from_str::<StixObject>(raw.get()).map_err(|error| {
+                let id = serde_json::from_str::<IdOnly>(raw.get())
+                    .ok()
+                    .and_then(|object| object.id);
+                (id, error)
+            });
+            self.0.add(parsed);
         }
-        Ok(out)
+        Ok(())
     }
 }
