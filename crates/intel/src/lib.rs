@@ -19,8 +19,10 @@ pub mod matcher;
 pub mod misp;
 pub mod model;
 pub mod normalize;
+pub mod sightings;
 pub mod stix;
 pub mod synthetic;
+pub mod taxii;
 
 use std::fs::File;
 use std::io::Read;

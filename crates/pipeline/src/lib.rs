@@ -29,6 +29,7 @@ pub mod error;
 pub mod hunt;
 pub mod intel;
 pub mod ordered;
+pub mod retro;
 pub mod rules;
 pub mod samples;
 pub mod scan;

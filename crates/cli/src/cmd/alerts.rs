@@ -466,7 +466,7 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     duration.ok_or_else(|| format!("`{text}` is too long a duration"))
 }
 
-fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.with_timezone(&Utc));
     }

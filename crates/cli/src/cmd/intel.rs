@@ -50,6 +50,12 @@ enum IntelCommand {
     Remove(RemoveArgs),
     /// The allow-list: values that never alert, whatever a feed says.
     Allow(AllowArgs),
+    /// TAXII 2.1 servers: list their collections, poll one into the store.
+    Taxii(crate::cmd::intel_taxii::TaxiiArgs),
+    /// Run newly imported indicators over stored alerts' events and files.
+    Retro(crate::cmd::intel_hits::RetroArgs),
+    /// Export IoC hits as STIX 2.1 sightings or MISP sightings.
+    Sightings(crate::cmd::intel_hits::SightingsArgs),
 }
 
 /// `--json` and `--store`, shared by every subcommand.
@@ -206,6 +212,9 @@ pub fn run(args: IntelArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         IntelCommand::Expire(args) => expire(args, global),
         IntelCommand::Remove(args) => remove(args, global),
         IntelCommand::Allow(args) => allow(args, global),
+        IntelCommand::Taxii(args) => crate::cmd::intel_taxii::run(args, global),
+        IntelCommand::Retro(args) => crate::cmd::intel_hits::retro(args, global),
+        IntelCommand::Sightings(args) => crate::cmd::intel_hits::sightings(args, global),
     }
 }
 

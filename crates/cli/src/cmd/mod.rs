@@ -9,6 +9,8 @@ pub mod hunt;
 pub mod hunt_store;
 pub mod incidents;
 pub mod intel;
+pub mod intel_hits;
+pub mod intel_taxii;
 pub mod placeholders;
 pub mod serve;
 pub mod sigma;
