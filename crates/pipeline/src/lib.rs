@@ -34,7 +34,9 @@ pub mod store;
 pub use error::Error;
 pub use hunt::{HuntOptions, HuntReport, Observer};
 pub use ordered::Ordered;
-pub use rules::{compile_rules, load_rules, CompiledRules, LoadedRules};
+pub use rules::{
+    compile_rules, load_rules, read_rules, with_tuning, CompiledRules, LoadedRules, ReadRules,
+};
 pub use scan::{ScanOptions, Scanned};
 pub use sink::AlertSink;
 pub use source::{EventSource, FileSource, VecSource};
