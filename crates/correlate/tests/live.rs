@@ -7,8 +7,8 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rampart_correlate::live::{IncidentTracker, StreamConfig, StreamingCorrelator, TrackerConfig};
 use rampart_correlate::sigma::AlertCorrelator;
 use rampart_correlate::{
-    group_incidents, kill_chain_from, next_predictor_from, Incident, IncidentConfig, KillChain,
-    Tactic,
+    group_incidents, kill_chain_from, next_predictor_from, Coverage, Incident, IncidentConfig,
+    KillChain, Tactic,
 };
 use rampart_detect::{Engine, LogsourceMap};
 use rampart_event::{Alert, Event, EventMeta, Level};
@@ -441,8 +441,8 @@ struct Stored(BTreeMap<String, Incident>);
 
 impl Stored {
     fn apply(&mut self, changes: rampart_correlate::live::IncidentChanges) {
-        for id in changes.retired {
-            self.0.remove(&id);
+        for merged in changes.retired {
+            self.0.remove(&merged.id);
         }
         for incident in changes.changed {
             self.0.insert(incident.id.clone(), incident);
@@ -647,9 +647,16 @@ fn a_late_alert_that_bridges_two_incidents_merges_them_into_the_earlier() {
         .unwrap()
         .id
         .clone();
+    let later = stored.0.keys().find(|id| **id != earlier).unwrap().clone();
     let changes = tracker.add([("bridge", &bridge)]);
-    assert_eq!(changes.retired.len(), 1);
-    assert_ne!(changes.retired[0], earlier);
+    assert_eq!(
+        changes.retired,
+        [rampart_correlate::live::Retired {
+            id: later,
+            into: earlier.clone()
+        }],
+        "the later merges into the earlier"
+    );
     stored.apply(changes);
     assert_eq!(stored.0.len(), 1);
     let merged = &stored.0[&earlier];
@@ -679,6 +686,17 @@ fn likely_next_follows_the_incident_as_it_grows() {
     assert!(!after.is_empty());
     assert_ne!(&before, after, "a new technique changes the ranking");
     assert!(after.iter().all(|n| n.technique != "T1021.002"));
+    // The rules change (a reload): the next ranking says what the new rules cover.
+    let suggested = after[0].technique.clone();
+    assert_ne!(after[0].coverage, Coverage::Covered);
+    tracker.set_covered(HashSet::from([suggested.to_ascii_uppercase()]));
+    let third = tracker.add([("c", &alert("psexec", "T1021.002", 4))]);
+    let again = third.changed[0]
+        .likely_next
+        .iter()
+        .find(|n| n.technique == suggested)
+        .expect("still suggested");
+    assert_eq!(again.coverage, Coverage::Covered);
     // Stored and read back, the ranking is kept; older bodies without it still read.
     let json = serde_json::to_value(&second.changed[0]).unwrap();
     let back: Incident = serde_json::from_value(json.clone()).unwrap();

@@ -34,7 +34,9 @@
 //!   `campaigns_of_group`, `mitigations_of`, `detection_strategies_of`, `log_sources_of`,
 //!   `replacement` (end of a revocation chain);
 //! - defence: [`Knowledge::countermeasures`] (D3FEND), [`Knowledge::engage_activities`];
-//! - views: [`Knowledge::report`] and the types of [`report`]; their text in [`text`].
+//! - views: [`Knowledge::report`] and the types of [`report`]; their text in [`text`];
+//!   [`Knowledge::show`]: what `attack show` (and the service's `/api/v1/attack/{id}`)
+//!   shows for a query, D3FEND and ENGAGE ids included.
 //!
 //! Reading only: besides the input files and its own cache, the crate does no I/O.
 
@@ -48,6 +50,7 @@ mod queries;
 pub mod report;
 mod resolve;
 mod search;
+mod show;
 mod stix;
 pub mod text;
 
@@ -61,6 +64,7 @@ pub use queries::{Provenance, StrategyLogSources};
 pub use report::Report;
 pub use resolve::{Resolution, Suggestion};
 pub use search::{Found, FoundHit, SearchHit};
+pub use show::ShowError;
 pub use stix::read_maybe_gzip;
 
 /// Re-exported so callers need not depend on `rampart-defense` to name these.

@@ -41,7 +41,9 @@ pub use error::Error;
 pub use hunt::{HuntOptions, HuntReport, Observer};
 pub use intel::{load_indicator_files, load_indicators, IntelLoad};
 pub use ordered::Ordered;
-pub use rules::{compile_rules, load_rules, CompiledRules, LoadedRules};
+pub use rules::{
+    compile_rules, load_rules, read_rules, with_tuning, CompiledRules, LoadedRules, ReadRules,
+};
 pub use scan::{ScanOptions, Scanned};
 pub use sink::AlertSink;
 pub use source::{EventSource, FileSource, VecSource};

@@ -3,7 +3,8 @@
 //! [`load_rules`] reads Sigma rule files, keeps the rules at a minimum level and
 //! compiles them; what happened on the way (load failures, rules the compiler
 //! rejected, rules below the level) comes back beside the compiled set so the caller
-//! can show it. The compiled set, [`CompiledRules`], is immutable and held in an
+//! can show it; [`read_rules`] is its first half, for a caller that assembles the set
+//! before [`compile_rules`]. The compiled set, [`CompiledRules`], is immutable and held in an
 //! [`Arc`]: a service compiles the next version aside and swaps the `Arc`, and
 //! batches already being scanned finish on the version they started with.
 
@@ -125,18 +126,24 @@ impl CompiledRules {
     }
 }
 
-/// Loads the rules under `paths` (with `options`' placeholder values), keeps those at
-/// `min_level` or above, and compiles them with the built-in logsource map extended by
-/// `logsource_file`. A rule that fails to load or compile is counted and explained in
-/// the result, never an error; only an unreadable logsource map is.
-pub fn load_rules(
-    paths: &[PathBuf],
-    options: &LoadOptions,
-    min_level: Level,
-    logsource_file: Option<&Path>,
-) -> Result<LoadedRules, Error> {
-    let started = Instant::now();
-    let map = logsource_map(logsource_file)?;
+/// Rules read from their files and kept for their level, not compiled yet (a reload
+/// assembles its set from them and the running rules before compiling once).
+pub struct ReadRules {
+    /// The rules at the minimum level or above, with correlations and filters.
+    pub set: RuleSet,
+    /// Alert ids of the rules that loaded (before `min_level`).
+    pub loaded_ids: HashSet<String>,
+    /// Why rule documents failed to load (one line each, with file and line).
+    pub failures: Vec<String>,
+    /// Filters past their `expires` day, which no longer apply (one line each).
+    pub expired: Vec<String>,
+    /// Rules left out for their level.
+    pub below_level: usize,
+}
+
+/// Reads the rules under `paths` (with `options`' placeholder values) and keeps those
+/// at `min_level` or above. A rule that fails to load is explained, never an error.
+pub fn read_rules(paths: &[PathBuf], options: &LoadOptions, min_level: Level) -> ReadRules {
     let (mut set, diagnostics) = rampart_sigma::load_rules_with(paths, options);
     let failures: Vec<String> = diagnostics
         .iter()
@@ -152,17 +159,50 @@ pub fn load_rules(
     let before = set.rules.len();
     set.rules.retain(|rule| rule.level >= min_level);
     let below_level = before - set.rules.len();
-    let (compiled, rejected) = compile(set, &map);
-    Ok(LoadedRules {
-        compiled,
+    ReadRules {
+        set,
         loaded_ids,
-        rejected,
-        failed: failures.len(),
         failures,
         expired,
         below_level,
+    }
+}
+
+/// Loads the rules under `paths` (with `options`' placeholder values), keeps those at
+/// `min_level` or above, and compiles them with the built-in logsource map extended by
+/// `logsource_file`. A rule that fails to load or compile is counted and explained in
+/// the result, never an error; only an unreadable logsource map is.
+pub fn load_rules(
+    paths: &[PathBuf],
+    options: &LoadOptions,
+    min_level: Level,
+    logsource_file: Option<&Path>,
+) -> Result<LoadedRules, Error> {
+    let started = Instant::now();
+    let map = logsource_map(logsource_file)?;
+    let read = read_rules(paths, options, min_level);
+    let (compiled, rejected) = compile(read.set, &map);
+    Ok(LoadedRules {
+        compiled,
+        loaded_ids: read.loaded_ids,
+        rejected,
+        failed: read.failures.len(),
+        failures: read.failures,
+        expired: read.expired,
+        below_level: read.below_level,
         elapsed: started.elapsed(),
     })
+}
+
+/// `paths` with the tuning folder (suppression filters) added, when it exists and is
+/// not listed already: the rule paths a hunt or the service loads.
+pub fn with_tuning(mut paths: Vec<PathBuf>, tuning: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(tuning) = tuning.filter(|dir| dir.is_dir()) {
+        if !paths.iter().any(|path| path == tuning) {
+            paths.push(tuning.to_path_buf());
+        }
+    }
+    paths
 }
 
 /// Rules the compiler rejected: (alert id, reason).
@@ -200,4 +240,30 @@ fn compile(set: RuleSet, map: &LogsourceMap) -> (Arc<CompiledRules>, Rejected) {
         .map(|d| (d.rule, d.message))
         .collect();
     (Arc::new(CompiledRules::new(engine, set)), rejected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tuning_folder_is_added_once_and_only_when_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules");
+        let tuning = dir.path().join("tuning");
+        let paths = vec![rules.clone()];
+        assert_eq!(
+            with_tuning(paths.clone(), Some(&tuning)),
+            paths,
+            "no folder"
+        );
+        std::fs::create_dir(&tuning).unwrap();
+        assert_eq!(
+            with_tuning(paths.clone(), Some(&tuning)),
+            [rules.clone(), tuning.clone()]
+        );
+        let listed = vec![tuning.clone(), rules];
+        assert_eq!(with_tuning(listed.clone(), Some(&tuning)), listed);
+        assert_eq!(with_tuning(paths.clone(), None), paths);
+    }
 }

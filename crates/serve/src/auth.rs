@@ -3,18 +3,22 @@
 //! A request carries `Authorization: Bearer <secret>` (log shippers that only speak
 //! HTTP basic authentication may send the secret as the password, any user name). The
 //! store keeps only the secret's hash; a verified token is cached for
-//! [`crate::Limits::token_cache`] (keyed by the secret's SHA-256, never the secret), so
-//! a revoked token stops working within that time. No token or an unknown one is 401;
-//! a role without the right is 403.
+//! [`crate::Limits::token_cache`] (keyed by the secret's SHA-256, never the secret)
+//! and only while the store's token generation (how many tokens were ever revoked) is
+//! the one it was verified at. That generation is read on every request, on a store
+//! connection of its own (one small read, never queued behind a listing), so a token
+//! revoked by any process (`rampart token revoke`) fails its very next request. No
+//! token or an unknown one is 401; a role without the right is 403.
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine as _;
+use rampart_store::Store;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use rampart_store::{Role, TokenInfo};
@@ -93,7 +97,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let secret = secret(parts).ok_or(ApiError::Unauthorized)?;
-        let token = state.tokens.verify(state, secret).await?;
+        let token = state.tokens.verify(&state.auth_store, secret).await?;
         Ok(Caller { token })
     }
 }
@@ -122,10 +126,18 @@ fn secret(parts: &Parts) -> Option<String> {
     None
 }
 
-/// Tokens verified recently, by the SHA-256 of their secret.
+/// Tokens verified recently, by the SHA-256 of their secret, each with when and at
+/// which token generation.
 pub struct TokenCache {
     ttl: Duration,
-    entries: Mutex<HashMap<[u8; 32], (TokenInfo, Instant)>>,
+    entries: Mutex<HashMap<[u8; 32], Verified>>,
+}
+
+#[derive(Clone)]
+struct Verified {
+    token: TokenInfo,
+    at: Instant,
+    generation: u64,
 }
 
 /// Entries kept at most; past it the cache starts again empty (a flood of bad
@@ -141,16 +153,31 @@ impl TokenCache {
         }
     }
 
-    /// The token `secret` belongs to, from the cache or the store; 401 when none.
-    pub async fn verify(&self, state: &AppState, secret: String) -> Result<TokenInfo, ApiError> {
+    /// The token `secret` belongs to, from the cache or the store; 401 when none. The
+    /// store's token generation is read every time (on `store`, the connection kept
+    /// for this): a cached token counts only if no token was revoked since.
+    pub async fn verify(
+        &self,
+        store: &Arc<Mutex<Box<dyn Store>>>,
+        secret: String,
+    ) -> Result<TokenInfo, ApiError> {
         let key: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        if let Some(token) = self.cached(&key) {
-            return Ok(token);
-        }
-        let found = state
-            .with_store(move |store| store.verify_token(&secret))
-            .await?;
-        let token = found.ok_or(ApiError::Unauthorized)?;
+        let cached = self.cached(&key);
+        let store = store.clone();
+        let (generation, token) = tokio::task::spawn_blocking(move || {
+            let store = store
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let generation = store.token_generation()?;
+            match cached {
+                Some(hit) if hit.generation == generation => Ok((generation, Some(hit.token))),
+                _ => Ok((generation, store.verify_token(&secret)?)),
+            }
+        })
+        .await
+        .map_err(|error| ApiError::Internal(format!("token check failed: {error}")))?
+        .map_err(|error: rampart_store::StoreError| ApiError::internal(&error))?;
+        let token = token.ok_or(ApiError::Unauthorized)?;
         let mut entries = self
             .entries
             .lock()
@@ -158,17 +185,29 @@ impl TokenCache {
         if entries.len() >= CACHE_ENTRIES {
             entries.clear();
         }
-        entries.insert(key, (token.clone(), Instant::now()));
+        let fresh = entries
+            .get(&key)
+            .is_some_and(|entry| entry.generation == generation);
+        if !fresh {
+            entries.insert(
+                key,
+                Verified {
+                    token: token.clone(),
+                    at: Instant::now(),
+                    generation,
+                },
+            );
+        }
         Ok(token)
     }
 
-    fn cached(&self, key: &[u8; 32]) -> Option<TokenInfo> {
+    fn cached(&self, key: &[u8; 32]) -> Option<Verified> {
         let mut entries = self
             .entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         match entries.get(key) {
-            Some((token, at)) if at.elapsed() < self.ttl => Some(token.clone()),
+            Some(entry) if entry.at.elapsed() < self.ttl => Some(entry.clone()),
             Some(_) => {
                 entries.remove(key);
                 None

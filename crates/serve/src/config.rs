@@ -122,8 +122,9 @@ pub struct Limits {
     /// A request that takes longer than this is answered 408 (its events, once
     /// admitted, are still processed).
     pub request_timeout: Duration,
-    /// How long a verified token is trusted before the store is asked again (so a
-    /// revoked token stops working within this time).
+    /// How long a verified token is trusted before it is looked up again (to note its
+    /// last use). A revocation ends the trust at once, whatever this says: every
+    /// request checks the store's token generation.
     pub token_cache: Duration,
 }
 

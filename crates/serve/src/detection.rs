@@ -134,15 +134,9 @@ impl Detection {
             seed,
         );
         if let Some(knowledge) = &config.knowledge {
-            // Covered: the techniques the rules loaded at start-up are tagged with.
-            let covered = rules
-                .load()
-                .set
-                .rules
-                .iter()
-                .flat_map(|rule| rule.attack.techniques.iter())
-                .map(|technique| technique.to_ascii_uppercase())
-                .collect();
+            // Covered: the techniques the running rules are tagged with (again at each
+            // reload, when a group scanned with the new rules commits).
+            let covered = covered_techniques(&rules.load());
             let predictor = rampart_correlate::next_predictor_from(knowledge);
             tracker = tracker.with_likely_next(Arc::new(predictor), covered);
         }
@@ -650,7 +644,8 @@ impl Committer {
         }
     }
 
-    /// Records the rules of a set the first time a group scanned with it commits.
+    /// Records the rules of a set the first time a group scanned with it commits, and
+    /// ranks likely next techniques against what they cover from then on.
     fn record_rules(&mut self, rules: &Arc<Rules>) {
         if self
             .rules_recorded
@@ -659,6 +654,7 @@ impl Committer {
         {
             return;
         }
+        self.tracker.set_covered(covered_techniques(rules));
         let infos: Vec<rampart_store::RuleInfo> = rules
             .set
             .rules
@@ -704,23 +700,10 @@ impl Committer {
             );
             return;
         }
-        for retired in &changes.retired {
-            // The survivor is the changed incident now holding the retired one's alerts.
-            let alerts: Vec<String> = match self.store.incident(retired) {
-                Ok(Some(old)) => old.timeline.into_iter().map(|e| e.alert_id).collect(),
-                _ => continue,
-            };
-            let Some(into) = changes.changed.iter().find(|incident| {
-                incident
-                    .timeline
-                    .iter()
-                    .any(|entry| alerts.contains(&entry.alert_id))
-            }) else {
-                continue;
-            };
+        for merged in &changes.retired {
             if let Err(error) = self
                 .store
-                .retire_incidents(std::slice::from_ref(retired), &into.id)
+                .retire_incidents(std::slice::from_ref(&merged.id), &merged.into)
             {
                 tracing::warn!(
                     "merged incident not retired: {}",
@@ -729,6 +712,18 @@ impl Committer {
             }
         }
     }
+}
+
+/// The techniques `rules` are tagged with (upper-case ids): what likely-next
+/// suggestions leave out as covered.
+fn covered_techniques(rules: &Rules) -> std::collections::HashSet<String> {
+    rules
+        .set
+        .rules
+        .iter()
+        .flat_map(|rule| rule.attack.techniques.iter())
+        .map(|technique| technique.to_ascii_uppercase())
+        .collect()
 }
 
 /// Scans one block of events (the pipeline's scan, with this thread's scratch): the

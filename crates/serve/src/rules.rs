@@ -10,6 +10,7 @@
 use crate::config::RuleSource;
 use arc_swap::ArcSwap;
 use rampart_pipeline::CompiledRules;
+use rampart_sigma::RuleSet;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -102,12 +103,7 @@ pub enum RulesError {
 /// Loads and compiles the rules `source` names. Blocking (seconds for the full SigmaHQ
 /// set): call it off the async threads.
 pub fn load(source: &RuleSource) -> Result<Rules, RulesError> {
-    let mut paths = source.paths.clone();
-    if let Some(tuning) = source.tuning.as_ref().filter(|dir| dir.is_dir()) {
-        if !paths.contains(tuning) {
-            paths.push(tuning.clone());
-        }
-    }
+    let paths = rampart_pipeline::with_tuning(source.paths.clone(), source.tuning.as_deref());
     let mut loaded = rampart_pipeline::load_rules(
         &paths,
         &source.options,
@@ -115,17 +111,7 @@ pub fn load(source: &RuleSource) -> Result<Rules, RulesError> {
         source.logsource.as_deref(),
     )?;
     crate::intel::attach(&mut loaded.compiled, source)?;
-    for expired in &loaded.expired {
-        tracing::warn!("{}", rampart_event::terminal::Escaped(expired));
-    }
-    for warning in &loaded.compiled.correlation_warnings {
-        // Both come from rule files: escaped, as every other rule text on stderr.
-        tracing::warn!(
-            correlation = %rampart_event::terminal::Escaped(&warning.correlation),
-            "correlation not run: {}",
-            rampart_event::terminal::Escaped(&warning.message)
-        );
-    }
+    warn(&loaded.expired, &loaded.compiled);
     let report = LoadReport {
         rules: loaded.compiled.engine.rule_count(),
         correlations: loaded.compiled.set.correlations.len(),
@@ -147,54 +133,55 @@ pub fn load(source: &RuleSource) -> Result<Rules, RulesError> {
     })
 }
 
+/// Logs what loading found that does not stop it: expired filters, correlations that
+/// cannot run.
+fn warn(expired: &[String], compiled: &CompiledRules) {
+    for expired in expired {
+        tracing::warn!("{}", rampart_event::terminal::Escaped(expired));
+    }
+    for warning in &compiled.correlation_warnings {
+        // Both come from rule files: escaped, as every other rule text on stderr.
+        tracing::warn!(
+            correlation = %rampart_event::terminal::Escaped(&warning.correlation),
+            "correlation not run: {}",
+            rampart_event::terminal::Escaped(&warning.message)
+        );
+    }
+}
+
 /// Loads the rules again and swaps them in. A rule of the running set whose new version
 /// is broken (its file fails to load, or the compiler rejects it) keeps its running
-/// version, named in the report's `kept`; the set is then compiled once more with it.
+/// version, named in the report's `kept`.
 pub fn reload(source: &RuleSource, current: &ArcSwap<Rules>) -> Result<LoadReport, RulesError> {
-    let mut rules = load_with_fallback(source, &current.load())?;
-    rules.report.loaded_at = now();
+    let rules = load_with_fallback(source, &current.load())?;
     let report = rules.report.clone();
     current.store(Arc::new(rules));
     Ok(report)
 }
 
+/// The new rules, with the running version of each rule whose new one is broken. The
+/// set is compiled once: rules whose file fails to load are replaced before compiling.
+/// Only a rule whose new version loads and the compiler then rejects costs a second
+/// compile (rare: the compiler takes what the loader checked, bar a few logsource and
+/// modifier combinations).
 fn load_with_fallback(source: &RuleSource, running: &Rules) -> Result<Rules, RulesError> {
-    let loaded = load(source);
-    let (new, empty_report) = match loaded {
-        Ok(rules) => (Some(rules), None),
-        Err(RulesError::Empty { report }) => (None, Some(report)),
-        Err(other) => return Err(other),
-    };
-    let (new_set, report) = match (&new, empty_report) {
-        (Some(rules), _) => (rules.set.clone(), rules.report.clone()),
-        (None, Some(report)) => (rampart_sigma::RuleSet::default(), *report),
-        (None, None) => return Err(RulesError::Crashed("no load result".into())),
-    };
-    let kept = broken_rules(running, &new_set, &report);
-    if kept.is_empty() {
-        return match new {
-            Some(rules) => Ok(rules),
-            None => Err(RulesError::Empty {
-                report: Box::new(report),
-            }),
-        };
-    }
-    let kept_ids: HashSet<&str> = kept.iter().map(|(rule, _)| rule.as_str()).collect();
-    let mut set = new_set;
-    set.rules
-        .retain(|rule| !kept_ids.contains(rule.alert_id().as_str()));
-    set.rules.extend(
-        running
-            .set
-            .rules
-            .iter()
-            .filter(|rule| kept_ids.contains(rule.alert_id().as_str()))
-            .cloned(),
-    );
     let started = std::time::Instant::now();
-    let (mut compiled, rejected) =
-        rampart_pipeline::compile_rules(set, source.logsource.as_deref())?;
-    crate::intel::set(&mut compiled, new.as_ref().and_then(|r| r.intel().cloned()))?;
+    let logsource = source.logsource.as_deref();
+    let paths = rampart_pipeline::with_tuning(source.paths.clone(), source.tuning.as_deref());
+    let read = rampart_pipeline::read_rules(&paths, &source.options, source.min_level);
+    let mut kept = failed_to_load(running, &read.set, &read.failures);
+    let mut set = read.set;
+    keep_running(&mut set, running, &kept);
+    let (mut compiled, mut rejected) = rampart_pipeline::compile_rules(set, logsource)?;
+    let newly_rejected = rejected_anew(running, &rejected, &kept);
+    if !newly_rejected.is_empty() {
+        kept.extend(newly_rejected);
+        let mut set = compiled.set.clone();
+        keep_running(&mut set, running, &kept);
+        (compiled, rejected) = rampart_pipeline::compile_rules(set, logsource)?;
+    }
+    crate::intel::attach(&mut compiled, source)?;
+    warn(&read.expired, &compiled);
     let titles: HashMap<String, (String, String)> = running
         .set
         .rules
@@ -221,56 +208,57 @@ fn load_with_fallback(source: &RuleSource, running: &Rules) -> Result<Rules, Rul
     let report = LoadReport {
         rules: compiled.engine.rule_count(),
         correlations: compiled.set.correlations.len(),
+        failures: read.failures,
         rejected,
-        millis: report
-            .millis
-            .saturating_add(duration_millis(started.elapsed())),
+        below_level: read.below_level,
+        millis: duration_millis(started.elapsed()),
+        loaded_at: now(),
         kept,
-        ..report
     };
+    if report.rules == 0 {
+        return Err(RulesError::Empty {
+            report: Box::new(report),
+        });
+    }
     Ok(Rules { compiled, report })
 }
 
-/// The running rules whose new version is broken, with why: (alert id, reasons).
-fn broken_rules(
+/// Replaces, in `set`, the rules named in `kept` by their running versions.
+fn keep_running(set: &mut RuleSet, running: &Rules, kept: &[(String, Vec<String>)]) {
+    if kept.is_empty() {
+        return;
+    }
+    let kept_ids: HashSet<&str> = kept.iter().map(|(rule, _)| rule.as_str()).collect();
+    set.rules
+        .retain(|rule| !kept_ids.contains(rule.alert_id().as_str()));
+    set.rules.extend(
+        running
+            .set
+            .rules
+            .iter()
+            .filter(|rule| kept_ids.contains(rule.alert_id().as_str()))
+            .cloned(),
+    );
+}
+
+/// The running rules gone from the new set because their file now fails to load, with
+/// the failures: (alert id, reasons). A rule deleted, or moved below the level, is
+/// dropped, not kept.
+fn failed_to_load(
     running: &Rules,
-    new_set: &rampart_sigma::RuleSet,
-    report: &LoadReport,
+    new_set: &RuleSet,
+    failures: &[String],
 ) -> Vec<(String, Vec<String>)> {
-    let running_rejected: HashSet<&str> = running
-        .report
-        .rejected
-        .iter()
-        .map(|(id, _)| id.as_str())
-        .collect();
-    let new_rejected: HashMap<&str, &str> = report
-        .rejected
-        .iter()
-        .map(|(id, why)| (id.as_str(), why.as_str()))
-        .collect();
     let new_ids: HashSet<String> = new_set.rules.iter().map(|rule| rule.alert_id()).collect();
     let mut broken = Vec::new();
     let mut seen = HashSet::new();
-    for rule in &running.set.rules {
+    for rule in running_compiled(running) {
         let id = rule.alert_id();
-        if running_rejected.contains(id.as_str()) || !seen.insert(id.clone()) {
+        if new_ids.contains(&id) || !seen.insert(id.clone()) {
             continue;
         }
-        if let Some(why) = new_rejected.get(id.as_str()) {
-            broken.push((
-                id,
-                vec![format!("rule {} rejected: {why}", rule.alert_id())],
-            ));
-            continue;
-        }
-        if new_ids.contains(&id) {
-            continue;
-        }
-        // Gone from the new set: kept only when its file now fails to load (a rule
-        // deleted, or moved below the level, is dropped).
         let prefix = format!("{}:", rule.path.display());
-        let why: Vec<String> = report
-            .failures
+        let why: Vec<String> = failures
             .iter()
             .filter(|failure| failure.starts_with(&prefix))
             .cloned()
@@ -280,6 +268,48 @@ fn broken_rules(
         }
     }
     broken
+}
+
+/// The running rules the compiler rejected in their new version (and not kept
+/// already): (alert id, reason).
+fn rejected_anew(
+    running: &Rules,
+    rejected: &[(String, String)],
+    kept: &[(String, Vec<String>)],
+) -> Vec<(String, Vec<String>)> {
+    let rejected: HashMap<&str, &str> = rejected
+        .iter()
+        .map(|(id, why)| (id.as_str(), why.as_str()))
+        .collect();
+    let kept: HashSet<&str> = kept.iter().map(|(id, _)| id.as_str()).collect();
+    let mut broken = Vec::new();
+    let mut seen = HashSet::new();
+    for rule in running_compiled(running) {
+        let id = rule.alert_id();
+        if kept.contains(id.as_str()) || !seen.insert(id.clone()) {
+            continue;
+        }
+        if let Some(why) = rejected.get(id.as_str()) {
+            broken.push((id.clone(), vec![format!("rule {id} rejected: {why}")]));
+        }
+    }
+    broken
+}
+
+/// The running rules that compiled (a rule the running set's compiler rejected has no
+/// working version to keep).
+fn running_compiled(running: &Rules) -> impl Iterator<Item = &rampart_sigma::Rule> {
+    let rejected: HashSet<&str> = running
+        .report
+        .rejected
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .collect();
+    running
+        .set
+        .rules
+        .iter()
+        .filter(move |rule| !rejected.contains(rule.alert_id().as_str()))
 }
 
 fn now() -> u64 {

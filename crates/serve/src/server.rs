@@ -1,7 +1,7 @@
 //! Binding, serving and stopping.
 //!
 //! [`Server::bind`] opens the store (one connection for the detection thread, one for
-//! queries), loads the rules, records the run, starts the detection thread and binds
+//! queries, one for token checks, one for the inputs' checkpoints), loads the rules, records the run, starts the detection thread and binds
 //! the address. [`Server::serve`] answers until `shutdown` resolves, then stops
 //! accepting, lets the requests in flight finish (each waits for its commit), drains
 //! the queue, commits, regroups incidents, records the end of the run and returns.
@@ -36,7 +36,7 @@ impl Server {
     pub async fn bind(config: ServeConfig) -> Result<Server, ServeError> {
         let config = Arc::new(config);
         let setup = config.clone();
-        let (rules, writer, reader, resume) = tokio::task::spawn_blocking(move || {
+        let (rules, writer, reader, auth, resume) = tokio::task::spawn_blocking(move || {
             let rules = crate::rules::load(&setup.rules)?;
             // The detection thread waits long for a lock another process holds (a
             // CLI command writing to the same store) rather than fail a batch.
@@ -48,8 +48,9 @@ impl Server {
                 },
             )?;
             let reader = rampart_store::open(&setup.store)?;
+            let auth = rampart_store::open(&setup.store)?;
             let resume = rampart_store::open(&setup.store)?;
-            Ok::<_, ServeError>((rules, writer, reader, resume))
+            Ok::<_, ServeError>((rules, writer, reader, auth, resume))
         })
         .await
         .map_err(|error| ServeError::Io {
@@ -110,7 +111,7 @@ impl Server {
             what: "cannot start the watched folders or syslog listeners",
             source,
         })?;
-        let state = AppState::new(config, rules, reader, metrics, detection);
+        let state = AppState::new(config, rules, reader, auth, metrics, detection);
         Ok(Server {
             listener,
             addr,
@@ -148,13 +149,18 @@ impl Server {
             sources,
         } = self;
         let limits = &state.config.limits;
-        let app = api::router(state.clone())
+        let routes = api::router(state.clone())
             .layer(DefaultBodyLimit::max(limits.max_body_bytes))
             .layer(TimeoutLayer::with_status_code(
                 axum::http::StatusCode::REQUEST_TIMEOUT,
                 limits.request_timeout,
             ))
             .layer(CatchPanicLayer::new());
+        // Errors are rewritten around the whole router, not per route: a route's 405
+        // gets its `Allow` header from the router, outside the per-route layers.
+        let app = axum::Router::new().fallback_service(routes).layer(
+            axum::middleware::from_fn_with_state(state.clone(), api::errors::json_errors),
+        );
         let served = match &state.config.tls {
             None => {
                 let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| {

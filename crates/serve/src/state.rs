@@ -27,6 +27,9 @@ pub struct AppState {
     pub detection: Detection,
     /// Tokens verified recently.
     pub tokens: Arc<TokenCache>,
+    /// A store connection for checking tokens alone: every request reads the token
+    /// generation on it, so it must not wait behind a query.
+    pub auth_store: Arc<Mutex<Box<dyn Store>>>,
     /// Serialises reloads: two at once would compile twice for nothing.
     reloading: Arc<tokio::sync::Mutex<()>>,
 }
@@ -37,6 +40,7 @@ impl AppState {
         config: Arc<ServeConfig>,
         rules: Arc<ArcSwap<Rules>>,
         store: Box<dyn Store>,
+        auth_store: Box<dyn Store>,
         metrics: Arc<Metrics>,
         detection: Detection,
     ) -> Self {
@@ -48,6 +52,7 @@ impl AppState {
             metrics,
             detection,
             tokens,
+            auth_store: Arc::new(Mutex::new(auth_store)),
             reloading: Arc::new(tokio::sync::Mutex::new(())),
         }
     }

@@ -8,6 +8,7 @@ use common::{agent, call, evtx_to_json_lines, TestServer};
 use rampart_serve::Limits;
 use rampart_store::Role;
 use serde_json::{json, Value};
+use std::io::{Read, Write};
 
 fn send(server: &TestServer, lines: &[String]) -> Value {
     let body = lines.join("\n");
@@ -286,5 +287,144 @@ fn suppression_round_trip_over_http() {
     assert_eq!(delete(&server, &alice, &path).0, 404);
     let third = send(&server, &lines)["alerts"].as_u64().unwrap();
     assert_eq!(third, first);
+    server.stop();
+}
+
+/// (status, content type, body) of a raw request.
+fn raw(request: ureq::Request, body: Option<(&str, &[u8])>) -> (u16, String, Value) {
+    let result = match body {
+        Some((content_type, bytes)) => request.set("Content-Type", content_type).send_bytes(bytes),
+        None => request.call(),
+    };
+    let response = match result {
+        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => panic!("request failed: {error}"),
+    };
+    let status = response.status();
+    let content_type = response.content_type().to_owned();
+    let text = response.into_string().unwrap();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, content_type, value)
+}
+
+/// The answer is the documented error shape: JSON, one non-empty `error` string.
+fn assert_error(status: u16, content_type: &str, body: &Value, expected: u16, says: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(content_type, "application/json", "{body}");
+    let object = body
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {body}"));
+    assert_eq!(object.len(), 1, "{body}");
+    let message = body["error"].as_str().unwrap_or_else(|| panic!("{body}"));
+    assert!(message.contains(says), "`{says}` not in {body}");
+}
+
+#[test]
+fn every_error_answers_the_documented_json_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rampart_testkit::data_path("sigma/rules/windows/process_creation");
+    let server = TestServer::start_with(dir.path(), &[rules], |config| {
+        config.limits.request_timeout = std::time::Duration::from_millis(500);
+    });
+    let bearer = |request: ureq::Request, token: &str| {
+        request.set("Authorization", &format!("Bearer {token}"))
+    };
+    let viewer = server.viewer.clone();
+    let admin = server.admin.clone();
+
+    // Routes and methods the service does not have.
+    let (status, content_type, body) = raw(agent().get(&server.url("/api/v1/nope")), None);
+    assert_error(
+        status,
+        &content_type,
+        &body,
+        404,
+        "no route GET /api/v1/nope",
+    );
+    let (status, content_type, body) = raw(agent().post(&server.url("/healthz")), None);
+    assert_error(status, &content_type, &body, 405, "does not take POST");
+    let (status, content_type, body) = raw(
+        bearer(agent().delete(&server.url("/api/v1/alerts")), &viewer),
+        None,
+    );
+    assert_error(status, &content_type, &body, 405, "GET");
+
+    // Query parameters: unknown (named), of the wrong type, on a route without any.
+    let get = |path: &str| raw(bearer(agent().get(&server.url(path)), &viewer), None);
+    let (status, content_type, body) = get("/api/v1/alerts?lvel=high");
+    assert_error(status, &content_type, &body, 400, "`lvel`");
+    let (status, content_type, body) = get("/api/v1/alerts?limit=ten");
+    assert_error(status, &content_type, &body, 400, "limit");
+    let (status, content_type, body) = get("/api/v1/alerts?level=apocalyptic");
+    assert_error(status, &content_type, &body, 400, "apocalyptic");
+    let (status, content_type, body) = get("/api/v1/metrics/triage?verbose=1");
+    assert_error(status, &content_type, &body, 400, "`verbose`");
+    // A path that is not UTF-8 once decoded.
+    let (status, content_type, body) = get("/api/v1/alerts/%FF%FE");
+    assert_error(status, &content_type, &body, 400, "UTF-8");
+
+    // Bodies: not JSON, a wrong field, JSON sent as text.
+    let triage = server.url("/api/v1/alerts/nope/triage");
+    let post = |body: (&str, &[u8])| raw(bearer(agent().post(&triage), &admin), Some(body));
+    let (status, content_type, body) = post(("application/json", b"{\"state\": "));
+    assert_error(status, &content_type, &body, 400, "JSON");
+    let (status, content_type, body) = post(("application/json", b"{\"state\": \"sleeping\"}"));
+    assert_error(status, &content_type, &body, 422, "sleeping");
+    let (status, content_type, body) = post(("application/json", b"{\"mood\": \"calm\"}"));
+    assert_error(status, &content_type, &body, 422, "mood");
+    let (status, content_type, body) = post(("text/plain", b"{}"));
+    assert_error(status, &content_type, &body, 415, "application/json");
+
+    // A request that never finishes sending its body is abandoned (408).
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: 100\r\n\r\n{{",
+        server.ingest
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("too long"),
+        "{body}"
+    );
+    server.stop();
+}
+
+#[test]
+fn a_revoked_token_fails_its_next_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rampart_testkit::data_path("sigma/rules/windows/process_creation");
+    let server = TestServer::start_with(dir.path(), &[rules], |config| {
+        // Trusted for an hour: only the revocation check can end it.
+        config.limits.token_cache = std::time::Duration::from_secs(3600);
+    });
+    assert_eq!(get(&server, &server.viewer, "/api/v1/alerts").0, 200);
+    assert_eq!(get(&server, &server.viewer, "/api/v1/alerts").0, 200);
+    // Revoked by another process (what `rampart token revoke` does).
+    {
+        let mut store = rampart_store::open(&server.db).unwrap();
+        let viewer = store
+            .tokens()
+            .unwrap()
+            .into_iter()
+            .find(|token| token.name == "viewer")
+            .unwrap();
+        assert!(store.revoke_token(viewer.id).unwrap());
+    }
+    let (status, answer) = get(&server, &server.viewer, "/api/v1/alerts");
+    assert_eq!(status, 401, "{answer}");
+    // The other tokens are unaffected.
+    assert_eq!(get(&server, &server.admin, "/api/v1/alerts").0, 200);
     server.stop();
 }

@@ -2,14 +2,17 @@
 //! called with real data (SigmaHQ rules on EVTX-ATTACK-SAMPLES events, a real store),
 //! each answer's body is validated with a JSON Schema 2020-12 validator against the
 //! schema the document gives for that operation and status, and the operations called
-//! must be exactly those the document lists.
+//! must be exactly those the document lists. Every status the document gives an
+//! operation is provoked for real at least once (a full queue, an oversized body, a
+//! store that cannot read a token, a service without a tuning folder…), and every
+//! error answer, axum's own rejections included, is the documented `{"error": …}`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::{agent, evtx_to_json_lines, TestServer};
 use rampart_knowledge::Knowledge;
-use rampart_serve::Limits;
+
 use rampart_store::Role;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -21,6 +24,8 @@ struct Checker {
     base: String,
     doc: Value,
     called: BTreeSet<(String, String)>,
+    /// (method, documented path, status) of every answer seen.
+    statuses: BTreeSet<(String, String, u16)>,
 }
 
 impl Checker {
@@ -64,8 +69,11 @@ impl Checker {
         };
         let status = response.status();
         let content_type = response.content_type().to_owned();
+        let retry_after = response.header("Retry-After").map(str::to_owned);
         let text = response.into_string().unwrap();
         self.called.insert((method.to_owned(), template.to_owned()));
+        self.statuses
+            .insert((method.to_owned(), template.to_owned(), status));
         let operation = self
             .doc
             .pointer(&format!(
@@ -79,6 +87,12 @@ impl Checker {
                 panic!("{method} {path}: status {status} is not documented: {text}")
             });
         let documented = self.resolve(documented).clone();
+        if status == 429 {
+            assert!(
+                retry_after.is_some_and(|after| after.parse::<u64>().is_ok()),
+                "{method} {path}: 429 without Retry-After"
+            );
+        }
         let Some(content) = documented.get("content").and_then(Value::as_object) else {
             assert!(
                 text.is_empty(),
@@ -122,6 +136,53 @@ impl Checker {
             .collect()
     }
 
+    /// Every (method, path, status) the document lists.
+    fn documented_statuses(&self) -> BTreeSet<(String, String, u16)> {
+        let mut all = BTreeSet::new();
+        for (path, item) in self.doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for status in operation["responses"].as_object().unwrap().keys() {
+                    all.insert((method.clone(), path.clone(), status.parse().unwrap()));
+                }
+            }
+        }
+        all
+    }
+
+    /// The documented operations that list `status`, as (method, template, a path
+    /// to call).
+    fn listing(&self, status: u16) -> Vec<(String, String, String)> {
+        self.documented_statuses()
+            .into_iter()
+            .filter(|(_, _, listed)| *listed == status)
+            .map(|(method, template, _)| {
+                let path = template.replace("{id}", "nope").replace("{index}", "logs");
+                (method, template, path)
+            })
+            .collect()
+    }
+
+    /// Sends the body `body` makes for each ingest operation (from its documented
+    /// path) to every one of them; each must answer `expected`.
+    fn ingest_everywhere(
+        &mut self,
+        token: Option<&str>,
+        body: &dyn Fn(&str) -> Vec<u8>,
+        expected: u16,
+    ) {
+        for (method, template, path) in INGEST_OPERATIONS {
+            let body = body(template);
+            let (status, answer) = self.call(
+                method,
+                template,
+                path,
+                token,
+                Some(("application/x-ndjson", &body)),
+            );
+            assert_eq!(status, expected, "{method} {path}: {answer}");
+        }
+    }
+
     /// Every (method, path) the document lists.
     fn documented(&self) -> BTreeSet<(String, String)> {
         let mut all = BTreeSet::new();
@@ -132,6 +193,62 @@ impl Checker {
         }
         all
     }
+}
+
+/// The operations that take events: (method, documented path, a path to call).
+const INGEST_OPERATIONS: [(&str, &str, &str); 5] = [
+    ("post", "/api/v1/events", "/api/v1/events"),
+    ("post", "/_bulk", "/_bulk"),
+    ("put", "/_bulk", "/_bulk"),
+    ("post", "/{index}/_bulk", "/logs/_bulk"),
+    ("put", "/{index}/_bulk", "/logs/_bulk"),
+];
+
+/// `events` as the body of the ingest operation `template`: JSON lines, or `_bulk`
+/// index actions each followed by its event.
+fn ingest_body(template: &str, events: &[String]) -> Vec<u8> {
+    if template.ends_with("_bulk") {
+        events
+            .iter()
+            .map(|event| format!("{{\"index\":{{}}}}\n{event}\n"))
+            .collect::<String>()
+            .into_bytes()
+    } else {
+        events.join("\n").into_bytes()
+    }
+}
+
+/// A rule of the second service: any process creation whose command line names the
+/// marker.
+const MARKER_RULE: &str = "title: OpenAPI test marker
+id: 5d0c3d55-4bd2-4a8a-9f3e-2b1f0f3c9a11
+status: test
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    selection:
+        CommandLine|contains: rampart-openapi-marker
+    condition: selection
+level: high
+";
+
+/// `count` Sysmon process creations the marker rule matches, numbered from `first`
+/// (so that each is its own event and alert).
+fn marker_events(first: usize, count: usize) -> Vec<String> {
+    (first..first + count)
+        .map(|n| {
+            json!({
+                "EventID": 1,
+                "Channel": "Microsoft-Windows-Sysmon/Operational",
+                "Computer": "ws1",
+                "EventRecordID": n,
+                "Image": "C:\\Windows\\System32\\cmd.exe",
+                "CommandLine": format!("cmd /c rampart-openapi-marker {n}"),
+            })
+            .to_string()
+        })
+        .collect()
 }
 
 #[test]
@@ -178,6 +295,7 @@ fn every_documented_operation_answers_as_documented() {
         base: server.url(""),
         doc,
         called: BTreeSet::new(),
+        statuses: BTreeSet::new(),
     };
     // The validator resolves the document's references and rejects what they exclude.
     let error = json!({"$ref": "#/components/schemas/Error"});
@@ -447,6 +565,34 @@ fn every_documented_operation_answers_as_documented() {
         .0,
         200
     );
+    // A closed incident goes back only to in-progress; unknown incidents are 404.
+    assert_eq!(
+        api.call("post", "/api/v1/incidents/{id}/triage", &triage, alice, ack)
+            .0,
+        422
+    );
+    assert_eq!(
+        api.call(
+            "post",
+            "/api/v1/incidents/{id}/triage",
+            "/api/v1/incidents/nope/triage",
+            alice,
+            ack
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        api.call(
+            "get",
+            "/api/v1/incidents/{id}/audit",
+            "/api/v1/incidents/nope/audit",
+            viewer,
+            None
+        )
+        .0,
+        404
+    );
     let (_, shown) = api.call("get", "/api/v1/incidents/{id}", &one, viewer, None);
     assert!(
         !shown["incident"]["likely_next"]
@@ -625,18 +771,226 @@ fn every_documented_operation_answers_as_documented() {
             .0,
         401
     );
-    // A service started without the knowledge graph says so.
-    let bare_dir = tempfile::tempdir().unwrap();
-    let bare = TestServer::start(bare_dir.path(), &[rules], Limits::default());
-    let bare_viewer = bare.viewer.clone();
-    api.base = bare.url("");
-    let (status, missing) = api.call(
-        "get",
-        attack,
-        "/api/v1/attack/T1003",
-        Some(&bare_viewer),
+    // What every operation can answer, provoked on each: a query parameter it does
+    // not take (400, naming it), no token (401), a role that may not (403), a token
+    // the store cannot read (500).
+    for (method, template, path) in api.listing(400) {
+        let (status, answer) = if template.starts_with("/api/v1/") {
+            api.call(&method, &template, &format!("{path}?bogus=1"), admin, None)
+        } else {
+            // The Elasticsearch subset ignores shippers' parameters; a broken body is
+            // its 400.
+            api.call(&method, &template, &path, ingest, gzip)
+        };
+        assert_eq!(status, 400, "{method} {path}: {answer}");
+        if template.starts_with("/api/v1/") {
+            assert!(
+                answer["error"].as_str().unwrap().contains("`bogus`"),
+                "{method} {path}: the parameter is named: {answer}"
+            );
+        }
+    }
+    for (method, template, path) in api.listing(401) {
+        let (status, answer) = api.call(&method, &template, &path, None, None);
+        assert_eq!(status, 401, "{method} {path}: {answer}");
+    }
+    let ack_body = Some(("application/json", &br#"{"state":"acknowledged"}"#[..]));
+    let alert_body = Some(("application/json", &br#"{"alert":"nope"}"#[..]));
+    for (method, template, path) in api.listing(403) {
+        // Readers may read: a reading route refuses the ingest-only token.
+        let token = if method == "get" { ingest } else { viewer };
+        let body = if template.ends_with("/triage") {
+            ack_body
+        } else if method == "post" && template == "/api/v1/suppressions" {
+            alert_body
+        } else {
+            None
+        };
+        let (status, answer) = api.call(&method, &template, &path, token, body);
+        assert_eq!(status, 403, "{method} {path}: {answer}");
+    }
+    let unreadable = {
+        let mut store = rampart_store::open(&server.db).unwrap();
+        let (token, secret) = store.create_token(Role::Admin, "unreadable").unwrap();
+        let db = rusqlite::Connection::open(&server.db).unwrap();
+        db.execute(
+            "UPDATE tokens SET role = 'overlord' WHERE id = ?1",
+            [token.id],
+        )
+        .unwrap();
+        secret
+    };
+    for (method, template, path) in api.listing(500) {
+        let (status, answer) = api.call(&method, &template, &path, Some(&unreadable), None);
+        assert_eq!(status, 500, "{method} {path}: {answer}");
+    }
+
+    // A second service: no knowledge graph, no tuning folder, an 8 KiB body limit, a
+    // queue of 20 events, one rule of its own.
+    let small_dir = tempfile::tempdir().unwrap();
+    let small_rules = small_dir.path().join("rules");
+    std::fs::create_dir_all(&small_rules).unwrap();
+    std::fs::write(small_rules.join("marker.yml"), MARKER_RULE).unwrap();
+    let small = TestServer::start_with(
+        small_dir.path(),
+        std::slice::from_ref(&small_rules),
+        |config| {
+            config.rules.tuning = None;
+            config.limits.max_body_bytes = 8192;
+            config.limits.queue_events = 20;
+        },
+    );
+    let (small_admin, small_ingest, small_viewer) = (
+        small.admin.clone(),
+        small.ingest.clone(),
+        small.viewer.clone(),
+    );
+    let (small_admin, small_ingest, small_viewer) = (
+        Some(small_admin.as_str()),
+        Some(small_ingest.as_str()),
+        Some(small_viewer.as_str()),
+    );
+    api.base = small.url("");
+    // A full queue: the store is locked by another process, so the first batch (19
+    // events) waits for its commit in the queue; readiness says so (503) and every
+    // ingest route refuses more (429 with Retry-After). Tokens are used once before, so
+    // that checking them writes nothing while the store is locked.
+    let (status, warm) = api.call(
+        "post",
+        "/api/v1/events",
+        "/api/v1/events",
+        small_ingest,
+        Some(("application/x-ndjson", b"")),
+    );
+    assert_eq!(status, 200, "{warm}");
+    let lock = rusqlite::Connection::open(&small.db).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let first = {
+        let url = small.url("/api/v1/events");
+        let token = small.ingest.clone();
+        let body = ingest_body("/api/v1/events", &marker_events(0, 19));
+        std::thread::spawn(move || {
+            common::call(
+                agent()
+                    .post(&url)
+                    .set("Authorization", &format!("Bearer {token}")),
+                Some(&body),
+            )
+        })
+    };
+    let waited = std::time::Instant::now();
+    loop {
+        let (_, ready) = common::call(agent().get(&small.url("/readyz")), None);
+        if ready["queue_events"] == 19 {
+            break;
+        }
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(60),
+            "the first batch never queued: {ready}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (status, ready) = api.call("get", "/readyz", "/readyz", None, None);
+    assert_eq!(status, 503, "{ready}");
+    assert_eq!(ready["ready"], false, "{ready}");
+    api.ingest_everywhere(
+        small_ingest,
+        &|op| ingest_body(op, &marker_events(100, 2)),
+        429,
+    );
+    lock.execute_batch("ROLLBACK").unwrap();
+    let (status, answer) = first.join().unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], 19, "{answer}");
+    assert_eq!(answer["alerts"], 19, "the marker rule fires: {answer}");
+
+    // Bodies: over the limit (413), more events than the queue holds (422), JSON sent
+    // as something else (415).
+    let oversized = format!("{{\"comment\":\"{}\"}}", "a".repeat(10_000));
+    api.ingest_everywhere(small_ingest, &|_| oversized.clone().into_bytes(), 413);
+    let too_many = |op: &str| {
+        let body = ingest_body(op, &marker_events(200, 21));
+        assert!(body.len() < 8192, "{}", body.len());
+        body
+    };
+    api.ingest_everywhere(small_ingest, &too_many, 422);
+    for (template, path) in [
+        ("/api/v1/alerts/{id}/triage", "/api/v1/alerts/nope/triage"),
+        (
+            "/api/v1/incidents/{id}/triage",
+            "/api/v1/incidents/nope/triage",
+        ),
+        ("/api/v1/suppressions", "/api/v1/suppressions"),
+    ] {
+        let (status, answer) = api.call(
+            "post",
+            template,
+            path,
+            small_admin,
+            Some(("application/json", oversized.as_bytes())),
+        );
+        assert_eq!(status, 413, "{path}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains("8192"),
+            "{answer}"
+        );
+        let (status, answer) = api.call(
+            "post",
+            template,
+            path,
+            small_admin,
+            Some(("text/plain", br#"{"state":"acknowledged"}"#)),
+        );
+        assert_eq!(status, 415, "{path}: {answer}");
+    }
+
+    // No tuning folder: suppressions cannot be kept (422).
+    assert_eq!(
+        api.call(
+            "get",
+            "/api/v1/suppressions",
+            "/api/v1/suppressions",
+            small_viewer,
+            None
+        )
+        .0,
+        422
+    );
+    assert_eq!(
+        api.call(
+            "post",
+            "/api/v1/suppressions",
+            "/api/v1/suppressions",
+            small_admin,
+            alert_body
+        )
+        .0,
+        422
+    );
+    assert_eq!(
+        api.call(
+            "delete",
+            "/api/v1/suppressions/{id}",
+            "/api/v1/suppressions/nope",
+            small_admin,
+            None
+        )
+        .0,
+        422
+    );
+    // A reload that finds no rule at all is refused; the running rule stays.
+    std::fs::remove_file(small_rules.join("marker.yml")).unwrap();
+    let (status, refused) = api.call(
+        "post",
+        "/api/v1/rules/reload",
+        "/api/v1/rules/reload",
+        small_admin,
         None,
     );
+    assert_eq!(status, 422, "{refused}");
+
+    // No knowledge graph: the knowledge routes say so (503).
+    let (status, missing) = api.call("get", attack, "/api/v1/attack/T1003", small_viewer, None);
     assert_eq!(status, 503, "{missing}");
     assert!(
         missing["error"].as_str().unwrap().contains("knowledge"),
@@ -646,11 +1000,29 @@ fn every_documented_operation_answers_as_documented() {
         "get",
         "/api/v1/coverage",
         "/api/v1/coverage",
-        Some(&bare_viewer),
+        small_viewer,
         None,
     );
     assert_eq!(status, 503, "{missing}");
-    bare.stop();
+
+    // Stopping: once the queue is closed (as shutdown closes it), ingest is 503.
+    small.state.detection.close();
+    api.ingest_everywhere(
+        small_ingest,
+        &|op| ingest_body(op, &marker_events(300, 1)),
+        503,
+    );
+    small.stop();
+
+    // Every status the document lists was answered for real.
+    let documented = api.documented_statuses();
+    let missing: Vec<_> = documented.difference(&api.statuses).collect();
+    assert!(
+        missing.is_empty(),
+        "documented, never answered: {missing:?}"
+    );
+    let undocumented: Vec<_> = api.statuses.difference(&documented).collect();
+    assert!(undocumented.is_empty(), "{undocumented:?}");
 
     // Exactly the documented operations were called.
     let documented = api.documented();

@@ -128,6 +128,10 @@ pub trait Store: Send {
     fn tokens(&self) -> Result<Vec<TokenInfo>>;
     /// Revokes a token; `false` when there is no such token or it was revoked already.
     fn revoke_token(&mut self, id: TokenId) -> Result<bool>;
+    /// How many tokens were ever revoked. Revocation is final and tokens are never
+    /// deleted, so this grows by one at every revocation, whichever process made it: a
+    /// cache of verified tokens holds while it is unchanged. One small read.
+    fn token_generation(&self) -> Result<u64>;
 
     // --- Service ingest -----------------------------------------------------------
 

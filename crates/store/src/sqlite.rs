@@ -568,6 +568,10 @@ impl Store for SqliteStore {
         self.revoke_token_impl(id)
     }
 
+    fn token_generation(&self) -> Result<u64> {
+        self.token_generation_impl()
+    }
+
     fn commit_ingest(
         &mut self,
         run: RunId,

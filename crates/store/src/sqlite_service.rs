@@ -91,16 +91,7 @@ impl SqliteStore {
                 "SELECT id, name, role, created_at, revoked_at, last_used FROM tokens
                  WHERE digest = ?1",
                 [secret_digest(secret)],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                },
+                |r| r.try_into(),
             )
             .optional()
             .map_err(|e| self.err(e))?;
@@ -133,16 +124,7 @@ impl SqliteStore {
             )
             .map_err(|e| self.err(e))?;
         let rows = statement
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
+            .query_map([], |r| r.try_into())
             .map_err(|e| self.err(e))?;
         let mut tokens = Vec::new();
         for row in rows {
@@ -160,6 +142,15 @@ impl SqliteStore {
             )
             .map_err(|e| self.err(e))?;
         Ok(changed > 0)
+    }
+
+    pub(crate) fn token_generation_impl(&self) -> Result<u64> {
+        let revoked: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM tokens WHERE revoked_at IS NOT NULL")
+            .and_then(|mut statement| statement.query_row([], |r| r.get(0)))
+            .map_err(|e| self.err(e))?;
+        Ok(u64::try_from(revoked).unwrap_or(0))
     }
 
     pub(crate) fn incidents_page_impl(&self, query: &IncidentQuery) -> Result<Vec<StoredIncident>> {
@@ -248,18 +239,7 @@ impl SqliteStore {
                 "SELECT state, verdict, reason, assignee, tags, updated_at, acknowledged_at,
                  closed_at FROM triage WHERE subject_kind = ?1 AND subject_id = ?2",
                 [subject.kind(), subject.id()],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ))
-                },
+                |r| r.try_into(),
             )
             .optional()
             .map_err(|e| self.err(e))?;
@@ -545,18 +525,7 @@ impl SqliteStore {
             Option<String>,
         );
         let rows = statement
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            })
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.try_into())
             .map_err(|e| self.err(e))?;
         let mut entries = Vec::new();
         for row in rows {
@@ -659,16 +628,7 @@ impl SqliteStore {
                 Option<String>,
             );
             let rows = statement
-                .query_map([], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                })
+                .query_map([], |r| r.try_into())
                 .map_err(|e| self.err(e))?;
             for row in rows {
                 let (id, rule, created, verdict, acked, closed): Row =
@@ -738,9 +698,7 @@ impl SqliteStore {
                 Option<String>,
             );
             let rows = statement
-                .query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
+                .query_map([], |r| r.try_into())
                 .map_err(|e| self.err(e))?;
             for row in rows {
                 let (id, created, state, acked, closed): Row = row.map_err(|e| self.err(e))?;

@@ -136,9 +136,10 @@ impl fmt::Display for Subject {
     }
 }
 
-/// One analyst action: every field left `None` (or empty) is left as it is.
+/// One analyst action: every field left `None` (or empty) is left as it is. An unknown
+/// field is an error (a misspelt one must not silently change nothing).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TriageChange {
     /// The new state.
     pub state: Option<TriageState>,

@@ -2,6 +2,8 @@
 //! The SQLite store: dedup across re-runs, queries, durability of committed batches,
 //! and clear errors for locked, read-only, corrupt and too-new files.
 
+mod frozen_schema;
+
 use chrono::{DateTime, TimeZone, Utc};
 use rampart_correlate::{group_incidents, IncidentConfig, KillChain, Tactic};
 use rampart_event::{Alert, EventMeta, Level, MatchedField};
@@ -424,7 +426,7 @@ fn a_store_from_an_earlier_version_is_adopted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let old = rusqlite::Connection::open(&path).unwrap();
-    old.execute_batch(OLD_SCHEMA_V1).unwrap();
+    frozen_schema::create(&old, 1);
     old.execute_batch(
         "PRAGMA user_version = 1;
          INSERT INTO runs (id, started_at, info) VALUES (1, '2019-03-19T10:00:00.000000Z', '{\"command\":\"hunt\",\"inputs\":[],\"rule_sources\":[]}');",
@@ -454,49 +456,3 @@ fn a_store_from_an_earlier_version_is_adopted() {
         format!("Integer({})", rampart_store::APPLICATION_ID)
     );
 }
-
-/// The schema of the first released store, as earlier versions created it.
-const OLD_SCHEMA_V1: &str = r#"
-    CREATE TABLE runs (
-        id           INTEGER PRIMARY KEY,
-        started_at   TEXT NOT NULL,
-        finished_at  TEXT,
-        info         TEXT NOT NULL,
-        summary      TEXT,
-        alerts_added INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE rules (
-        id         TEXT PRIMARY KEY,
-        title      TEXT NOT NULL,
-        level      TEXT NOT NULL,
-        techniques TEXT NOT NULL,
-        first_run  INTEGER NOT NULL REFERENCES runs(id),
-        last_run   INTEGER NOT NULL REFERENCES runs(id)
-    );
-    CREATE TABLE alerts (
-        id         TEXT PRIMARY KEY,
-        run        INTEGER NOT NULL REFERENCES runs(id),
-        rule_id    TEXT NOT NULL,
-        level_rank INTEGER NOT NULL,
-        event_time TEXT,
-        host       TEXT COLLATE NOCASE,
-        source     TEXT NOT NULL,
-        record_id  INTEGER,
-        body       TEXT NOT NULL
-    );
-    CREATE INDEX alerts_time ON alerts(event_time);
-    CREATE INDEX alerts_host ON alerts(host);
-    CREATE TABLE alert_techniques (
-        alert_id  TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
-        technique TEXT NOT NULL,
-        PRIMARY KEY (technique, alert_id)
-    ) WITHOUT ROWID;
-    CREATE TABLE incidents (
-        id         TEXT PRIMARY KEY,
-        host       TEXT NOT NULL,
-        first_seen TEXT,
-        last_seen  TEXT,
-        score      REAL NOT NULL,
-        body       TEXT NOT NULL
-    );
-"#;

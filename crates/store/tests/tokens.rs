@@ -2,6 +2,8 @@
 //! API tokens in a real store file: secrets never stored, revocation, roles, and a
 //! store of schema version 2 migrating to 3 with its alerts kept.
 
+mod frozen_schema;
+
 use rampart_store::{
     AlertQuery, OpenOptions, Role, SqliteStore, Store, TriageState, APPLICATION_ID,
 };
@@ -36,17 +38,27 @@ fn a_token_verifies_until_revoked_and_its_secret_is_not_in_the_file() {
         assert!(store.verify_token(junk).unwrap().is_none());
     }
 
+    // The generation moves at each revocation, also one made by another connection
+    // (another process's `rampart token revoke`), and at nothing else.
+    let watcher = SqliteStore::open(&path).unwrap();
+    let before = watcher.token_generation().unwrap();
+    assert_eq!(store.token_generation().unwrap(), before);
     assert!(store.revoke_token(info.id).unwrap());
+    assert_eq!(watcher.token_generation().unwrap(), before + 1);
     assert!(!store.revoke_token(info.id).unwrap(), "revoked twice");
     assert!(!store.revoke_token(9999).unwrap());
+    store.create_token(Role::Viewer, "later").unwrap();
+    assert_eq!(watcher.token_generation().unwrap(), before + 1);
+    drop(watcher);
     assert!(store.verify_token(&secret).unwrap().is_none());
     assert!(store.verify_token(&other_secret).unwrap().is_some());
 
     let listed = store.tokens().unwrap();
     assert_eq!(
-        listed.iter().map(|t| t.id).collect::<Vec<_>>(),
+        listed.iter().map(|t| t.id).take(2).collect::<Vec<_>>(),
         [info.id, other.id]
     );
+    assert_eq!(listed.len(), 3);
     assert!(listed[0].revoked_at.is_some() && listed[1].revoked_at.is_none());
     drop(store);
 
@@ -86,7 +98,7 @@ fn an_overlong_token_name_is_refused() {
 /// A store as schema version 2 left it (made by that version's SQL), with one alert.
 fn v2_store(path: &std::path::Path) {
     let old = rusqlite::Connection::open(path).unwrap();
-    old.execute_batch(SCHEMA_V2).unwrap();
+    frozen_schema::create(&old, 2);
     old.execute_batch(&format!(
         "PRAGMA user_version = 2; PRAGMA application_id = {APPLICATION_ID};
          INSERT INTO runs (id, started_at, info)
@@ -141,50 +153,3 @@ fn a_read_only_open_of_a_version_2_store_migrates_it_first() {
 }
 
 const ALERT_BODY: &str = r#"{"id":"abc123","rule_id":"r1","rule_title":"rule r1","level":"high","status":"test","techniques":["T1003.001"],"tactics":[],"tags":[],"event":{"source":"a.evtx","timestamp":"2019-03-19T10:01:00Z","computer":"WS1","channel":"Security","provider":null,"event_id":4624,"record_id":1},"context":[],"matched":[]}"#;
-
-/// The schema of a version-2 store, as that version created it.
-const SCHEMA_V2: &str = r#"
-    CREATE TABLE runs (
-        id           INTEGER PRIMARY KEY,
-        started_at   TEXT NOT NULL,
-        finished_at  TEXT,
-        info         TEXT NOT NULL,
-        summary      TEXT,
-        alerts_added INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE rules (
-        id         TEXT PRIMARY KEY,
-        title      TEXT NOT NULL,
-        level      TEXT NOT NULL,
-        techniques TEXT NOT NULL,
-        first_run  INTEGER NOT NULL REFERENCES runs(id),
-        last_run   INTEGER NOT NULL REFERENCES runs(id)
-    );
-    CREATE TABLE alerts (
-        id         TEXT PRIMARY KEY,
-        run        INTEGER NOT NULL REFERENCES runs(id),
-        rule_id    TEXT NOT NULL,
-        level_rank INTEGER NOT NULL,
-        event_time TEXT,
-        host       TEXT COLLATE NOCASE,
-        source     TEXT NOT NULL,
-        record_id  INTEGER,
-        body       TEXT NOT NULL
-    );
-    CREATE INDEX alerts_time ON alerts(event_time);
-    CREATE INDEX alerts_host ON alerts(host);
-    CREATE TABLE alert_techniques (
-        alert_id  TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
-        technique TEXT NOT NULL,
-        PRIMARY KEY (technique, alert_id)
-    ) WITHOUT ROWID;
-    CREATE TABLE incidents (
-        id         TEXT PRIMARY KEY,
-        host       TEXT NOT NULL,
-        first_seen TEXT,
-        last_seen  TEXT,
-        score      REAL NOT NULL,
-        body       TEXT NOT NULL
-    );
-    ALTER TABLE alerts ADD COLUMN id_scheme INTEGER NOT NULL DEFAULT 1;
-"#;

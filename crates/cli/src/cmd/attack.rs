@@ -8,7 +8,7 @@ use crate::global::GlobalOpts;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use rampart_event::terminal::Escaped;
-use rampart_knowledge::{CacheStatus, Domain, Knowledge, Report, Resolution};
+use rampart_knowledge::{CacheStatus, Domain, Knowledge, Report, ShowError};
 use serde::Serialize;
 use std::process::ExitCode;
 
@@ -130,58 +130,24 @@ pub(crate) fn unknown(what: &str, query: &str, nearest: &[(String, String)]) -> 
 }
 
 fn show(knowledge: &Knowledge, query: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let trimmed = query.trim();
-    if trimmed.is_empty() {
-        eprintln!("error: no id or name given (e.g. `rampart attack show T1003.001`)");
-        return Ok(ExitCode::from(2));
-    }
-    // `get`, not `[..3]`: the query is user text and may start with a multi-byte char.
-    if trimmed
-        .get(..3)
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("D3-"))
-    {
-        let Some(report) = knowledge.d3fend_report(trimmed) else {
-            if knowledge.d3fend().is_none() {
-                anyhow::bail!("D3FEND is not loaded (no d3fend*.ttl in the data directory)");
-            }
-            return Ok(unknown("D3FEND technique", trimmed, &[]));
-        };
-        return print(&Report::D3fend(Box::new(report)), json);
-    }
-    // An ENGAGE activity id is `EAC` and digits; a name that merely starts with
-    // "eac" is looked up like any other name.
-    if trimmed
-        .get(..3)
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("EAC"))
-        && trimmed[3..].starts_with(|c: char| c.is_ascii_digit())
-    {
-        let Some(report) = knowledge.engage_report(trimmed) else {
-            if knowledge.engage().is_none() {
-                anyhow::bail!("ENGAGE is not loaded (no ENGAGE JSON in the data directory)");
-            }
-            return Ok(unknown("ENGAGE activity", trimmed, &[]));
-        };
-        return print(&Report::Engage(Box::new(report)), json);
-    }
-    match knowledge.resolve(trimmed) {
-        Resolution::Unknown { nearest } => {
-            // A D3FEND class name (`ProcessSpawnAnalysis`) names a technique too.
-            if let Some(report) = knowledge.d3fend_report(trimmed) {
-                return print(&Report::D3fend(Box::new(report)), json);
-            }
-            let nearest: Vec<(String, String)> =
-                nearest.into_iter().map(|s| (s.id, s.name)).collect();
-            Ok(unknown("ATT&CK id or name", trimmed, &nearest))
+    match knowledge.show(query) {
+        Ok(report) => print(&report, json),
+        Err(ShowError::Empty) => {
+            eprintln!("error: no id or name given (e.g. `rampart attack show T1003.001`)");
+            Ok(ExitCode::from(2))
         }
-        resolution => {
-            let Some(hit) = resolution.named() else {
-                return Ok(unknown("ATT&CK id or name", trimmed, &[]));
-            };
-            match knowledge.report(hit) {
-                Some(report) => print(&report, json),
-                None => Ok(unknown("ATT&CK id or name", trimmed, &[])),
-            }
+        Err(ShowError::NotLoaded("D3FEND")) => {
+            anyhow::bail!("D3FEND is not loaded (no d3fend*.ttl in the data directory)")
         }
+        Err(ShowError::NotLoaded(_)) => {
+            anyhow::bail!("ENGAGE is not loaded (no ENGAGE JSON in the data directory)")
+        }
+        Err(ShowError::Unknown {
+            what,
+            query,
+            nearest,
+        }) => Ok(unknown(what, &query, &nearest)),
+        Err(other) => Err(other.into()),
     }
 }
 

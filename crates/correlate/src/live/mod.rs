@@ -28,4 +28,4 @@ mod stream;
 mod tracker;
 
 pub use stream::{StreamConfig, StreamingCorrelator};
-pub use tracker::{IncidentChanges, IncidentTracker, TrackerConfig};
+pub use tracker::{IncidentChanges, IncidentTracker, Retired, TrackerConfig};

@@ -52,9 +52,19 @@ pub struct IncidentChanges {
     /// Incidents created or grown, whole and up to date, highest score first: store
     /// them (replacing the stored ones of the same id).
     pub changed: Vec<Incident>,
-    /// Ids of incidents merged into another one (a late alert bridged the gap between
-    /// them): remove them from the store; their alerts are in a `changed` incident.
-    pub retired: Vec<String>,
+    /// Incidents merged into another one (a late alert bridged the gap between them):
+    /// remove them from the store; their alerts are in the `changed` incident `into`.
+    pub retired: Vec<Retired>,
+}
+
+/// An incident merged into another, which keeps its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retired {
+    /// The merged incident's id, gone.
+    pub id: String,
+    /// The incident that holds its alerts now (one of the batch's `changed`; when a
+    /// batch merges more than once, the last survivor).
+    pub into: String,
 }
 
 /// Grouping key: host and, when grouping by user, the user.
@@ -336,6 +346,14 @@ impl IncidentTracker {
         self
     }
 
+    /// Replaces the covered techniques (the rules changed: a reload); the incidents
+    /// changed from now on are ranked against them. Nothing without a predictor.
+    pub fn set_covered(&mut self, covered: HashSet<String>) {
+        if let Some((_, current)) = &mut self.predictor {
+            *current = covered;
+        }
+    }
+
     /// Adds a batch of alerts, each with its id in the caller's store; returns the
     /// incidents that changed.
     pub fn add<'a>(
@@ -345,7 +363,7 @@ impl IncidentTracker {
         let mut batch: Vec<(&str, &Alert)> = alerts.into_iter().collect();
         batch.sort_by(|a, b| (a.1.event.timestamp, a.0).cmp(&(b.1.event.timestamp, b.0)));
         let mut touched: HashMap<String, Key> = HashMap::new();
-        let mut retired: Vec<String> = Vec::new();
+        let mut retired: Vec<Retired> = Vec::new();
         for (id, alert) in batch {
             self.place(id, alert, &mut touched, &mut retired);
             self.see(alert.event.timestamp);
@@ -378,7 +396,22 @@ impl IncidentTracker {
                 .then_with(|| a.first_seen.cmp(&b.first_seen))
                 .then_with(|| a.id.cmp(&b.id))
         });
-        retired.retain(|id| changed.iter().all(|incident| &incident.id != id));
+        // A survivor merged later into another in the same batch: follow to the last.
+        let into_of: HashMap<String, String> = retired
+            .iter()
+            .map(|merge| (merge.id.clone(), merge.into.clone()))
+            .collect();
+        for merge in &mut retired {
+            let mut hops = 0;
+            while let Some(next) = into_of.get(&merge.into) {
+                hops += 1;
+                if hops > into_of.len() {
+                    break;
+                }
+                merge.into = next.clone();
+            }
+        }
+        retired.retain(|merge| changed.iter().all(|incident| incident.id != merge.id));
         self.expire();
         IncidentChanges { changed, retired }
     }
@@ -441,7 +474,7 @@ impl IncidentTracker {
         id: &str,
         alert: &Alert,
         touched: &mut HashMap<String, Key>,
-        retired: &mut Vec<String>,
+        retired: &mut Vec<Retired>,
     ) {
         let host = alert
             .event
@@ -499,7 +532,10 @@ impl IncidentTracker {
                         for &index in rest.iter().rev() {
                             let gone = slot.timed.remove(index);
                             self.open -= 1;
-                            retired.push(gone.incident.id.clone());
+                            retired.push(Retired {
+                                id: gone.incident.id.clone(),
+                                into: slot.timed[*first].incident.id.clone(),
+                            });
                             touched.remove(&gone.incident.id);
                             slot.timed[*first].absorb(gone, max_timeline);
                         }

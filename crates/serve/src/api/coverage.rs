@@ -3,10 +3,11 @@
 //! no samples, telemetry, platform or groups), computed per request from the knowledge
 //! graph loaded at start-up; 503 without it.
 
+use crate::api::errors::NoParams;
 use crate::auth::{Caller, Permission};
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use rampart_knowledge::Domain;
@@ -17,7 +18,11 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/coverage", get(coverage))
 }
 
-async fn coverage(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn coverage(
+    State(state): State<AppState>,
+    caller: Caller,
+    _: Query<NoParams>,
+) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Read)?;
     let knowledge = state
         .config

@@ -7,11 +7,12 @@
 //! of a refused request is kept, so the sender resends it whole.
 
 use crate::api::body::{self, Rejected};
+use crate::api::errors::NoParams;
 use crate::auth::{Caller, Permission};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -38,6 +39,7 @@ pub struct EventsAnswer {
 async fn post_events(
     State(state): State<AppState>,
     caller: Caller,
+    _: Query<NoParams>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<EventsAnswer>, ApiError> {

@@ -12,6 +12,8 @@
 //! - [`suppressions`]: suppressions as Sigma filters in the tuning folder.
 //! - [`attack`]: `GET /api/v1/attack/{id}`, `rampart attack show --json`.
 //! - [`coverage`]: `GET /api/v1/coverage`, `rampart coverage --json`.
+//! - [`errors`]: every error answer as `{"error": …}` (the outermost layer), and the
+//!   rule on query parameters.
 //! - [`openapi`]: `GET /api/v1/openapi.json`, the OpenAPI 3.1 document of all of
 //!   these (no token).
 
@@ -19,6 +21,7 @@ pub mod attack;
 pub mod body;
 pub mod bulk;
 pub mod coverage;
+pub mod errors;
 pub mod events;
 pub mod health;
 pub mod openapi;

@@ -4,10 +4,11 @@
 //! that cannot run at all (no rule loads, an unreadable logsource map) is refused and
 //! the running set kept (422).
 
+use crate::api::errors::NoParams;
 use crate::auth::{Caller, Permission};
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::post;
 use axum::{Json, Router};
 
@@ -19,6 +20,7 @@ pub fn routes() -> Router<AppState> {
 async fn reload(
     State(state): State<AppState>,
     caller: Caller,
+    _: Query<NoParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::Admin)?;
     match state.reload_rules().await {

@@ -9,11 +9,12 @@
 //! - `DELETE /api/v1/suppressions/{id}` (analyst or admin): deletes the filter's file
 //!   and reloads.
 
+use crate::api::errors::NoParams;
 use crate::auth::{Caller, Permission};
 use crate::error::ApiError;
 use crate::rules::RulesError;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use chrono::NaiveDate;
@@ -62,6 +63,7 @@ fn reload_refused(error: &RulesError) -> String {
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    _: Query<NoParams>,
     Json(request): Json<NewSuppression>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Triage)?;
@@ -114,7 +116,11 @@ async fn create(
     }
 }
 
-async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    _: Query<NoParams>,
+) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Read)?;
     let dir = tuning_dir(&state)?;
     let (filters, _) = tokio::task::spawn_blocking(move || suppressions(&dir))
@@ -148,6 +154,7 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Valu
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
+    _: Query<NoParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Triage)?;

@@ -13,6 +13,7 @@
 //! - `GET /api/v1/metrics/triage`: time to acknowledge and to close, alerts and
 //!   false-positive rate per rule.
 
+use crate::api::errors::NoParams;
 use crate::auth::{Caller, Permission};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -123,6 +124,7 @@ async fn list_alerts(
 async fn show_alert(
     State(state): State<AppState>,
     caller: Caller,
+    _: Query<NoParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Read)?;
@@ -167,6 +169,7 @@ async fn list_incidents(
 async fn show_incident(
     State(state): State<AppState>,
     caller: Caller,
+    _: Query<NoParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Read)?;
@@ -194,6 +197,7 @@ async fn triage(
 async fn triage_alert(
     State(state): State<AppState>,
     caller: Caller,
+    _: Query<NoParams>,
     Path(id): Path<String>,
     Json(change): Json<TriageChange>,
 ) -> Result<Json<Value>, ApiError> {
@@ -203,6 +207,7 @@ async fn triage_alert(
 async fn triage_incident(
     State(state): State<AppState>,
     caller: Caller,
+    _: Query<NoParams>,
     Path(id): Path<String>,
     Json(change): Json<TriageChange>,
 ) -> Result<Json<Value>, ApiError> {
@@ -232,6 +237,7 @@ async fn audit(state: AppState, caller: Caller, subject: Subject) -> Result<Json
 async fn audit_alert(
     State(state): State<AppState>,
     caller: Caller,
+    _: Query<NoParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     audit(state, caller, Subject::Alert(id)).await
@@ -240,12 +246,17 @@ async fn audit_alert(
 async fn audit_incident(
     State(state): State<AppState>,
     caller: Caller,
+    _: Query<NoParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     audit(state, caller, Subject::Incident(id)).await
 }
 
-async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn metrics(
+    State(state): State<AppState>,
+    caller: Caller,
+    _: Query<NoParams>,
+) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Read)?;
     let metrics = with_store(&state, |store| store.triage_metrics()).await?;
     Ok(Json(json!(metrics)))

@@ -1,7 +1,7 @@
 //! A real service on a free port, its store and tokens, for the integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use rampart_serve::{Limits, RuleSource, ServeConfig, Server};
+use rampart_serve::{AppState, Limits, RuleSource, ServeConfig, Server};
 use rampart_store::Role;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,8 @@ pub struct TestServer {
     pub admin: String,
     pub ingest: String,
     pub viewer: String,
+    /// What the handlers share (to reach the queue as shutdown does).
+    pub state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<Result<(), rampart_serve::ServeError>>>,
 }
@@ -60,7 +62,9 @@ impl TestServer {
                 .unwrap();
             runtime.block_on(async move {
                 let server = Server::bind(config).await?;
-                bound.send(server.local_addr()).unwrap();
+                bound
+                    .send((server.local_addr(), server.state().clone()))
+                    .unwrap();
                 server
                     .serve(async move {
                         let _ = stopped.await;
@@ -68,7 +72,7 @@ impl TestServer {
                     .await
             })
         });
-        let addr = addr
+        let (addr, state) = addr
             .recv_timeout(Duration::from_secs(120))
             .expect("the service did not start");
         TestServer {
@@ -77,6 +81,7 @@ impl TestServer {
             admin,
             ingest,
             viewer,
+            state,
             stop: Some(stop),
             thread: Some(thread),
         }

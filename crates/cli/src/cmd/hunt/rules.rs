@@ -32,12 +32,12 @@ pub fn rule_paths_with_tuning(
     global: &GlobalOpts,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let explicit = !paths.is_empty();
-    let mut dirs = rule_paths(paths, global)?;
+    let dirs = rule_paths(paths, global)?;
     let tuning = crate::cmd::sigma::suppress::default_tuning_dir(global);
-    if !explicit && tuning.is_dir() && !dirs.contains(&tuning) {
-        dirs.push(tuning);
-    }
-    Ok(dirs)
+    Ok(rampart_pipeline::with_tuning(
+        dirs,
+        (!explicit).then_some(tuning.as_path()),
+    ))
 }
 
 /// Loads and compiles the rules under `paths` ([`rampart_pipeline::load_rules`]).
