@@ -33,6 +33,7 @@ mod access;
 mod dedup;
 mod error;
 mod model;
+mod row;
 mod schema;
 mod sqlite;
 mod sqlite_service;
@@ -46,6 +47,7 @@ pub use model::{
     AlertQuery, IncidentQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary,
     StoredAlert, StoredIncident,
 };
+pub use row::AlertRow;
 pub use sqlite::{OpenOptions, SqliteStore, APPLICATION_ID};
 pub use triage::{
     AuditEntry, Comment, DurationStats, IncidentMetrics, RuleMetrics, Subject, TriageChange,
@@ -129,6 +131,14 @@ pub trait Store: Send {
         &mut self,
         run: RunId,
         alerts: &[Alert],
+        checkpoints: &[(String, String)],
+    ) -> Result<InsertOutcome>;
+    /// [`Store::commit_ingest`] of rows made ahead ([`AlertRow`]): the same writes,
+    /// without the per-alert work of making them on the writer's thread.
+    fn commit_rows(
+        &mut self,
+        run: RunId,
+        rows: &[AlertRow],
         checkpoints: &[(String, String)],
     ) -> Result<InsertOutcome>;
     /// The last committed checkpoint of an input.
