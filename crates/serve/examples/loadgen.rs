@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p rampart-serve --example loadgen -- \
 //!     --url http://127.0.0.1:8700 --token TOKEN --file events.jsonl \
-//!     --rate max|N --connections C --duration S --batch B [--events N]
+//!     --rate max|N --connections C --duration S --batch B [--events N] [--distinct]
 //! cargo run --release -p rampart-serve --example loadgen -- \
 //!     --evtx-to-jsonl EVTX_DIR OUT.jsonl
 //! ```
@@ -20,6 +20,14 @@
 //! a short pause; its latency runs on. The answer comes after the batch's alerts are
 //! committed, so its latency bounds the time from an event's arrival to its alert
 //! being queryable.
+//!
+//! `--distinct` makes every event sent new, however many times the file is sent: pass
+//! `p` over the file (from 0) adds `p` × 10¹² to each line's `EventRecordID` and `p`
+//! days to its `SystemTime`, so every alert id is new (the store grows as it would
+//! under hours of real telemetry) and event time moves on, as a live stream's does,
+//! without reaching the future (the service's watermark ignores times ahead of its
+//! clock). Pass 0 is the file as it is. Lines are rewritten as text, each body when it
+//! is sent, so a long run needs no larger file.
 //!
 //! `--evtx-to-jsonl` writes every record of the EVTX files under a folder (sorted by
 //! path) as one JSON line, the way `evtx_dump -o jsonl` does.
@@ -40,6 +48,7 @@ struct Options {
     duration: Duration,
     batch: usize,
     events: Option<u64>,
+    distinct: bool,
 }
 
 fn main() -> ExitCode {
@@ -76,6 +85,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut duration = Duration::from_secs(10);
     let mut batch = 1000;
     let mut events = None;
+    let mut distinct = false;
     let mut iter = args.iter();
     while let Some(flag) = iter.next() {
         let mut value = || {
@@ -106,6 +116,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--duration" => duration = Duration::from_secs_f64(number(value()?)?),
             "--batch" => batch = number(value()?)? as usize,
             "--events" => events = Some(number(value()?)? as u64),
+            "--distinct" => distinct = true,
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -123,6 +134,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         duration,
         batch: batch.max(1),
         events,
+        distinct,
     })
 }
 
@@ -136,28 +148,165 @@ fn new_token(db: &Path) -> Result<String, String> {
         .1)
 }
 
-/// The file's lines cut into bodies of exactly `batch` lines, wrapping around at the
-/// end of the file.
-fn bodies(file: &Path, batch: usize) -> Result<Vec<Vec<u8>>, String> {
+/// The file's non-blank lines.
+fn lines(file: &Path) -> Result<Vec<Vec<u8>>, String> {
     let text = std::fs::read(file).map_err(|error| format!("{}: {error}", file.display()))?;
-    let lines: Vec<&[u8]> = text
+    let lines: Vec<Vec<u8>> = text
         .split(|&byte| byte == b'\n')
         .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .map(<[u8]>::to_vec)
         .collect();
     if lines.is_empty() {
         return Err(format!("{}: no lines", file.display()));
     }
-    let count = lines.len().div_ceil(batch);
-    Ok((0..count)
-        .map(|index| {
-            let mut body = Vec::new();
-            for line in lines.iter().cycle().skip(index * batch).take(batch) {
-                body.extend_from_slice(line);
-                body.push(b'\n');
+    Ok(lines)
+}
+
+/// What the connections send: body `k` holds lines `k × batch ..` of the file sent
+/// over and over.
+enum Bodies {
+    /// The file cut once into bodies of `batch` lines (wrapping round at its end),
+    /// sent as they are: every pass repeats the same events.
+    Fixed(Vec<Vec<u8>>),
+    /// Each body rendered when it is sent, every pass's events made new.
+    Distinct(DistinctLines),
+}
+
+impl Bodies {
+    fn new(lines: Vec<Vec<u8>>, batch: usize, distinct: bool) -> Bodies {
+        if distinct {
+            return Bodies::Distinct(DistinctLines::new(lines));
+        }
+        let count = lines.len().div_ceil(batch);
+        Bodies::Fixed(
+            (0..count)
+                .map(|index| {
+                    let mut body = Vec::new();
+                    for line in lines.iter().cycle().skip(index * batch).take(batch) {
+                        body.extend_from_slice(line);
+                        body.push(b'\n');
+                    }
+                    body
+                })
+                .collect(),
+        )
+    }
+
+    /// Body `k`: borrowed when fixed, else rendered into `scratch`.
+    fn body<'a>(&'a self, k: u64, batch: usize, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+        match self {
+            Bodies::Fixed(bodies) => &bodies[(k % bodies.len() as u64) as usize],
+            Bodies::Distinct(lines) => {
+                lines.render(k, batch, scratch);
+                scratch
             }
-            body
-        })
-        .collect())
+        }
+    }
+}
+
+/// How much pass `p` adds to a line's `EventRecordID`: more than any record id of a
+/// pass (the bench's files raise theirs by 10⁷ per copy of the corpus).
+const RECORD_STEP: u64 = 1_000_000_000_000;
+/// The fixed-width head of a `SystemTime` value that is shifted; the fraction and zone
+/// after it are kept as written.
+const TIME_HEAD: &str = "%Y-%m-%dT%H:%M:%S";
+const TIME_HEAD_LEN: usize = 19;
+
+/// The file's lines, each with where its record id and event time are, so that a pass
+/// over it can be rewritten without parsing JSON.
+struct DistinctLines {
+    lines: Vec<DistinctLine>,
+}
+
+struct DistinctLine {
+    text: Vec<u8>,
+    record: Option<(std::ops::Range<usize>, u64)>,
+    time: Option<(std::ops::Range<usize>, chrono::NaiveDateTime)>,
+}
+
+impl DistinctLines {
+    fn new(lines: Vec<Vec<u8>>) -> DistinctLines {
+        let lines: Vec<DistinctLine> = lines.into_iter().map(DistinctLine::new).collect();
+        let unchanged = lines
+            .iter()
+            .filter(|line| line.record.is_none() && line.time.is_none())
+            .count();
+        if unchanged > 0 {
+            eprintln!(
+                "loadgen: {unchanged} lines have neither an EventRecordID nor a SystemTime: \
+                 they repeat on every pass"
+            );
+        }
+        DistinctLines { lines }
+    }
+
+    /// Body `k` of `batch` lines into `out`, line `g` of the stream being line
+    /// `g mod n` of the file in pass `g div n`.
+    fn render(&self, k: u64, batch: usize, out: &mut Vec<u8>) {
+        out.clear();
+        let count = self.lines.len() as u64;
+        let first = k * batch as u64;
+        for index in first..first + batch as u64 {
+            let line = &self.lines[(index % count) as usize];
+            line.render(index / count, out);
+            out.push(b'\n');
+        }
+    }
+}
+
+impl DistinctLine {
+    fn new(text: Vec<u8>) -> DistinctLine {
+        let record = find_value(&text, b"\"EventRecordID\":").and_then(|start| {
+            let digits = text[start..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            let value = std::str::from_utf8(&text[start..start + digits]).ok()?;
+            Some((start..start + digits, value.parse().ok()?))
+        });
+        let time = find_value(&text, b"\"SystemTime\":").and_then(|start| {
+            let start = start + usize::from(text.get(start) == Some(&b'"'));
+            let head = text.get(start..start + TIME_HEAD_LEN)?;
+            let parsed =
+                chrono::NaiveDateTime::parse_from_str(std::str::from_utf8(head).ok()?, TIME_HEAD)
+                    .ok()?;
+            Some((start..start + TIME_HEAD_LEN, parsed))
+        });
+        DistinctLine { text, record, time }
+    }
+
+    fn render(&self, pass: u64, out: &mut Vec<u8>) {
+        if pass == 0 {
+            out.extend_from_slice(&self.text);
+            return;
+        }
+        let mut spans: Vec<(std::ops::Range<usize>, String)> = Vec::with_capacity(2);
+        if let Some((span, record)) = &self.record {
+            spans.push((span.clone(), (record + pass * RECORD_STEP).to_string()));
+        }
+        if let Some((span, time)) = &self.time {
+            let moved = i64::try_from(pass)
+                .ok()
+                .and_then(chrono::TimeDelta::try_days)
+                .and_then(|by| time.checked_add_signed(by))
+                .unwrap_or(*time);
+            spans.push((span.clone(), moved.format(TIME_HEAD).to_string()));
+        }
+        spans.sort_by_key(|(span, _)| span.start);
+        let mut at = 0;
+        for (span, text) in spans {
+            out.extend_from_slice(&self.text[at..span.start]);
+            out.extend_from_slice(text.as_bytes());
+            at = span.end;
+        }
+        out.extend_from_slice(&self.text[at..]);
+    }
+}
+
+/// Where the value after `key` starts (spaces skipped).
+fn find_value(text: &[u8], key: &[u8]) -> Option<usize> {
+    let at = memchr::memmem::find(text, key)? + key.len();
+    Some(at + text[at..].iter().take_while(|b| **b == b' ').count())
 }
 
 #[derive(Default)]
@@ -172,7 +321,11 @@ struct Tally {
 }
 
 fn run(options: &Options) -> Result<(), String> {
-    let bodies = Arc::new(bodies(&options.file, options.batch)?);
+    let bodies = Arc::new(Bodies::new(
+        lines(&options.file)?,
+        options.batch,
+        options.distinct,
+    ));
     let url = format!("{}/api/v1/events", options.url);
     let auth = format!("Bearer {}", options.token);
     let next = Arc::new(AtomicU64::new(0));
@@ -192,6 +345,7 @@ fn run(options: &Options) -> Result<(), String> {
                     .timeout(Duration::from_secs(120))
                     .build();
                 let mut mine = Tally::default();
+                let mut scratch = Vec::new();
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     if limit_batches.is_some_and(|limit| k >= limit) || stop.load(Ordering::Relaxed)
@@ -208,7 +362,7 @@ fn run(options: &Options) -> Result<(), String> {
                     if let Some(wait) = due.checked_duration_since(Instant::now()) {
                         std::thread::sleep(wait);
                     }
-                    let body = &bodies[(k % bodies.len() as u64) as usize];
+                    let body = bodies.body(k, batch as usize, &mut scratch);
                     loop {
                         let answer = agent
                             .post(&url)
@@ -277,6 +431,7 @@ fn run(options: &Options) -> Result<(), String> {
         "rate": options.rate.map_or(serde_json::json!("max"), |rate| serde_json::json!(rate)),
         "connections": options.connections,
         "batch": options.batch,
+        "distinct": options.distinct,
         "seconds": elapsed,
         "batches": tally.batches,
         "events": tally.events,

@@ -25,7 +25,7 @@ use arc_swap::ArcSwap;
 use rampart_correlate::live::{IncidentTracker, StreamConfig, StreamingCorrelator, TrackerConfig};
 use rampart_event::{Alert, Event};
 use rampart_pipeline::ScanOptions;
-use rampart_store::{RunId, RunSummary, Store};
+use rampart_store::{AlertRow, RunId, RunSummary, Store};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -48,8 +48,9 @@ pub struct Processed {
     pub alerts: u64,
 }
 
-/// One block's alerts, and the (alert, event) pairs correlation rules listen to.
-type Scanned = (Vec<Alert>, Vec<(Alert, Event)>);
+/// One block's alerts (made into store rows on the scanning thread), and the (alert,
+/// event) pairs correlation rules listen to.
+type Scanned = (Vec<AlertRow>, Vec<(Alert, Event)>);
 
 enum Message {
     Batch(Job),
@@ -362,7 +363,7 @@ enum Commit {
 struct Group {
     /// The rule set the group was scanned with (its rules are recorded once).
     rules: Arc<Rules>,
-    alerts: Vec<Alert>,
+    alerts: Vec<AlertRow>,
     checkpoints: Vec<(String, String)>,
     events: usize,
     answers: Vec<Answer>,
@@ -438,7 +439,7 @@ impl Worker {
                 })
                 .collect()
         });
-        let mut alerts: Vec<Alert> = Vec::new();
+        let mut alerts: Vec<AlertRow> = Vec::new();
         let mut observed = Vec::new();
         let mut answers = Vec::with_capacity(jobs.len());
         let mut checkpoints = Vec::new();
@@ -465,7 +466,7 @@ impl Worker {
         if let Some(stream) = &mut self.stream {
             observed.sort_by_key(|(alert, event)| alert.event.timestamp.or(event.meta.timestamp));
             for (alert, event) in &observed {
-                alerts.extend(stream.observe(alert, event));
+                alerts.extend(stream.observe(alert, event).into_iter().map(AlertRow::new));
             }
             self.metrics
                 .correlation_late
@@ -547,7 +548,7 @@ impl Committer {
             match commit {
                 Commit::Group(group) => self.commit_group(group),
                 Commit::Fired(fired) => {
-                    if let Err(message) = self.commit(&fired, &[]) {
+                    if let Err(message) = self.commit(&rows(fired), &[]) {
                         tracing::error!("{message}");
                     }
                 }
@@ -555,7 +556,7 @@ impl Committer {
                     fired,
                     rules_loaded,
                 } => {
-                    if let Err(message) = self.commit(&fired, &[]) {
+                    if let Err(message) = self.commit(&rows(fired), &[]) {
                         tracing::error!("{message}");
                     }
                     return self.store.finish_run(
@@ -608,15 +609,19 @@ impl Committer {
     }
 
     /// Commits alerts and input checkpoints in one transaction.
-    fn commit(&mut self, alerts: &[Alert], checkpoints: &[(String, String)]) -> Result<(), String> {
+    fn commit(
+        &mut self,
+        alerts: &[AlertRow],
+        checkpoints: &[(String, String)],
+    ) -> Result<(), String> {
         if alerts.is_empty() && checkpoints.is_empty() {
             return Ok(());
         }
-        match self.store.commit_ingest(self.run, alerts, checkpoints) {
+        match self.store.commit_rows(self.run, alerts, checkpoints) {
             Ok(outcome) => {
                 // The alerts new to the store are the ones incidents gain (a resent
                 // batch adds nothing twice).
-                let fresh: Vec<&Alert> = outcome
+                let fresh: Vec<&AlertRow> = outcome
                     .added
                     .iter()
                     .filter_map(|&index| alerts.get(index))
@@ -631,7 +636,7 @@ impl Committer {
                     .alerts_stored
                     .fetch_add(outcome.inserted, Ordering::Relaxed);
                 self.metrics
-                    .count_rules(alerts.iter().map(|alert| alert.rule_id.as_str()));
+                    .count_rules(alerts.iter().map(|row| row.alert().rule_id.as_str()));
                 Ok(())
             }
             Err(error) => {
@@ -676,14 +681,13 @@ impl Committer {
     }
 
     /// Adds newly stored alerts to their incidents and stores the incidents changed.
-    fn track(&mut self, fresh: &[&Alert]) {
+    fn track(&mut self, fresh: &[&AlertRow]) {
         if fresh.is_empty() {
             return;
         }
-        let ids: Vec<String> = fresh.iter().map(|a| rampart_store::dedup_key(a)).collect();
         let changes = self
             .tracker
-            .add(ids.iter().map(String::as_str).zip(fresh.iter().copied()));
+            .add(fresh.iter().map(|row| (row.id(), row.alert())));
         if !changes.retired.is_empty() {
             tracing::debug!(
                 retired = changes.retired.len(),
@@ -727,7 +731,9 @@ fn covered_techniques(rules: &Rules) -> std::collections::HashSet<String> {
 }
 
 /// Scans one block of events (the pipeline's scan, with this thread's scratch): the
-/// alerts to store, and the (alert, event) pairs correlation rules listen to.
+/// alerts to store, made into rows here (their JSON and ids cost more than their
+/// insert, and the scanning threads run in parallel where the committer cannot), and
+/// the (alert, event) pairs correlation rules listen to.
 fn scan(rules: &Rules, events: &[Event], full_event: bool) -> Scanned {
     let scanned = rules.compiled.scan_events(
         events,
@@ -736,5 +742,10 @@ fn scan(rules: &Rules, events: &[Event], full_event: bool) -> Scanned {
             all_matches: false,
         },
     );
-    (scanned.alerts, scanned.for_correlation)
+    (rows(scanned.alerts), scanned.for_correlation)
+}
+
+/// Alerts as store rows.
+fn rows(alerts: Vec<Alert>) -> Vec<AlertRow> {
+    alerts.into_iter().map(AlertRow::new).collect()
 }

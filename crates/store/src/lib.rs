@@ -37,6 +37,7 @@ mod dedup;
 mod error;
 mod intel;
 mod model;
+mod row;
 mod schema;
 mod sqlite;
 mod sqlite_service;
@@ -54,6 +55,7 @@ pub use model::{
     AlertQuery, IncidentQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary,
     StoredAlert, StoredIncident,
 };
+pub use row::AlertRow;
 pub use sqlite::{OpenOptions, SqliteStore, APPLICATION_ID};
 pub use triage::{
     AuditEntry, Comment, DurationStats, IncidentMetrics, RuleMetrics, Subject, TriageChange,
@@ -141,6 +143,14 @@ pub trait Store: Send {
         &mut self,
         run: RunId,
         alerts: &[Alert],
+        checkpoints: &[(String, String)],
+    ) -> Result<InsertOutcome>;
+    /// [`Store::commit_ingest`] of rows made ahead ([`AlertRow`]): the same writes,
+    /// without the per-alert work of making them on the writer's thread.
+    fn commit_rows(
+        &mut self,
+        run: RunId,
+        rows: &[AlertRow],
         checkpoints: &[(String, String)],
     ) -> Result<InsertOutcome>;
     /// The last committed checkpoint of an input.

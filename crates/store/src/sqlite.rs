@@ -10,7 +10,7 @@ use crate::schema::MIGRATIONS;
 use crate::triage::{
     AuditEntry, Comment, Subject, TriageChange, TriageMetrics, TriageRecord, TriageState,
 };
-use crate::{dedup_key, Store};
+use crate::{dedup_key, AlertRow, Store};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rampart_correlate::Incident;
 use rampart_event::{Alert, Level};
@@ -180,10 +180,15 @@ impl SqliteStore {
                 .map_err(|e| self.err(e))?;
         }
         // WAL lets `alerts list` read while a hunt writes; FULL sync makes each
-        // committed batch survive a crash, not only a killed process.
+        // committed batch survive a crash, not only a killed process. A writer's page
+        // cache of 32 MiB (SQLite's default is 2 MiB; pages are taken as used): every
+        // insert seeks the alert id index at a random place, and a page the cache has
+        // dropped is read again through a system call, which cost the service's
+        // committer more than the inserts themselves.
         self.conn
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+                 PRAGMA cache_size = -32768;",
             )
             .map_err(|e| self.err(e))?;
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
@@ -582,20 +587,23 @@ impl Store for SqliteStore {
         let tx =
             write_transaction(&mut self.conn).map_err(|e| StoreError::sqlite(&path, e, busy))?;
         let outcome = insert_alerts_in(&tx, run, alerts).map_err(|e| e.at(&path, busy))?;
-        if !checkpoints.is_empty() {
-            let now = time_text(Utc::now());
-            let mut upsert = tx
-                .prepare_cached(
-                    "INSERT INTO checkpoints (source_key, value, updated_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(source_key) DO UPDATE SET value = ?2, updated_at = ?3",
-                )
-                .map_err(|e| StoreError::sqlite(&path, e, busy))?;
-            for (key, value) in checkpoints {
-                upsert
-                    .execute(params![key, value, now])
-                    .map_err(|e| StoreError::sqlite(&path, e, busy))?;
-            }
-        }
+        upsert_checkpoints(&tx, checkpoints).map_err(|e| StoreError::sqlite(&path, e, busy))?;
+        tx.commit()
+            .map_err(|e| StoreError::sqlite(&path, e, busy))?;
+        Ok(outcome)
+    }
+
+    fn commit_rows(
+        &mut self,
+        run: RunId,
+        rows: &[AlertRow],
+        checkpoints: &[(String, String)],
+    ) -> Result<InsertOutcome> {
+        let (path, busy) = (self.path.clone(), self.busy_ms);
+        let tx =
+            write_transaction(&mut self.conn).map_err(|e| StoreError::sqlite(&path, e, busy))?;
+        let outcome = insert_rows_in(&tx, run, rows).map_err(|e| e.at(&path, busy))?;
+        upsert_checkpoints(&tx, checkpoints).map_err(|e| StoreError::sqlite(&path, e, busy))?;
         tx.commit()
             .map_err(|e| StoreError::sqlite(&path, e, busy))?;
         Ok(outcome)
@@ -724,56 +732,129 @@ impl TxError {
     }
 }
 
+/// Sets input checkpoints `(source key, value)`.
+fn upsert_checkpoints(
+    tx: &Transaction<'_>,
+    checkpoints: &[(String, String)],
+) -> rusqlite::Result<()> {
+    if checkpoints.is_empty() {
+        return Ok(());
+    }
+    let now = time_text(Utc::now());
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO checkpoints (source_key, value, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(source_key) DO UPDATE SET value = ?2, updated_at = ?3",
+    )?;
+    for (key, value) in checkpoints {
+        upsert.execute(params![key, value, now])?;
+    }
+    Ok(())
+}
+
 /// Inserts alerts (known dedup keys skipped) and counts them to their run.
 pub(crate) fn insert_alerts_in(
     tx: &Transaction<'_>,
     run: RunId,
     alerts: &[Alert],
 ) -> std::result::Result<InsertOutcome, TxError> {
-    let mut outcome = InsertOutcome::default();
-    let now = time_text(Utc::now());
-    let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO alerts
-         (id, run, rule_id, level_rank, event_time, host, source, record_id, body,
-          id_scheme, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2, ?10)",
-    )?;
-    let mut technique = tx.prepare_cached(
-        "INSERT OR IGNORE INTO alert_techniques (alert_id, technique) VALUES (?1, ?2)",
-    )?;
+    let mut insert = AlertInsert::new(tx, run)?;
     for (index, alert) in alerts.iter().enumerate() {
         let id = dedup_key(alert);
         // The body carries the id it is stored under, whatever the alert had.
-        let alert = &with_id(alert, &id);
+        let stored = &with_id(alert, &id);
         let body =
-            serde_json::to_string(alert).map_err(|e| TxError::Bad(id.clone(), e.to_string()))?;
-        let added = insert.execute(params![
-            id,
+            serde_json::to_string(stored).map_err(|e| TxError::Bad(id.clone(), e.to_string()))?;
+        let time = stored.event.timestamp.map(time_text);
+        insert.row(index, stored, &id, &body, time.as_deref())?;
+    }
+    insert.finish(tx)
+}
+
+/// Inserts rows made ahead ([`AlertRow`]), as [`insert_alerts_in`] does alerts.
+pub(crate) fn insert_rows_in(
+    tx: &Transaction<'_>,
+    run: RunId,
+    rows: &[AlertRow],
+) -> std::result::Result<InsertOutcome, TxError> {
+    let mut insert = AlertInsert::new(tx, run)?;
+    for (index, row) in rows.iter().enumerate() {
+        let body = row
+            .body()
+            .map_err(|reason| TxError::Bad(row.id().to_string(), reason.to_string()))?;
+        insert.row(index, row.alert(), row.id(), body, row.event_time())?;
+    }
+    insert.finish(tx)
+}
+
+/// One transaction's alert inserts: the statements (cached by the connection, so
+/// parsed once per connection) and what they did.
+struct AlertInsert<'t> {
+    insert: rusqlite::CachedStatement<'t>,
+    technique: rusqlite::CachedStatement<'t>,
+    run: RunId,
+    now: String,
+    outcome: InsertOutcome,
+}
+
+impl<'t> AlertInsert<'t> {
+    fn new(tx: &'t Transaction<'_>, run: RunId) -> rusqlite::Result<Self> {
+        Ok(AlertInsert {
+            insert: tx.prepare_cached(
+                "INSERT OR IGNORE INTO alerts
+                 (id, run, rule_id, level_rank, event_time, host, source, record_id, body,
+                  id_scheme, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2, ?10)",
+            )?,
+            technique: tx.prepare_cached(
+                "INSERT OR IGNORE INTO alert_techniques (alert_id, technique) VALUES (?1, ?2)",
+            )?,
             run,
+            now: time_text(Utc::now()),
+            outcome: InsertOutcome::default(),
+        })
+    }
+
+    /// Inserts the alert at `index` of the batch under `id`, unless that id is stored.
+    fn row(
+        &mut self,
+        index: usize,
+        alert: &Alert,
+        id: &str,
+        body: &str,
+        event_time: Option<&str>,
+    ) -> rusqlite::Result<()> {
+        let added = self.insert.execute(params![
+            id,
+            self.run,
             alert.rule_id,
             level_rank(alert.level),
-            alert.event.timestamp.map(time_text),
+            event_time,
             alert.event.computer.as_deref(),
             &*alert.event.source,
             alert.event.record_id.map(|r| r as i64),
             body,
-            now
+            self.now
         ])?;
         if added == 0 {
-            outcome.duplicates += 1;
-            continue;
+            self.outcome.duplicates += 1;
+            return Ok(());
         }
-        outcome.inserted += 1;
-        outcome.added.push(index);
+        self.outcome.inserted += 1;
+        self.outcome.added.push(index);
         for id_tag in &alert.techniques {
-            technique.execute(params![id, id_tag.to_ascii_uppercase()])?;
+            self.technique
+                .execute(params![id, id_tag.to_ascii_uppercase()])?;
         }
+        Ok(())
     }
-    tx.execute(
-        "UPDATE runs SET alerts_added = alerts_added + ?1 WHERE id = ?2",
-        params![outcome.inserted as i64, run],
-    )?;
-    Ok(outcome)
+
+    /// Counts the alerts added to their run.
+    fn finish(self, tx: &Transaction<'_>) -> std::result::Result<InsertOutcome, TxError> {
+        let mut count =
+            tx.prepare_cached("UPDATE runs SET alerts_added = alerts_added + ?1 WHERE id = ?2")?;
+        count.execute(params![self.outcome.inserted as i64, self.run])?;
+        Ok(self.outcome)
+    }
 }
 
 /// Writes incidents; with `upsert`, a known id keeps its `created_at`. An incident's
@@ -794,11 +875,16 @@ pub(crate) fn write_incidents(
     )?;
     let mut stored_at = tx
         .prepare_cached("SELECT created_at FROM alerts WHERE id = ?1 AND created_at IS NOT NULL")?;
+    let mut known =
+        tx.prepare_cached("SELECT 1 FROM incidents WHERE id = ?1 AND created_at IS NOT NULL")?;
     for incident in incidents {
         let body = serde_json::to_string(incident)
             .map_err(|e| TxError::Bad(incident.id.clone(), e.to_string()))?;
         let mut created: Option<String> = None;
-        for entry in &incident.timeline {
+        // An upsert keeps a stored incident's `created_at`: its alerts (up to the
+        // timeline's cap, looked up one by one) are read only for a new incident.
+        let keeps_its_own = upsert && known.exists([&incident.id])?;
+        for entry in incident.timeline.iter().filter(|_| !keeps_its_own) {
             let at: Option<String> = stored_at
                 .query_row([&entry.alert_id], |row| row.get(0))
                 .optional()?;

@@ -7,8 +7,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use rampart_correlate::{group_incidents, IncidentConfig, KillChain};
 use rampart_event::{Alert, EventMeta, Level, MatchedField};
 use rampart_store::{
-    AlertQuery, IncidentQuery, OpenOptions, RunInfo, SqliteStore, Store, StoreErrorKind, Subject,
-    TriageChange, TriageState, Verdict,
+    AlertQuery, AlertRow, IncidentQuery, OpenOptions, RunInfo, SqliteStore, Store, StoreErrorKind,
+    Subject, TriageChange, TriageState, Verdict,
 };
 use std::time::Duration;
 
@@ -671,6 +671,45 @@ fn alerts_and_their_checkpoints_commit_together() {
         store.checkpoint("watch:/logs/a.jsonl").unwrap().as_deref(),
         Some("offset=180")
     );
+}
+
+#[test]
+fn rows_made_ahead_store_what_alerts_store() {
+    let batch = [alert("r1", "WS1", 1, 1), alert("r2", "WS2", 2, 2)];
+    let checkpoint = [("watch:/logs/a.jsonl".to_string(), "offset=120".to_string())];
+    let dir = tempfile::tempdir().unwrap();
+    let mut from_alerts = SqliteStore::open(&dir.path().join("alerts.db")).unwrap();
+    let run = from_alerts.begin_run(&RunInfo::default()).unwrap();
+    from_alerts.commit_ingest(run, &batch, &checkpoint).unwrap();
+    let mut from_rows = SqliteStore::open(&dir.path().join("rows.db")).unwrap();
+    let run = from_rows.begin_run(&RunInfo::default()).unwrap();
+    let rows: Vec<AlertRow> = batch.iter().cloned().map(AlertRow::new).collect();
+    // A row carries the id it is stored under, in its alert too.
+    assert_eq!(rows[0].id(), rampart_store::dedup_key(&batch[0]));
+    assert_eq!(rows[0].alert().id, rows[0].id());
+    let outcome = from_rows.commit_rows(run, &rows, &checkpoint).unwrap();
+    assert_eq!((outcome.inserted, outcome.duplicates), (2, 0));
+    // Ids, columns and bodies are the same either way.
+    let stored = |store: &SqliteStore| store.alerts(&AlertQuery::default()).unwrap();
+    let (expected, got) = (stored(&from_alerts), stored(&from_rows));
+    assert_eq!(got.len(), 2);
+    for (expected, got) in expected.iter().zip(&got) {
+        assert_eq!((&got.id, &got.alert), (&expected.id, &expected.alert));
+    }
+    assert_eq!(
+        from_rows
+            .checkpoint("watch:/logs/a.jsonl")
+            .unwrap()
+            .as_deref(),
+        Some("offset=120")
+    );
+    assert_eq!(from_rows.runs().unwrap()[0].alerts_added, 2);
+    // Resent, with one new row: only that one is added, and named by its place.
+    let again = [rows[1].clone(), AlertRow::new(alert("r3", "WS1", 3, 3))];
+    let outcome = from_rows.commit_rows(run, &again, &[]).unwrap();
+    assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
+    assert_eq!(outcome.added, [1]);
+    assert_eq!(from_rows.runs().unwrap()[0].alerts_added, 3);
 }
 
 #[test]
