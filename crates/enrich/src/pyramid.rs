@@ -82,9 +82,18 @@ pub fn observable_level(kind: &str) -> PyramidLevel {
 
 /// The level of an IoC alert from its (field, observable kind) pairs: the lowest.
 pub fn of_observables<'a>(found: impl IntoIterator<Item = (&'a str, &'a str)>) -> Pyramid {
+    lowest(
+        found
+            .into_iter()
+            .map(|(field, kind)| (field, observable_level(kind))),
+    )
+}
+
+/// The pyramid of classified fields: each field once, at the lowest level it was
+/// placed at, and the alert at the lowest of them (TTP when none classified).
+fn lowest<'a>(levels: impl IntoIterator<Item = (&'a str, PyramidLevel)>) -> Pyramid {
     let mut basis: Vec<PyramidBasis> = Vec::new();
-    for (field, kind) in found {
-        let level = observable_level(kind);
+    for (field, level) in levels {
         match basis.iter_mut().find(|b| b.field == field) {
             Some(known) => known.level = known.level.min(level),
             None => basis.push(PyramidBasis {
@@ -195,24 +204,9 @@ impl PyramidClassifier {
 
     /// The pyramid level of an alert's matched fields (see the module documentation).
     pub fn classify<'a>(&self, matched: impl IntoIterator<Item = (&'a str, &'a str)>) -> Pyramid {
-        let mut basis: Vec<PyramidBasis> = Vec::new();
-        for (field, value) in matched {
-            if let Some(level) = self.field_level(field, value) {
-                match basis.iter_mut().find(|b| b.field == field) {
-                    Some(known) => known.level = known.level.min(level),
-                    None => basis.push(PyramidBasis {
-                        field: field.to_string(),
-                        level,
-                    }),
-                }
-            }
-        }
-        let level = basis
-            .iter()
-            .map(|b| b.level)
-            .min()
-            .unwrap_or(PyramidLevel::Ttp);
-        Pyramid { level, basis }
+        lowest(matched.into_iter().filter_map(|(field, value)| {
+            self.field_level(field, value).map(|level| (field, level))
+        }))
     }
 }
 
