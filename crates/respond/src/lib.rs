@@ -1,0 +1,18 @@
+//! Response: what to do about an incident, and doing it so that an auditor can trust it.
+//!
+//! - [`playbook`]: the playbook format (YAML, versioned, JSON Schema), its linter,
+//!   triggers and the inputs a run takes from an incident or alert.
+//! - `plan`: the D3FEND countermeasures answering an incident's techniques, ranked, with
+//!   ATT&CK mitigations and RE&CT response actions.
+//! - [`action`]: connectors (HTTP, e-mail, command) behind one trait; a step is first
+//!   *prepared* (rendered, secrets left as references) and only then *sent*.
+//! - `engine`: runs as durable state machines in the store.
+//!
+//! Each step of a run names the D3FEND technique it implements and its RE&CT stage, so
+//! the response speaks the detection's language.
+
+pub mod action;
+pub mod error;
+pub mod playbook;
+
+pub use error::RespondError;
