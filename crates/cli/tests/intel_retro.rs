@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `rampart intel retro` and `rampart intel sightings` on the real corpus: Sigma alerts
 //! stored by a hunt, then an indicator imported afterwards found in their events and in
-//! the file, saved, and exported as a STIX sighting and MISP sightings.
+//! the file, saved, and exported as a STIX sighting and MISP sightings. A folder is
+//! walked as `hunt` walks one: the same record met twice is one hit.
 
 mod common;
 
@@ -46,13 +47,40 @@ fn an_indicator_imported_after_the_hunt_finds_its_events_and_is_sighted() {
         String::from_utf8_lossy(&imported.stderr)
     );
 
+    let lines = |output: &std::process::Output| -> Vec<Value> {
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    };
+    let ids = |hits: &[Value]| -> Vec<String> {
+        let mut ids: Vec<String> = hits
+            .iter()
+            .map(|hit| hit["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let of_file = lines(&ok(&["intel", "retro", sample, "--store", store, "--json"]));
+
+    // The sample twice in a folder tree: walked, and each hit reported once.
+    let folder = dir.path().join("logs");
+    std::fs::create_dir_all(folder.join("older")).unwrap();
+    std::fs::copy(sample, folder.join("today.evtx")).unwrap();
+    std::fs::copy(sample, folder.join("older").join("copy.evtx")).unwrap();
     let retro = ok(&[
-        "intel", "retro", sample, "--store", store, "--save", "--json",
+        "intel",
+        "retro",
+        folder.to_str().unwrap(),
+        "--store",
+        store,
+        "--save",
+        "--json",
     ]);
-    let hits: Vec<Value> = String::from_utf8_lossy(&retro.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let hits = lines(&retro);
+    assert_eq!(ids(&hits), ids(&of_file));
+    let summary = String::from_utf8_lossy(&retro.stderr);
+    assert!(summary.contains("new hit(s), saved"), "{summary}");
     assert!(
         !hits.is_empty(),
         "{}",

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Retro-hunts on the real corpus: Sigma alerts stored from a hunt, then an indicator
 //! made of a value those alerts' events hold, run over the stored alerts' events and
-//! over the files.
+//! over the files; and over a large generated store, page by page.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -14,10 +14,11 @@ use rampart_intel::matcher::Matcher;
 use rampart_intel::sightings::{stix_bundle, Hit, Sighter};
 use rampart_intel::{Indicator, Observable, ObservableKind};
 use rampart_pipeline::hunt::{self, HuntOptions};
-use rampart_pipeline::retro::{self, event_of_alert};
+use rampart_pipeline::retro::{self, event_of_alert, StoredAlerts};
 use rampart_pipeline::sink::VecSink;
 use rampart_pipeline::{load_rules, FileSource};
 use rampart_sigma::LoadOptions;
+use rampart_store::{RunInfo, SqliteStore, Store};
 use rampart_testkit::data_path;
 
 const FILE_NAME_FIELDS: &[&str] = &[
@@ -94,6 +95,16 @@ fn most_alerted_image(alerts: &[Alert]) -> String {
         })
 }
 
+/// A fresh store in `dir` holding `alerts`, as a retro-hunt reads it.
+fn store_of(dir: &tempfile::TempDir, name: &str, alerts: &[Alert]) -> StoredAlerts {
+    let mut store = SqliteStore::open(&dir.path().join(name)).unwrap();
+    if !alerts.is_empty() {
+        let run = store.begin_run(&RunInfo::default()).unwrap();
+        store.insert_alerts(run, alerts).unwrap();
+    }
+    StoredAlerts::new(store)
+}
+
 fn matcher_for(image: &str) -> (Arc<Matcher>, String) {
     let indicator = Indicator {
         id: "indicator--retro-test".into(),
@@ -120,14 +131,17 @@ fn matcher_for(image: &str) -> (Arc<Matcher>, String) {
 
 #[test]
 fn a_new_indicator_finds_the_stored_events_and_the_files_events_alike() {
+    let dir = tempfile::tempdir().unwrap();
     let stored = stored_alerts();
     let image = most_alerted_image(&stored);
     let (matcher, rule_id) = matcher_for(&image);
+    let store = store_of(&dir, "stored.db", &stored);
+    let empty = store_of(&dir, "empty.db", &[]);
 
     // Over the stored alerts' events: one IoC alert per distinct event naming it.
     let from_store = retro::run(
         Arc::clone(&matcher),
-        &stored,
+        &store,
         &[],
         HuntOptions::default(),
         &(),
@@ -158,7 +172,7 @@ fn a_new_indicator_finds_the_stored_events_and_the_files_events_alike() {
     // from the event's identity), so stored and file hits are one set.
     let from_files = retro::run(
         Arc::clone(&matcher),
-        &[],
+        &empty,
         &file_sources(),
         HuntOptions::default(),
         &(),
@@ -172,7 +186,7 @@ fn a_new_indicator_finds_the_stored_events_and_the_files_events_alike() {
         .all(|a| file_ids.contains(a.id.as_str())));
     let both = retro::run(
         Arc::clone(&matcher),
-        &stored,
+        &store,
         &file_sources(),
         HuntOptions::default(),
         &(),
@@ -201,8 +215,10 @@ fn a_new_indicator_finds_the_stored_events_and_the_files_events_alike() {
     assert_eq!(sightings[0]["count"], both.alerts.len());
 
     // Hits already stored are not reported again.
-    let mut saved = stored.clone();
-    saved.extend(both.alerts.iter().cloned());
+    let mut saved = store.into_store();
+    let run = saved.begin_run(&RunInfo::default()).unwrap();
+    saved.insert_alerts(run, &both.alerts).unwrap();
+    let saved = StoredAlerts::new(saved);
     let again = retro::run(
         matcher,
         &saved,
@@ -212,4 +228,133 @@ fn a_new_indicator_finds_the_stored_events_and_the_files_events_alike() {
     )
     .unwrap();
     assert!(again.alerts.is_empty(), "{} repeated", again.alerts.len());
+}
+
+/// A store of many generated alerts (two rules on each of many network events, as a
+/// hunt stores them) is read page by page: every page at most the page size, every
+/// alert read once, each event scanned once, and the indicator's hits exactly the
+/// events holding its address, each once; the same run again after saving them finds
+/// nothing new.
+#[test]
+fn a_large_store_is_hunted_page_by_page_and_each_hit_reported_once() {
+    use rampart_event::{alert_id, Event, EventMeta, MatchedField, Value};
+    use std::sync::Mutex;
+
+    const EVENTS: u64 = 6_000;
+    const PAGE: usize = 500;
+    let hit_every = 997;
+    let mut alerts = Vec::new();
+    let mut expected = BTreeSet::new();
+    for record in 1..=EVENTS {
+        let address = if record % hit_every == 0 {
+            "203.0.113.77".to_string()
+        } else {
+            format!(
+                "10.{}.{}.{}",
+                record / 65_536,
+                (record / 256) % 256,
+                record % 256
+            )
+        };
+        let mut event = Event {
+            meta: EventMeta {
+                source: "generated.evtx".into(),
+                timestamp: Some(Utc::now()),
+                computer: Some("ws-01.example".into()),
+                channel: Some("Microsoft-Windows-Sysmon/Operational".into()),
+                provider: Some("Microsoft-Windows-Sysmon".into()),
+                event_id: Some(3),
+                record_id: Some(record),
+            },
+            fields: Vec::new(),
+        };
+        event.set("EventRecordID", Value::Int(record as i64));
+        event.set("DestinationIp", Value::Str(address.as_str().into()));
+        if record % hit_every == 0 {
+            expected.insert(record);
+        }
+        for rule in ["rule-outbound", "rule-unusual-port"] {
+            alerts.push(Alert {
+                id: alert_id(rule, &event),
+                rule_id: rule.into(),
+                rule_title: rule.into(),
+                level: Level::Low,
+                status: None,
+                techniques: Vec::new(),
+                tactics: Vec::new(),
+                tags: Vec::new(),
+                event: event.meta.clone(),
+                matched: vec![MatchedField {
+                    field: "DestinationIp".into(),
+                    value: address.clone(),
+                }],
+                context: Vec::new(),
+                intel: None,
+            });
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pages = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&pages);
+    let store = store_of(&dir, "large.db", &alerts)
+        .with_page(PAGE)
+        .with_progress(move |read| seen.lock().unwrap().push(read));
+    let indicator = Indicator {
+        id: "indicator--generated".into(),
+        source: "list:generated".into(),
+        all_of: vec![Observable {
+            kind: ObservableKind::Ip,
+            value: "203.0.113.77".into(),
+        }],
+        name: None,
+        description: None,
+        confidence: None,
+        labels: Vec::new(),
+        valid_from: None,
+        valid_until: None,
+        first_seen: None,
+        last_seen: None,
+        detect: true,
+        context: Default::default(),
+    };
+    let matcher = Arc::new(Matcher::new(&[indicator], &[], Utc::now()));
+
+    let report = retro::run(
+        Arc::clone(&matcher),
+        &store,
+        &[],
+        HuntOptions::default(),
+        &(),
+    )
+    .unwrap();
+    let pages = pages.lock().unwrap().clone();
+    assert_eq!(pages.len(), alerts.len().div_ceil(PAGE));
+    assert!(pages.iter().all(|&read| read as usize <= PAGE));
+    assert_eq!(pages.iter().sum::<u64>(), alerts.len() as u64);
+    assert_eq!(report.stored_alerts, alerts.len() as u64);
+    assert_eq!(report.stored_events, EVENTS, "each event scanned once");
+    let found: BTreeSet<u64> = report
+        .alerts
+        .iter()
+        .map(|a| a.event.record_id.unwrap())
+        .collect();
+    assert_eq!(found, expected);
+    assert_eq!(report.alerts.len(), expected.len(), "each hit once");
+
+    let mut saved = store.into_store();
+    let run = saved.begin_run(&RunInfo::default()).unwrap();
+    saved.insert_alerts(run, &report.alerts).unwrap();
+    let again = retro::run(
+        matcher,
+        &StoredAlerts::new(saved),
+        &[],
+        HuntOptions::default(),
+        &(),
+    )
+    .unwrap();
+    assert!(again.alerts.is_empty(), "{} repeated", again.alerts.len());
+    assert_eq!(
+        again.stored_alerts,
+        alerts.len() as u64 + expected.len() as u64
+    );
 }

@@ -667,6 +667,39 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    /// At most `limit` stored alerts after the position `after` (0: from the first), in
+    /// the order they were stored, each with its position: pass the last position back
+    /// for the next page. A whole store is read this way in bounded memory, each page
+    /// one seek on the table's own order (an offset would read every row before it, and
+    /// `alerts`' event-time order sorts the whole table for each page).
+    pub fn alerts_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, Alert)>> {
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT rowid, id, body FROM alerts WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement
+            .query_map(params![after, limit], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut page = Vec::new();
+        for row in rows {
+            let (position, id, body) = row.map_err(|e| self.err(e))?;
+            let mut alert: Alert = serde_json::from_str(&body).map_err(|e| self.bad(&id, e))?;
+            // Rows of schema version 1 hold no id in their body.
+            alert.id = id;
+            page.push((position, alert));
+        }
+        Ok(page)
+    }
+
     /// A stored alert from its row; `state` is the triage state column (`None`: new).
     fn stored_alert(
         &self,

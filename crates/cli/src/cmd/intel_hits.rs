@@ -5,18 +5,19 @@
 //! `intel::sightings`'s. Results go to stdout, summaries to stderr.
 
 use crate::cmd::alerts::{parse_since, StoreArg};
+use crate::cmd::hunt::EXIT_SKIPPED_INPUT;
 use crate::global::GlobalOpts;
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
-use rampart_event::terminal::Escaped;
-use rampart_ingest::{Input, ReadOptions};
+use indicatif::{ProgressBar, ProgressStyle};
+use rampart_event::terminal::{escape, Escaped};
+use rampart_ingest::{Diagnostic, FindOptions, Found, ReadOptions};
 use rampart_intel::matcher::{Matcher, IOC_RULE_PREFIX};
 use rampart_intel::sightings::{misp_sightings, stix_bundle, Hit, Sighter};
-use rampart_pipeline::hunt::HuntOptions;
-use rampart_pipeline::{retro, FileSource};
+use rampart_pipeline::hunt::{HuntOptions, Observer};
+use rampart_pipeline::{retro, EventSource, FileSource};
 use rampart_store::{AlertQuery, IndicatorQuery, RunInfo, RunSummary, SqliteStore, Store};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,9 +25,13 @@ use std::sync::Arc;
 /// Arguments of `rampart intel retro`.
 #[derive(Debug, Args)]
 pub struct RetroArgs {
-    /// Feed files' events to hunt besides the stored alerts' (EVTX, JSON lines).
-    #[arg(value_name = "FILE")]
-    files: Vec<PathBuf>,
+    /// Files or folders (walked as `hunt` walks them) whose events to hunt besides the
+    /// stored alerts' (EVTX, JSON lines).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Follow symbolic links in folders (loops are reported).
+    #[arg(long)]
+    follow_links: bool,
     /// Run the indicators first imported at or after this time (RFC 3339, a date, or
     /// an age such as `7d`); default: those of the last import.
     #[arg(long, value_name = "T", value_parser = parse_since)]
@@ -69,7 +74,7 @@ pub struct SightingsArgs {
 /// Runs `rampart intel retro`.
 pub fn retro(args: RetroArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let path = args.store.path(global);
-    let mut store = SqliteStore::open(&path)?;
+    let store = SqliteStore::open(&path)?;
     let since = match args.since {
         Some(since) => Some(since),
         None => store
@@ -90,26 +95,57 @@ pub fn retro(args: RetroArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         .collect();
     let now = Utc::now();
     let matcher = Arc::new(Matcher::new(&indicators, &store.allow_list()?, now));
-    let stored: Vec<_> = store
-        .alerts(&AlertQuery::default())?
-        .into_iter()
-        .map(|stored| stored.alert)
-        .collect();
-    let options = Arc::new(ReadOptions::default());
-    let mut files = Vec::with_capacity(args.files.len());
-    for file in &args.files {
-        files.push(FileSource {
-            input: Input::file(file).with_context(|| format!("cannot open {}", file.display()))?,
-            options: Arc::clone(&options),
-        });
+    let Found {
+        inputs,
+        skipped: inputs_skipped,
+    } = rampart_ingest::inputs(
+        &args.paths,
+        FindOptions {
+            follow_links: args.follow_links,
+        },
+    );
+    for skipped in &inputs_skipped {
+        eprintln!("warning: input skipped: {}", escape(&skipped.to_string()));
     }
+    let options = Arc::new(ReadOptions::default());
+    let files: Vec<FileSource> = inputs
+        .into_iter()
+        .map(|input| FileSource {
+            input,
+            options: Arc::clone(&options),
+        })
+        .collect();
+
+    // Progress only for a person watching: stored alerts counted as their pages are
+    // scanned, then the files' bytes.
+    let progress = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {pos} stored alerts {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar
+    });
+    let mut stored = retro::StoredAlerts::new(store);
+    if let Some(bar) = &progress {
+        let bar = bar.clone();
+        stored = stored.with_progress(move |alerts| bar.inc(alerts));
+    }
+    let watch = Watch {
+        progress: progress.clone(),
+        files: &files,
+    };
     let report = retro::run(
         Arc::clone(&matcher),
         &stored,
         &files,
         HuntOptions::default(),
-        &(),
+        &watch,
     )?;
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let mut store = stored.into_store();
 
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for alert in &report.alerts {
@@ -135,7 +171,7 @@ pub fn retro(args: RetroArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     if args.save && !report.alerts.is_empty() {
         let run = store.begin_run(&RunInfo {
             command: "intel retro".into(),
-            inputs: args.files.iter().map(|f| f.display().to_string()).collect(),
+            inputs: args.paths.iter().map(|f| f.display().to_string()).collect(),
             rule_sources: Vec::new(),
         })?;
         store.insert_alerts(run, &report.alerts)?;
@@ -143,24 +179,86 @@ pub fn retro(args: RetroArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             run,
             &RunSummary {
                 files: files.len() as u64,
-                events: report.files.events + report.stored_events as u64,
+                events: report.files.events + report.stored_events,
                 alerts: report.alerts.len() as u64,
                 ..RunSummary::default()
             },
         )?;
     }
     eprintln!(
-        "{} indicator(s) first imported since {} ({} matchable) over {} stored event(s) and \
-         {} file event(s): {} new hit(s){}",
+        "{} indicator(s) first imported since {} ({} matchable) over {} stored alert(s) \
+         ({} event(s)) and {} file event(s): {} new hit(s){}",
         indicators.len(),
         since.format("%Y-%m-%d %H:%M:%S"),
         matcher.len(),
+        report.stored_alerts,
         report.stored_events,
         report.files.events,
         report.alerts.len(),
         if args.save { ", saved" } else { "" }
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(
+        if report.files.unreadable > 0
+            || report.files.records_skipped > 0
+            || !inputs_skipped.is_empty()
+        {
+            ExitCode::from(EXIT_SKIPPED_INPUT)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
+}
+
+/// What a retro-hunt shows while it runs: warnings above the progress, which moves to
+/// the files' bytes once the stored alerts are done.
+struct Watch<'a> {
+    progress: Option<ProgressBar>,
+    files: &'a [FileSource],
+}
+
+impl Watch<'_> {
+    fn warn(&self, line: &str) {
+        let line = escape(line);
+        match &self.progress {
+            Some(progress) => progress.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+impl Observer for Watch<'_> {
+    fn diagnostic(&self, diagnostic: Diagnostic) {
+        self.warn(&format!("warning: {diagnostic}"));
+    }
+
+    fn source_failed(&self, _source: &str, error: &(dyn std::error::Error + 'static)) {
+        self.warn(&format!(
+            "warning: input skipped: {}",
+            rampart_event::error_chain(error)
+        ));
+    }
+
+    fn source_done(&self, source: &dyn EventSource) {
+        let Some(progress) = &self.progress else {
+            return;
+        };
+        match source.size() {
+            Some(bytes) => progress.inc(bytes),
+            // The stored alerts are done: the bar turns to the files' bytes.
+            None if !self.files.is_empty() && progress.length().is_none() => {
+                let total: u64 = self.files.iter().filter_map(EventSource::size).sum();
+                progress.set_position(0);
+                progress.set_length(total);
+                progress.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+            }
+            None => {}
+        }
+    }
 }
 
 /// Runs `rampart intel sightings`.
