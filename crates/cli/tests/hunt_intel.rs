@@ -428,3 +428,146 @@ fn hunt_with_a_store_matches_its_imported_indicators_and_its_allow_list_wins() {
     let (alerts, stderr) = hunt(dir.path(), "all.jsonl", &["--store", db]);
     assert_eq!(kinds(&alerts), ["domain", "ip", "sha256"], "{stderr}");
 }
+
+/// ESET's Operation Ghost MISP event as it is, but with its attributes marked for
+/// detection: ESET publishes them `to_ids: false` (context only), and a team hunting
+/// the white paper's infrastructure would flip them. Galaxies, names and ids are
+/// untouched: "APT 29" and the ATT&CK ids as ESET wrote them (several revoked since).
+fn operation_ghost_for_detection(dir: &Path) -> PathBuf {
+    let path = rampart_testkit::data_path(
+        "threat-intel/eset-malware-ioc/dukes/misp-dukes-operation-ghost-event.json",
+    );
+    let mut event: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let attributes = event["response"][0]["Event"]["Attribute"]
+        .as_array_mut()
+        .unwrap();
+    for attribute in attributes.iter_mut() {
+        attribute["to_ids"] = json!(true);
+    }
+    let copy = dir.join("operation-ghost.json");
+    std::fs::write(&copy, serde_json::to_vec(&event).unwrap()).unwrap();
+    copy
+}
+
+/// An IoC hit on one of Operation Ghost's domains is enriched with what the event
+/// says, joined to ATT&CK: MISP's "APT 29" is the group APT29 (G0016) in ECS
+/// `threat.group` and in the attribution (named as ESET wrote it), the techniques the
+/// event names are the alert's at their current ids (the revoked T1086 as T1059.001),
+/// APT29's own techniques are listed apart as the group's, and OCSF carries the same
+/// under `unmapped.intel.attribution`.
+#[test]
+fn an_operation_ghost_hit_is_joined_to_apt29_in_native_and_ocsf_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = operation_ghost_for_detection(dir.path());
+    let events = dir.path().join("dns.jsonl");
+    std::fs::write(
+        &events,
+        concat!(
+            r#"{"EventID":22,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws1.example","#,
+            r#""EventRecordID":7,"UtcTime":"2019-10-17 09:12:03.117","QueryName":"publiccouncil.org","#,
+            r#""Image":"C:\\Windows\\System32\\rundll32.exe"}"#,
+            "\n",
+            r#"{"EventID":22,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws1.example","#,
+            r#""EventRecordID":8,"QueryName":"example.org","Image":"C:\\Windows\\explorer.exe"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let output = |format: &str| -> Vec<Value> {
+        let out = dir.path().join(format!("{format}.jsonl"));
+        let rules = rules();
+        ok(&[
+            "hunt",
+            events.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--intel",
+            feed.to_str().unwrap(),
+            "--format",
+            format,
+            "--quiet",
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        jsonl(&out)
+            .into_iter()
+            .filter(|a| {
+                let rule = if format == "ocsf" {
+                    &a["finding_info"]["analytic"]["uid"]
+                } else {
+                    &a["rule"]["id"]
+                };
+                rule.as_str().unwrap().starts_with("intel:")
+            })
+            .collect()
+    };
+
+    let native = output("native");
+    assert_eq!(native.len(), 1, "one hit, on record 7: {native:?}");
+    let hit = &native[0];
+    assert_eq!(hit["event"]["record_id"], 7);
+    assert_eq!(hit["intel"]["actors"], json!(["APT 29"]));
+    assert_eq!(hit["threat"]["group"]["id"], json!(["G0016"]));
+    assert_eq!(hit["threat"]["group"]["name"], json!(["APT29"]));
+    assert_eq!(
+        hit["threat"]["group"]["reference"],
+        json!(["https://attack.mitre.org/groups/G0016"])
+    );
+    let attribution = &hit["enrichment"]["attribution"];
+    assert_eq!(attribution["groups"][0]["id"], "G0016");
+    assert_eq!(attribution["groups"][0]["named_as"], json!(["APT 29"]));
+    let named = |id: &str| {
+        attribution["techniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .cloned()
+    };
+    let powershell = named("T1059.001").expect("the revoked T1086 at its current id");
+    assert!(
+        powershell["named_as"].to_string().contains("T1086"),
+        "{powershell}"
+    );
+    // The named techniques are the alert's own (ECS and the technique context) …
+    let ecs_subtechniques = hit["threat"]["technique"]["subtechnique"]["id"].to_string();
+    assert!(
+        ecs_subtechniques.contains("T1059.001"),
+        "{ecs_subtechniques}"
+    );
+    assert!(hit["enrichment"]["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["technique"]["id"] == "T1059.001"));
+    // … the group's techniques are listed apart, not claimed as observed.
+    let group_techniques: Vec<&str> = attribution["group_techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(group_techniques.len() > 20, "{group_techniques:?}");
+    let claimed = hit["threat"]["technique"].to_string();
+    let apart: Vec<&&str> = group_techniques
+        .iter()
+        .filter(|t| !claimed.contains(**t))
+        .collect();
+    assert!(
+        !apart.is_empty(),
+        "some of APT29's techniques are not the hit's"
+    );
+
+    let ocsf = output("ocsf");
+    assert_eq!(ocsf.len(), 1);
+    let finding = &ocsf[0];
+    assert_eq!(finding["finding_info"]["uid"], hit["id"]);
+    let joined = &finding["unmapped"]["intel"]["attribution"];
+    assert_eq!(joined["groups"], attribution["groups"]);
+    assert_eq!(joined["group_techniques"], attribution["group_techniques"]);
+    assert!(finding["finding_info"]["attacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["sub_technique"]["uid"] == "T1059.001"));
+}

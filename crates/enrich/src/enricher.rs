@@ -5,10 +5,12 @@ use crate::context::{resolve, ResolvedTag, TacticRef, TechniqueContext};
 use crate::pyramid::{Pyramid, PyramidClassifier};
 use chrono::{DateTime, Utc};
 use rampart_event::{Alert, AlertIntel, ContextField, EventMeta, Level, MatchedField};
-use rampart_knowledge::{Domain, Knowledge};
+use rampart_intel::attribution::{Attribution, Attributor, Joined};
+use rampart_intel::IntelContext;
+use rampart_knowledge::{Domain, Kind, Knowledge, Matrix};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The framework name ECS puts in `threat.framework`.
 pub const FRAMEWORK: &str = "MITRE ATT&CK";
@@ -23,6 +25,14 @@ pub struct Threat {
     pub technique: EcsTechnique,
     /// Tactics, in matrix order.
     pub tactic: EcsRefs,
+    /// ECS `threat.group`: the ATT&CK groups an IoC alert's intelligence is attributed
+    /// to (absent for rule alerts).
+    #[serde(default, skip_serializing_if = "EcsRefs::is_empty")]
+    pub group: EcsRefs,
+    /// ECS `threat.software`: the ATT&CK software (malware, tools) an IoC alert's
+    /// intelligence names (absent for rule alerts).
+    #[serde(default, skip_serializing_if = "EcsRefs::is_empty")]
+    pub software: EcsRefs,
 }
 
 /// ECS `threat.technique`: the parent techniques, with sub-techniques nested.
@@ -50,6 +60,11 @@ pub struct EcsRefs {
 }
 
 impl EcsRefs {
+    /// Whether no object is listed.
+    pub fn is_empty(&self) -> bool {
+        self.id.is_empty()
+    }
+
     fn push(&mut self, id: &str, name: &str, url: Option<&str>) {
         if self.id.iter().any(|known| known == id) {
             return;
@@ -85,6 +100,11 @@ pub struct Enrichment {
     pub tags: Vec<ResolvedTag>,
     /// Pyramid-of-pain level of what matched.
     pub pyramid: Pyramid,
+    /// For an IoC alert whose intelligence names actors, malware or ATT&CK ids: what
+    /// they join to in ATT&CK (groups, software, the named techniques at their current
+    /// ids, the groups' own techniques, and the names that matched nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Arc<Attribution>>,
 }
 
 /// One enriched alert: the native JSON-lines record (schema in the crate docs).
@@ -117,12 +137,21 @@ pub struct EnrichedAlert {
 /// A tag's resolution with the shared context, as cached.
 type Cached = (ResolvedTag, Option<Arc<TechniqueContext>>);
 
+/// Distinct intelligence contexts whose attribution is kept; past this the memo
+/// starts again, so a feed of endlessly varied contexts cannot grow it without bound.
+const MAX_ATTRIBUTIONS: usize = 4096;
+
 /// Enriches alerts from one knowledge graph. Cheap to share between threads; the
 /// per-technique cache fills as techniques are met.
 pub struct Enricher<'k> {
     knowledge: &'k Knowledge,
     pyramid: PyramidClassifier,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Built at the first IoC alert: rule alerts never pay for its name index.
+    attributor: OnceLock<Attributor<'k>>,
+    /// Attribution per intelligence context (actors, malware, ATT&CK ids): a feed's
+    /// indicators mostly share a few contexts, so each is joined once.
+    attributions: Mutex<HashMap<String, Option<Arc<Attribution>>>>,
 }
 
 impl<'k> Enricher<'k> {
@@ -138,7 +167,45 @@ impl<'k> Enricher<'k> {
             knowledge,
             pyramid: PyramidClassifier::new(tools),
             cache: Mutex::new(HashMap::new()),
+            attributor: OnceLock::new(),
+            attributions: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// What ATT&CK knows of the actors, malware and ATT&CK ids an IoC alert's
+    /// intelligence names (memoised per context); `None` when it names none.
+    pub fn attribution(&self, intel: &AlertIntel) -> Option<Arc<Attribution>> {
+        if intel.actors.is_empty() && intel.malware.is_empty() && intel.attack_ids.is_empty() {
+            return None;
+        }
+        // Lists joined by a separator no feed name holds (control characters are
+        // normalised away by the readers, and a collision only shares a join).
+        let key = [&intel.actors, &intel.malware, &intel.attack_ids]
+            .map(|list| list.join("\u{1f}"))
+            .join("\u{1e}");
+        if let Ok(memo) = self.attributions.lock() {
+            if let Some(found) = memo.get(&key) {
+                return found.clone();
+            }
+        }
+        let attributor = self
+            .attributor
+            .get_or_init(|| Attributor::new(self.knowledge));
+        let context = IntelContext {
+            actors: intel.actors.clone(),
+            malware: intel.malware.clone(),
+            attack_ids: intel.attack_ids.clone(),
+            reports: Vec::new(),
+        };
+        let attribution = attributor.context(&context);
+        let found = (!attribution.is_empty()).then(|| Arc::new(attribution));
+        if let Ok(mut memo) = self.attributions.lock() {
+            if memo.len() >= MAX_ATTRIBUTIONS {
+                memo.clear();
+            }
+            memo.insert(key, found.clone());
+        }
+        found
     }
 
     /// The knowledge graph.
@@ -171,9 +238,7 @@ impl<'k> Enricher<'k> {
     pub fn enrich(&self, alert: &Alert) -> EnrichedAlert {
         let mut techniques: Vec<Arc<TechniqueContext>> = Vec::new();
         let mut tags = Vec::new();
-        for id in &alert.techniques {
-            let (tag, context) = self.technique(id);
-            tags.push(tag);
+        let mut add = |context: Option<Arc<TechniqueContext>>| {
             if let Some(context) = context {
                 if !techniques
                     .iter()
@@ -181,6 +246,20 @@ impl<'k> Enricher<'k> {
                 {
                     techniques.push(context);
                 }
+            }
+        };
+        for id in &alert.techniques {
+            let (tag, context) = self.technique(id);
+            tags.push(tag);
+            add(context);
+        }
+        let attribution = alert.intel.as_deref().and_then(|i| self.attribution(i));
+        // The techniques the intelligence names, at their current ids, are what the
+        // alert is about (as a rule's tags are); the groups' other techniques are
+        // only what such an actor does, listed in the attribution and nowhere else.
+        if let Some(attribution) = &attribution {
+            for joined in &attribution.techniques {
+                add(self.technique(&joined.id).1);
             }
         }
         // An IoC hit is as brittle as the kind of value it matched, whatever field
@@ -212,19 +291,26 @@ impl<'k> Enricher<'k> {
             event: alert.event.clone(),
             matched: alert.matched.clone(),
             context: alert.context.clone(),
-            threat: self.threat(alert, &techniques),
+            threat: self.threat(alert, &techniques, attribution.as_deref()),
             enrichment: Enrichment {
                 techniques,
                 tags,
                 pyramid,
+                attribution,
             },
             intel: alert.intel.clone(),
         }
     }
 
     /// ECS `threat.*`: techniques from the resolved contexts; tactics from the rule's
-    /// tactic tags when it has any (the rule author's claim), else the techniques'.
-    fn threat(&self, alert: &Alert, techniques: &[Arc<TechniqueContext>]) -> Threat {
+    /// tactic tags when it has any (the rule author's claim), else the techniques';
+    /// groups and software from an IoC alert's attribution.
+    fn threat(
+        &self,
+        alert: &Alert,
+        techniques: &[Arc<TechniqueContext>],
+        attribution: Option<&Attribution>,
+    ) -> Threat {
         let mut threat = Threat {
             framework: FRAMEWORK.to_string(),
             ..Threat::default()
@@ -266,6 +352,15 @@ impl<'k> Enricher<'k> {
                 .tactic
                 .push(&tactic.id, &tactic.name, tactic.url.as_deref());
         }
+        if let Some(attribution) = attribution {
+            push_joined(&mut threat.group, matrix, Kind::Group, &attribution.groups);
+            push_joined(
+                &mut threat.software,
+                matrix,
+                Kind::Software,
+                &attribution.software,
+            );
+        }
         threat
     }
 
@@ -275,6 +370,19 @@ impl<'k> Enricher<'k> {
             .matrix(Domain::Enterprise)
             .map(|m| m.version.clone())
             .unwrap_or_default()
+    }
+}
+
+/// Joined ATT&CK objects into ECS id / name / reference arrays (the reference is the
+/// object's ATT&CK page).
+fn push_joined(ecs: &mut EcsRefs, matrix: &Matrix, kind: Kind, joined: &[Joined]) {
+    for object in joined {
+        let url = matrix
+            .by_attack_id(&object.id)
+            .into_iter()
+            .filter(|node| node.kind == kind)
+            .find_map(|node| matrix.meta(node).and_then(|m| m.url.as_deref()));
+        ecs.push(&object.id, &object.name, url);
     }
 }
 

@@ -15,7 +15,9 @@
 //! matched[]             { field, value }: what made the rule match
 //! context[]             { field, value }: the event's user, process, parent, … fields
 //! threat                ECS: framework, technique.{id,name,reference}[],
-//!                       technique.subtechnique.{id,name,reference}[], tactic.{id,name,reference}[]
+//!                       technique.subtechnique.{id,name,reference}[], tactic.{id,name,reference}[],
+//!                       for an attributed IoC alert group.{id,name,reference}[] and
+//!                       software.{id,name,reference}[]
 //! enrichment.techniques[]  { technique{id,name,url}, parent, tactics[] (matrix order),
 //!                       groups{count,top[]}, mitigations[], detection_strategies[],
 //!                       d3fend{<D3FEND tactic>: [{id,name,artifact}]}, engage[] }
@@ -23,6 +25,10 @@
 //!                       revoked_without_replacement|unknown(nearest[]) }
 //! enrichment.pyramid    { level: hash_value|ip_address|domain_name|network_artifact|
 //!                       host_artifact|tool|ttp, basis[]{field,level} }
+//! enrichment.attribution   IoC alerts only: { groups[], software[], techniques[]
+//!                       ({id,name,named_as[]}), group_techniques[] (what the groups do,
+//!                       not what was seen), unresolved[] }
+//! intel                 IoC alerts only: indicator, feed, observables, actors, malware, …
 //! ```
 //!
 //! [`ocsf::detection_finding`] maps the same record onto OCSF Detection Finding (2004).

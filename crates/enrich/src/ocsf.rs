@@ -11,6 +11,9 @@
 //! plus the `techniques` it answers). `device.hostname`, `time` (epoch ms) and
 //! `severity_id` (1 informational … 5 critical) come from the alert; everything else
 //! Rampart knows (groups, ENGAGE, pyramid level, tag issues) goes under `unmapped`.
+//! An IoC alert's indicator is `unmapped.intel`, and what its intelligence joins to in
+//! ATT&CK (groups, software, techniques, the groups' techniques, unresolved names)
+//! `unmapped.intel.attribution`; the techniques it names are in `attacks` like a rule's.
 
 use crate::context::TechniqueContext;
 use crate::enricher::EnrichedAlert;
@@ -106,8 +109,13 @@ pub fn detection_finding(alert: &EnrichedAlert, uid: &str, attack_version: &str)
     });
     // An IoC hit: the indicator, its feed and what it indicates, beside the rest of
     // what OCSF has no place for.
+    // Its ATT&CK joins go with it (`unmapped.intel.attribution`): OCSF's `attacks`
+    // hold techniques, and the groups and software are not observed behaviour.
     if let (Some(intel), Some(unmapped)) = (&alert.intel, finding.get_mut("unmapped")) {
         unmapped["intel"] = json!(intel);
+        if let Some(attribution) = &alert.enrichment.attribution {
+            unmapped["intel"]["attribution"] = json!(attribution);
+        }
     }
     finding
 }

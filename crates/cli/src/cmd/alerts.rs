@@ -13,7 +13,7 @@ use rampart_correlate::IncidentConfig;
 use rampart_enrich::{ocsf, Enricher};
 use rampart_event::terminal::escape as escape_controls;
 use rampart_event::terminal::Escaped;
-use rampart_event::{Alert, Level};
+use rampart_event::{Alert, AlertIntel, Level};
 use rampart_store::{AlertQuery, OpenOptions, RunInfo, RunSummary, Store, StoredAlert};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -202,6 +202,9 @@ fn show(args: ShowArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     } else {
         write_alert_details(&mut out, &stored)?;
+        if let Some(intel) = &stored.alert.intel {
+            write_alert_intel(&mut out, intel, global)?;
+        }
         let subject = rampart_store::Subject::Alert(stored.id.clone());
         if let Some(record) = store.triage_record(&subject)? {
             crate::cmd::triage::write_triage(&mut out, &record, &store.comments(&subject)?)?;
@@ -288,6 +291,58 @@ fn write_alert_details(out: &mut impl Write, stored: &StoredAlert) -> std::io::R
                 escape_controls(field),
                 escape_controls(value)
             )?;
+        }
+    }
+    Ok(())
+}
+
+/// An IoC alert's indicator, what its feed says it indicates, and what that joins to
+/// in ATT&CK (the graph is loaded only for an alert whose feed names something).
+fn write_alert_intel(
+    out: &mut impl Write,
+    intel: &AlertIntel,
+    global: &GlobalOpts,
+) -> anyhow::Result<()> {
+    writeln!(out, "intel:")?;
+    writeln!(
+        out,
+        "  indicator: {} from {}",
+        Escaped(&intel.indicator_id),
+        Escaped(&intel.source)
+    )?;
+    if let Some(confidence) = intel.confidence {
+        writeln!(out, "  confidence: {confidence}")?;
+    }
+    for observable in &intel.observables {
+        writeln!(
+            out,
+            "  observable: {} {} in {}",
+            Escaped(&observable.kind),
+            Escaped(&observable.value),
+            Escaped(&observable.field)
+        )?;
+    }
+    for (label, values) in [
+        ("actors", &intel.actors),
+        ("malware", &intel.malware),
+        ("ATT&CK ids", &intel.attack_ids),
+        ("reports", &intel.reports),
+    ] {
+        if !values.is_empty() {
+            let values: Vec<String> = values.iter().map(|v| Escaped(v).to_string()).collect();
+            writeln!(out, "  {label}: {}", values.join(", "))?;
+        }
+    }
+    if intel.actors.is_empty() && intel.malware.is_empty() && intel.attack_ids.is_empty() {
+        return Ok(());
+    }
+    let Some(knowledge) = load_knowledge(global) else {
+        return Ok(());
+    };
+    if let Some(attribution) = Enricher::new(&knowledge).attribution(intel) {
+        writeln!(out, "attributed:")?;
+        for line in crate::cmd::intel::attribution_lines(&attribution, true) {
+            writeln!(out, "  {line}")?;
         }
     }
     Ok(())

@@ -466,7 +466,7 @@ fn joined_text(joined: &Joined) -> String {
 }
 
 /// The joins as lines; `full` also lists the groups' techniques.
-fn attribution_lines(attribution: &Attribution, full: bool) -> Vec<String> {
+pub(crate) fn attribution_lines(attribution: &Attribution, full: bool) -> Vec<String> {
     let list = |items: &[Joined]| -> String {
         items.iter().map(joined_text).collect::<Vec<_>>().join("; ")
     };

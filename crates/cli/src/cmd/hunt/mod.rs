@@ -207,13 +207,16 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     // The graph lives as long as the process: the enriched sinks borrow it from
-    // threads that the output buffer hands them to.
-    let knowledge: Option<&'static Knowledge> = if format.needs_knowledge() || args.store.is_some()
-    {
-        hunt_store::load_knowledge(global).map(|k| &*Box::leak(Box::new(k)))
-    } else {
-        None
-    };
+    // threads that the output buffer hands them to. A table of IoC alerts names the
+    // ATT&CK groups their intelligence joins to.
+    let table_joins =
+        format == Format::Table && intel.as_ref().is_some_and(|l| !l.matcher.is_empty());
+    let knowledge: Option<&'static Knowledge> =
+        if format.needs_knowledge() || args.store.is_some() || table_joins {
+            hunt_store::load_knowledge(global).map(|k| &*Box::leak(Box::new(k)))
+        } else {
+            None
+        };
     // Rule tags from another ATT&CK release skew every tactic and kill chain: the
     // summary says so once. Checked on its own thread while the inputs are scanned:
     // loading the graph, when the output does not need it anyway, takes most of a second.

@@ -81,7 +81,7 @@ pub fn sink(
             writer: csv::Writer::from_writer(out),
             header_written: false,
         }),
-        Format::Table => Box::new(Table::new(out)),
+        Format::Table => Box::new(Table::new(out, knowledge)),
     })
 }
 

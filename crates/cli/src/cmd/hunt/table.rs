@@ -9,8 +9,10 @@
 
 use super::output::{matched_text, or_empty, AlertSink};
 use chrono::{DateTime, Utc};
+use rampart_enrich::Enricher;
 use rampart_event::terminal::escape;
-use rampart_event::Alert;
+use rampart_event::{Alert, AlertIntel};
+use rampart_knowledge::Knowledge;
 use std::io::{self, Write};
 
 /// Rows sorted and written together at most; past this the table is written in
@@ -45,15 +47,46 @@ pub struct Table {
     out: Box<dyn Write + Send>,
     rows: Vec<Row>,
     runs_written: usize,
+    /// Joins IoC alerts' actors and malware to ATT&CK, when the graph is loaded.
+    enricher: Option<Enricher<'static>>,
 }
 
 impl Table {
-    /// A table written to `out`.
-    pub fn new(out: Box<dyn Write + Send>) -> Self {
+    /// A table written to `out`; with `knowledge`, an IoC alert's row names the ATT&CK
+    /// groups and software its intelligence joins to.
+    pub fn new(out: Box<dyn Write + Send>, knowledge: Option<&'static Knowledge>) -> Self {
         Table {
             out,
             rows: Vec::new(),
             runs_written: 0,
+            enricher: knowledge.map(Enricher::new),
+        }
+    }
+
+    /// ` → APT29 (G0016)`: what an IoC alert's intelligence is attributed to, joined to
+    /// ATT&CK when the graph is loaded, else as the feed names it.
+    fn attributed(&self, intel: &AlertIntel) -> String {
+        let joined = self
+            .enricher
+            .as_ref()
+            .and_then(|enricher| enricher.attribution(intel));
+        let names: Vec<String> = match joined {
+            Some(attribution)
+                if !(attribution.groups.is_empty() && attribution.software.is_empty()) =>
+            {
+                attribution
+                    .groups
+                    .iter()
+                    .chain(&attribution.software)
+                    .map(|j| format!("{} ({})", j.name, j.id))
+                    .collect()
+            }
+            _ => intel.actors.iter().chain(&intel.malware).cloned().collect(),
+        };
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!(" → {}", names.join(", "))
         }
     }
 
@@ -121,10 +154,13 @@ impl AlertSink for Table {
             .timestamp
             .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_default();
-        let title = escape(&alert.rule_title);
+        let mut title = escape(&alert.rule_title).into_owned();
+        if let Some(intel) = &alert.intel {
+            title.push_str(&escape(&self.attributed(intel)));
+        }
         let matched = matched_text(alert);
         let rest = if matched.is_empty() {
-            title.into_owned()
+            title
         } else {
             format!("{title}  [{}]", cut(&escape(&matched), MATCHED_WIDTH))
         };
