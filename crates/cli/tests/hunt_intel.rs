@@ -571,3 +571,99 @@ fn an_operation_ghost_hit_is_joined_to_apt29_in_native_and_ocsf_output() {
         .iter()
         .any(|a| a["sub_technique"]["uid"] == "T1059.001"));
 }
+
+/// The README's threat-intelligence walkthrough, command for command as the README
+/// writes them (read from it, `$RAMPART_DATA` and `$TI` expanded, the store put in a
+/// temporary folder): the import, a hunt of the demo corpus that hits the bundle's
+/// hash and joins it to APT29 (G0016), the host's incident whose likely next
+/// techniques come from the attribution, and the IoC alert with its joins.
+#[test]
+fn the_readme_walkthrough_hits_joins_and_predicts_what_it_shows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("## Threat intelligence: from an IoC to the actor's next techniques")
+        .nth(1)
+        .expect("the README's walkthrough section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    assert!(
+        block.starts_with("TI=$RAMPART_DATA/threat-intel\n"),
+        "{block}"
+    );
+    let commands: Vec<&str> = block
+        .lines()
+        .filter(|line| line.starts_with("rampart "))
+        .collect();
+    assert_eq!(commands.len(), 4, "{commands:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ti.db");
+    let data = rampart_testkit::data_dir();
+    let mut outputs = Vec::new();
+    for command in &commands {
+        let expanded = command
+            .replace("$TI", "$RAMPART_DATA/threat-intel")
+            .replace("$RAMPART_DATA", data.to_str().unwrap())
+            .replace("ti.db", db.to_str().unwrap());
+        let args: Vec<&str> = expanded.split_whitespace().skip(1).collect();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .current_dir(&root)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(&args)
+            .env("XDG_CACHE_HOME", common::cache_home())
+            .env_remove("RAMPART_LOG")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        outputs.push((output.status.code(), stdout, stderr));
+    }
+
+    // The import: the MISP event's "text" attributes are reported (exit 3).
+    let (status, stdout, stderr) = &outputs[0];
+    assert_eq!(*status, Some(3), "{stderr}");
+    assert!(
+        stdout.contains("stix:walkthrough-apt29.json: 1 added"),
+        "{stdout}"
+    );
+    // The hunt: the hash hits four records, each joined to APT29.
+    let (status, stdout, stderr) = &outputs[1];
+    assert_eq!(*status, Some(0), "{stderr}");
+    let hits: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.contains("IoC sha256 949485ba"))
+        .collect();
+    assert_eq!(hits.len(), 4, "{stderr}");
+    assert!(
+        hits.iter().all(|line| line.contains(" → APT29 (G0016)")),
+        "{hits:?}"
+    );
+    assert!(hits.iter().any(|line| line.contains(" 4127 ")), "{hits:?}");
+    assert!(stderr.contains("4 IoC hits"), "{stderr}");
+    // The incident holds the hit, and its likely next techniques start with APT29's.
+    let (status, stdout, stderr) = &outputs[2];
+    assert_eq!(*status, Some(0), "{stderr}");
+    assert!(stdout.contains("IoC sha256 949485ba"), "{stdout}");
+    let first_next = stdout
+        .lines()
+        .find(|line| line.trim_start().starts_with("likely next: T"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        first_next.contains("IoC attributed to G0016") && first_next.contains("APT29"),
+        "{first_next}"
+    );
+    // The alert: the feed's actor and its join.
+    let (status, stdout, stderr) = &outputs[3];
+    assert_eq!(*status, Some(0), "{stderr}");
+    assert!(stdout.contains("  actors: APT29\n"), "{stdout}");
+    assert!(stdout.contains("  groups: APT29 (G0016)\n"), "{stdout}");
+    assert!(
+        stdout.contains("  techniques: Mshta (T1218.005)\n"),
+        "{stdout}"
+    );
+}
