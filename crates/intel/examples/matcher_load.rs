@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let generated = rampart_intel::synthetic::indicators(count, 1, now).count();
     let generation = started.elapsed();
-    let before = peak_rss_kib();
+    let before = rampart_testkit::peak_rss_kib();
     let started = Instant::now();
     let mut builder = MatcherBuilder::new(&[], now);
     for indicator in rampart_intel::synthetic::indicators(count, 1, now) {
@@ -54,21 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "matcher heap (estimate): {:.1} MiB; peak RSS: {:.1} MiB (before: {:.1} MiB)",
         matcher.heap_bytes() as f64 / 1048576.0,
-        peak_rss_kib() as f64 / 1024.0,
+        rampart_testkit::peak_rss_kib() as f64 / 1024.0,
         before as f64 / 1024.0
     );
     Ok(())
-}
-
-/// The process's peak resident set (`VmHWM`), in KiB; 0 where /proc is not there.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -1,4 +1,5 @@
-//! Test support shared by every crate's tests: where the reference data lives.
+//! Test support shared by every crate's tests: where the reference data lives, and
+//! what a measuring example reads of its own memory.
 //!
 //! Tests run against the real public data (ATT&CK, D3FEND, ENGAGE, SigmaHQ, EVTX
 //! samples) that sits beside the checkout in `../shared/data`. `RAMPART_TEST_DATA`
@@ -68,8 +69,32 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The process's peak resident set (`VmHWM` of `/proc/self/status`), in KiB; 0 where
+/// there is no `/proc`: for the examples that measure what loading costs.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn reads_the_peak_resident_set() {
+        // 64 MiB written, so resident: the peak is at least that.
+        let held = vec![1u8; 64 << 20];
+        let peak = super::peak_rss_kib();
+        assert!(held.iter().all(|&b| b == 1));
+        assert!(peak >= 64 << 10, "{peak} KiB");
+    }
+
     #[test]
     fn finds_the_reference_data() {
         assert!(super::data_path("mitre-attack").is_dir());
