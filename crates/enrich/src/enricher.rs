@@ -178,11 +178,9 @@ impl<'k> Enricher<'k> {
         if intel.actors.is_empty() && intel.malware.is_empty() && intel.attack_ids.is_empty() {
             return None;
         }
-        // Lists joined by a separator no feed name holds (control characters are
-        // normalised away by the readers, and a collision only shares a join).
-        let key = [&intel.actors, &intel.malware, &intel.attack_ids]
-            .map(|list| list.join("\u{1f}"))
-            .join("\u{1e}");
+        // The lists as Rust writes them (quoted, escaped): two contexts share a key
+        // only when they are the same, whatever characters a feed puts in names.
+        let key = format!("{:?}", (&intel.actors, &intel.malware, &intel.attack_ids));
         if let Ok(memo) = self.attributions.lock() {
             if let Some(found) = memo.get(&key) {
                 return found.clone();

@@ -124,6 +124,7 @@ pub fn retro(args: RetroArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             ProgressStyle::with_template("{spinner} [{elapsed_precise}] {pos} stored alerts {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
         bar
     });
     let mut stored = retro::StoredAlerts::new(store);
