@@ -48,8 +48,8 @@ pub use access::{Role, TokenId, TokenInfo, UnknownRole, TOKEN_PREFIX};
 pub use dedup::dedup_key;
 pub use error::{Result, StoreError, StoreErrorKind};
 pub use intel::{
-    AllowEntry, ImportMode, ImportOptions, ImportOutcome, IndicatorQuery, IntelCount, IntelSource,
-    IntelStats, StoredEntity, StoredIndicator,
+    ActiveMatch, AllowEntry, ImportMode, ImportOptions, ImportOutcome, IndicatorQuery, IntelCount,
+    IntelSource, IntelStats, StoredContext, StoredEntity, StoredIndicator,
 };
 pub use model::{
     AlertQuery, IncidentQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary,
