@@ -513,6 +513,14 @@ fn an_operation_ghost_hit_is_joined_to_apt29_in_native_and_ocsf_output() {
         hit["threat"]["group"]["reference"],
         json!(["https://attack.mitre.org/groups/G0016"])
     );
+    // ECS's indicator-match shape: what matched, where, and from which feed.
+    let enrichment = &hit["threat"]["enrichments"][0];
+    assert_eq!(enrichment["indicator"]["type"], "domain-name");
+    assert_eq!(enrichment["indicator"]["provider"], hit["intel"]["source"]);
+    assert_eq!(enrichment["matched"]["atomic"], "publiccouncil.org");
+    assert_eq!(enrichment["matched"]["field"], "QueryName");
+    assert_eq!(enrichment["matched"]["id"], hit["intel"]["indicator_id"]);
+    assert_eq!(enrichment["matched"]["type"], "indicator_match_rule");
     let attribution = &hit["enrichment"]["attribution"];
     assert_eq!(attribution["groups"][0]["id"], "G0016");
     assert_eq!(attribution["groups"][0]["named_as"], json!(["APT 29"]));

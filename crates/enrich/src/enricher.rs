@@ -33,6 +33,100 @@ pub struct Threat {
     /// intelligence names (absent for rule alerts).
     #[serde(default, skip_serializing_if = "EcsRefs::is_empty")]
     pub software: EcsRefs,
+    /// ECS `threat.enrichments[]`: for an IoC alert, one per observable of its
+    /// indicator, in the indicator-match shape (absent for rule alerts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enrichments: Vec<EcsEnrichment>,
+}
+
+/// One ECS `threat.enrichments` entry: the indicator and what of the event it matched.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EcsEnrichment {
+    /// ECS `threat.enrichments.indicator`.
+    pub indicator: EcsIndicator,
+    /// ECS `threat.enrichments.matched`.
+    pub matched: EcsMatched,
+}
+
+/// The part of ECS `threat.indicator` an IoC alert knows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EcsIndicator {
+    /// ECS indicator type (`file`, `ipv4-addr`, `domain-name`, `url`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The feed (`stix:…`, `misp:…`).
+    pub provider: String,
+    /// `None`, `Low`, `Medium` or `High`, from the 0–100 confidence on STIX's scale
+    /// (0; 1–29; 30–69; 70–100); absent when the feed gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<String>,
+}
+
+/// ECS `threat.enrichments.matched`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EcsMatched {
+    /// The event's value that matched.
+    pub atomic: String,
+    /// The event field it was in (Sigma name).
+    pub field: String,
+    /// The indicator's id.
+    pub id: String,
+    /// Always `indicator_match_rule`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl EcsEnrichment {
+    /// One entry per observable of an IoC alert's indicator.
+    fn of(alert: &Alert, intel: &AlertIntel) -> Vec<EcsEnrichment> {
+        let confidence = intel.confidence.map(|c| {
+            match c {
+                0 => "None",
+                1..=29 => "Low",
+                30..=69 => "Medium",
+                _ => "High",
+            }
+            .to_string()
+        });
+        intel
+            .observables
+            .iter()
+            .map(|observable| {
+                let atomic = alert
+                    .matched
+                    .iter()
+                    .find(|m| m.field == observable.field)
+                    .map_or(&observable.value, |m| &m.value);
+                EcsEnrichment {
+                    indicator: EcsIndicator {
+                        kind: ecs_indicator_type(&observable.kind, &observable.value).into(),
+                        provider: intel.source.clone(),
+                        confidence: confidence.clone(),
+                    },
+                    matched: EcsMatched {
+                        atomic: atomic.clone(),
+                        field: observable.field.clone(),
+                        id: intel.indicator_id.clone(),
+                        kind: "indicator_match_rule".into(),
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+/// The ECS indicator type of an observable kind (as the intelligence crate names it).
+fn ecs_indicator_type(kind: &str, value: &str) -> &'static str {
+    match kind {
+        "ip" if value.contains(':') => "ipv6-addr",
+        "ip" => "ipv4-addr",
+        "domain" => "domain-name",
+        "url" => "url",
+        "email" => "email-addr",
+        "registry-key" => "windows-registry-key",
+        "command-line" => "process",
+        _ => "file",
+    }
 }
 
 /// ECS `threat.technique`: the parent techniques, with sub-techniques nested.
@@ -349,6 +443,9 @@ impl<'k> Enricher<'k> {
             threat
                 .tactic
                 .push(&tactic.id, &tactic.name, tactic.url.as_deref());
+        }
+        if let Some(intel) = &alert.intel {
+            threat.enrichments = EcsEnrichment::of(alert, intel);
         }
         if let Some(attribution) = attribution {
             push_joined(&mut threat.group, matrix, Kind::Group, &attribution.groups);

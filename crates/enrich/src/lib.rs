@@ -17,7 +17,8 @@
 //! threat                ECS: framework, technique.{id,name,reference}[],
 //!                       technique.subtechnique.{id,name,reference}[], tactic.{id,name,reference}[],
 //!                       for an attributed IoC alert group.{id,name,reference}[] and
-//!                       software.{id,name,reference}[]
+//!                       software.{id,name,reference}[]; for an IoC alert enrichments[]
+//!                       { indicator{type,provider,confidence}, matched{atomic,field,id,type} }
 //! enrichment.techniques[]  { technique{id,name,url}, parent, tactics[] (matrix order),
 //!                       groups{count,top[]}, mitigations[], detection_strategies[],
 //!                       d3fend{<D3FEND tactic>: [{id,name,artifact}]}, engage[] }
@@ -43,6 +44,7 @@ pub use context::{
     TechniqueContext, TOP_GROUPS,
 };
 pub use enricher::{
-    EcsRefs, EcsTechnique, EnrichedAlert, Enricher, Enrichment, RuleView, Threat, FRAMEWORK,
+    EcsEnrichment, EcsIndicator, EcsMatched, EcsRefs, EcsTechnique, EnrichedAlert, Enricher,
+    Enrichment, RuleView, Threat, FRAMEWORK,
 };
 pub use pyramid::{Pyramid, PyramidClassifier, PyramidLevel};
