@@ -14,5 +14,7 @@
 pub mod action;
 pub mod error;
 pub mod playbook;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::RespondError;
