@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use rampart_respond::action::email::message_id;
 use rampart_respond::action::{
-    Connector, ConnectorConfig, Connectors, OutcomeStatus, RenderContext, Secrets, SmtpConfig,
-    SmtpTls,
+    Connector, ConnectorConfig, Connectors, HttpConfig, OutcomeStatus, RenderContext, Secrets,
+    SmtpConfig, SmtpTls,
 };
 use rampart_respond::playbook::ActionSpec;
-use rampart_respond::testing::SmtpPeer;
+use rampart_respond::testing::{SmtpPeer, TestCa};
 
 fn smtp(port: u16) -> SmtpConfig {
     SmtpConfig {
@@ -157,4 +157,43 @@ fn relays_are_checked_and_an_absent_one_is_retried() {
     let none = Connectors::new(ConnectorConfig::default(), Secrets::new()).unwrap();
     let spec = action("email: { to: [soc@corp.example], subject: s, body: b }");
     assert!(none.prepare("pb", "m", &spec, &context()).is_err());
+}
+
+#[test]
+fn starttls_is_required_and_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new();
+    let peer = SmtpPeer::start_starttls(dir.path(), &ca);
+    let spec = action("email: { to: [soc@corp.example], subject: 'over TLS', body: hello }");
+    let config = |ca_file| ConnectorConfig {
+        smtp: Some(SmtpConfig {
+            relay: "localhost".to_owned(),
+            port: Some(peer.addr().port()),
+            from: "rampart@soc.example".to_owned(),
+            tls: SmtpTls::Starttls,
+            auth_secret: None,
+        }),
+        http: HttpConfig {
+            ca_file,
+            insecure: false,
+        },
+        ..ConnectorConfig::default()
+    };
+
+    // The private CA is not trusted by default: nothing is delivered.
+    let untrusting = Connectors::new(config(None), Secrets::new()).unwrap();
+    let request = untrusting.prepare("pb", "m", &spec, &context()).unwrap();
+    let outcome = untrusting.send(&request, Duration::from_secs(10));
+    assert_eq!(outcome.status, OutcomeStatus::Failed, "{outcome:?}");
+    assert!(peer.messages().is_empty());
+
+    let trusting =
+        Connectors::new(config(Some(ca.write_ca_file(dir.path()))), Secrets::new()).unwrap();
+    let outcome = trusting.send(&request, Duration::from_secs(10));
+    assert_eq!(outcome.status, OutcomeStatus::Done, "{outcome:?}");
+    let messages = peer.wait_for(1, Duration::from_secs(10));
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].header("subject"), Some("over TLS"));
+    let id = message_id(&request.idempotency_key);
+    assert_eq!(messages[0].header("message-id"), Some(id.as_str()));
 }

@@ -128,9 +128,10 @@ impl EmailConnector {
                 retry_after: None,
             },
             Err(error) => {
+                let tls = error.is_tls() || super::http::caused_by_tls(&error);
                 let again = error.is_transient()
                     || error.is_timeout()
-                    || (!error.is_permanent() && !error.is_tls() && !error.is_client());
+                    || (!error.is_permanent() && !tls && !error.is_client());
                 Outcome {
                     status: if again {
                         OutcomeStatus::Retry

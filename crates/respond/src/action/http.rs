@@ -222,6 +222,27 @@ fn transport_outcome(transport: &ureq::Transport, timeout: Duration) -> Outcome 
     }
 }
 
+/// Whether `error` or one of its causes is a TLS failure (a certificate not trusted,
+/// a handshake refused): that will fail again, unlike a broken connection.
+pub(crate) fn caused_by_tls(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                return true;
+            }
+        }
+        current = error.source();
+    }
+    false
+}
+
 /// The longest wait a peer may ask for; a longer `Retry-After` is taken as this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 

@@ -40,15 +40,30 @@ impl SmtpPeer {
     /// # Panics
     /// When `python3 -m aiosmtpd` cannot start or does not listen within 20 s.
     pub fn start(dir: &Path) -> SmtpPeer {
+        SmtpPeer::spawn(dir, None)
+    }
+
+    /// Like [`SmtpPeer::start`], but offering STARTTLS with `ca`'s `localhost`
+    /// certificate and refusing mail before it.
+    pub fn start_starttls(dir: &Path, ca: &super::TestCa) -> SmtpPeer {
+        SmtpPeer::spawn(dir, Some(ca.write_server_files(dir)))
+    }
+
+    fn spawn(dir: &Path, tls: Option<(PathBuf, PathBuf)>) -> SmtpPeer {
         let maildir = dir.join("maildir");
         let port = {
             let probe = TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()
         };
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let mut child = Command::new("python3")
+        let mut command = Command::new("python3");
+        command
             .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("127.0.0.1:{port}"));
+        if let Some((chain, key)) = &tls {
+            command.arg("--tlscert").arg(chain).arg("--tlskey").arg(key);
+        }
+        let mut child = command
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdin(Stdio::null())

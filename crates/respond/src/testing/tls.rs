@@ -9,6 +9,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 /// A CA made for one test, and a server certificate for `localhost` and `127.0.0.1`.
 pub struct TestCa {
     ca_pem: String,
+    server_pem: String,
+    key_pem: String,
     chain: Vec<CertificateDer<'static>>,
     key_der: Vec<u8>,
 }
@@ -52,6 +54,8 @@ impl TestCa {
         let certificate = params.signed_by(&key, &ca, &ca_key).unwrap();
         TestCa {
             ca_pem: ca.pem(),
+            server_pem: format!("{}{}", certificate.pem(), ca.pem()),
+            key_pem: key.serialize_pem(),
             chain: vec![certificate.der().clone(), ca.der().clone()],
             key_der: key.serialize_der(),
         }
@@ -67,6 +71,16 @@ impl TestCa {
         let path = dir.join("ca.pem");
         std::fs::write(&path, &self.ca_pem).unwrap();
         path
+    }
+
+    /// Writes the server's certificate chain and key to `dir/server.pem` and
+    /// `dir/server.key` (for servers run as programs) and returns both paths.
+    pub fn write_server_files(&self, dir: &Path) -> (PathBuf, PathBuf) {
+        let chain = dir.join("server.pem");
+        let key = dir.join("server.key");
+        std::fs::write(&chain, &self.server_pem).unwrap();
+        std::fs::write(&key, &self.key_pem).unwrap();
+        (chain, key)
     }
 
     /// A TLS server configuration presenting the server certificate.
