@@ -154,6 +154,10 @@ fn hostile_values_stay_single_arguments_after_a_literal_double_dash() {
 
     // The dry run quotes every argument, so a newline cannot forge a line.
     let shown = connectors.dry_run(&request);
+    assert!(shown.starts_with(&format!(
+        "exec edr-isolate = {}\n",
+        dir.path().join("recorder.sh").display()
+    )));
     assert!(shown.contains("argv[8] = \"a\\nb\\r\\nc\"\n"), "{shown}");
     assert!(shown.contains(&format!(
         "env RAMPART_IDEMPOTENCY_KEY={}",

@@ -504,3 +504,49 @@ fn the_secrets_file_must_be_private_and_never_shows_its_values() {
     let shown = rampart_event::error_chain(&error);
     assert!(shown.contains("line") && !shown.contains(TOKEN), "{shown}");
 }
+
+#[test]
+fn a_webhook_url_kept_whole_as_a_secret_is_sent_and_never_shown() {
+    let peer = HttpPeer::start();
+    let hook = format!("{}/services/T000/B000/XyZsEcReT", peer.url());
+    let mut secrets = secrets();
+    secrets.insert("slack_hook", &hook).unwrap();
+    let connectors = Connectors::new(ConnectorConfig::default(), secrets.clone()).unwrap();
+    let spec = action("http: { template: slack, url: '{{ secret.slack_hook }}' }");
+    let request = connectors.prepare("pb", "tell", &spec, &context()).unwrap();
+    // Its host is a secret too: limits count it by the secret's name.
+    assert_eq!(request.target, "secret:slack_hook");
+    let outcome = connectors.send(&request, TIMEOUT);
+    assert_eq!(outcome.status, OutcomeStatus::Done, "{outcome:?}");
+    assert_eq!(peer.requests()[0].path, "/services/T000/B000/XyZsEcReT");
+    assert!(connectors
+        .dry_run(&request)
+        .starts_with("POST [secret:slack_hook] HTTP/1.1\n"));
+
+    // When the hook is unreachable, the error names no part of it.
+    let gone = {
+        let closed = HttpPeer::start();
+        format!("{}/services/T000/B000/XyZsEcReT", closed.url())
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    secrets.insert("slack_hook", &gone).unwrap();
+    let connectors = Connectors::new(ConnectorConfig::default(), secrets).unwrap();
+    let outcome = connectors.send(&request, TIMEOUT);
+    assert_eq!(outcome.status, OutcomeStatus::Retry, "{outcome:?}");
+    assert!(
+        !outcome.summary.contains("XyZsEcReT"),
+        "{}",
+        outcome.summary
+    );
+    // A secret URL of another scheme is refused when it is filled in.
+    let mut secrets = Secrets::new();
+    secrets.insert("slack_hook", "file:///etc/passwd").unwrap();
+    let connectors = Connectors::new(ConnectorConfig::default(), secrets).unwrap();
+    let outcome = connectors.send(&request, TIMEOUT);
+    assert_eq!(outcome.status, OutcomeStatus::Failed);
+    assert!(
+        !outcome.summary.contains("/etc/passwd"),
+        "{}",
+        outcome.summary
+    );
+}

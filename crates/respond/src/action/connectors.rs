@@ -18,7 +18,20 @@ use crate::playbook::ActionSpec;
 use crate::RespondError;
 
 /// What the connectors need besides a playbook: where secrets are, TLS trust, the SMTP
-/// relay, the command allow-list. Read from the responder's configuration file.
+/// relay, the command allow-list. Read from the responder's configuration file:
+///
+/// ```yaml
+/// secrets_file: /etc/rampart/secrets.yml     # owner-only; name: value
+/// http:
+///   ca_file: /etc/rampart/private-ca.pem     # trusted besides the web PKI roots
+/// smtp:
+///   relay: mail.corp.example
+///   from: Rampart <rampart@corp.example>
+///   tls: starttls                            # or tls; none only to a loopback relay
+///   auth_secret: smtp                        # a secret holding user:password
+/// commands:                                  # the allow-list: name → absolute path
+///   edr-isolate: /opt/edr/bin/isolate
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorConfig {
@@ -164,9 +177,21 @@ impl Connectors {
         self.secrets.redact(text)
     }
 
-    /// The request as it would be sent, secrets redacted (see [`dry_run`]).
+    /// The request as it would be sent, secrets redacted (see [`dry_run`]); a command
+    /// is shown with the program path its allow-list entry names.
     pub fn dry_run(&self, request: &PreparedRequest) -> String {
-        dry_run(request, &self.secrets)
+        let shown = dry_run(request, &self.secrets);
+        match &request.detail {
+            RequestDetail::Command { program, .. } => match self.config.commands.get(program) {
+                Some(path) => shown.replacen(
+                    &format!("exec {program}\n"),
+                    &format!("exec {program} = {}\n", path.display()),
+                    1,
+                ),
+                None => shown,
+            },
+            _ => shown,
+        }
     }
 
     /// The connector of `kind`, when configured.
@@ -252,4 +277,35 @@ pub fn dry_run(request: &PreparedRequest, secrets: &Secrets) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_documented_configuration_reads() {
+        let text = r#"
+secrets_file: /etc/rampart/secrets.yml
+http:
+  ca_file: /etc/rampart/private-ca.pem
+smtp:
+  relay: mail.corp.example
+  from: Rampart <rampart@corp.example>
+  tls: starttls
+  auth_secret: smtp
+commands:
+  edr-isolate: /opt/edr/bin/isolate
+"#;
+        let config: ConnectorConfig = serde_yaml::from_str(text).unwrap();
+        let smtp = config.smtp.as_ref().unwrap();
+        assert_eq!(smtp.target(), "smtp://mail.corp.example:587");
+        assert!(!config.http.insecure);
+        assert_eq!(
+            config.commands["edr-isolate"],
+            PathBuf::from("/opt/edr/bin/isolate")
+        );
+        assert!(serde_yaml::from_str::<ConnectorConfig>("http: { verify: false }").is_err());
+    }
 }
