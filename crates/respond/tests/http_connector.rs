@@ -93,6 +93,9 @@ fn thehive_alert_reaches_the_peer_once_per_key_with_auth_from_a_secret() {
 
     let key = &request.idempotency_key;
     assert_eq!(peer.acted(), BTreeMap::from([(key.clone(), 1)]));
+    peer.check_acted_once([key.as_str()]).unwrap();
+    let other = peer.check_acted_once(["rampart-0000"]).unwrap_err();
+    assert!(other.starts_with("1 key(s) never acted on"), "{other}");
     assert_eq!(peer.delivered(), BTreeMap::from([(key.clone(), 2)]));
     let received = &peer.requests()[0];
     assert_eq!(received.method, "POST");

@@ -240,6 +240,40 @@ impl HttpPeer {
         self.shared.lock().delivered.clone()
     }
 
+    /// Checks that exactly the `expected` keys were acted on, each once: the error
+    /// lists the keys never acted on, acted on more than once, and not expected.
+    pub fn check_acted_once<'a>(
+        &self,
+        expected: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), String> {
+        let acted = self.acted();
+        let expected: std::collections::BTreeSet<&str> = expected.into_iter().collect();
+        let missing: Vec<&str> = expected
+            .iter()
+            .copied()
+            .filter(|key| !acted.contains_key(*key))
+            .collect();
+        let repeated: Vec<(&String, &usize)> =
+            acted.iter().filter(|(_, count)| **count > 1).collect();
+        let unexpected: Vec<&String> = acted
+            .keys()
+            .filter(|key| !expected.contains(key.as_str()))
+            .collect();
+        if missing.is_empty() && repeated.is_empty() && unexpected.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} key(s) never acted on {:?}, {} acted on more than once {:?}, {} not expected {:?}",
+                missing.len(),
+                missing.iter().take(5).collect::<Vec<_>>(),
+                repeated.len(),
+                repeated.iter().take(5).collect::<Vec<_>>(),
+                unexpected.len(),
+                unexpected.iter().take(5).collect::<Vec<_>>(),
+            ))
+        }
+    }
+
     /// How many requests without an idempotency key it acted on.
     pub fn acted_without_key(&self) -> usize {
         self.shared.lock().acted_without_key
