@@ -553,3 +553,36 @@ fn a_webhook_url_kept_whole_as_a_secret_is_sent_and_never_shown() {
         outcome.summary
     );
 }
+
+#[test]
+fn concurrent_resends_of_the_same_keys_are_acted_on_once() {
+    let peer = HttpPeer::start();
+    peer.set_delay(Duration::from_millis(5));
+    let connectors = connectors(HttpConfig::default());
+    let requests: Vec<_> = (0..5)
+        .map(|n| {
+            let spec = action(&format!(
+                "http: {{ template: webhook, url: '{}/n' }}",
+                peer.url()
+            ));
+            connectors
+                .prepare("pb", &format!("step-{n}"), &spec, &context())
+                .unwrap()
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for _ in 0..10 {
+                    for request in &requests {
+                        let outcome = connectors.send(request, TIMEOUT);
+                        assert_eq!(outcome.status, OutcomeStatus::Done, "{outcome:?}");
+                    }
+                }
+            });
+        }
+    });
+    peer.check_acted_once(requests.iter().map(|r| r.idempotency_key.as_str()))
+        .unwrap();
+    assert_eq!(peer.delivered().values().sum::<usize>(), 8 * 10 * 5);
+}
