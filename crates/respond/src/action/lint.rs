@@ -5,44 +5,82 @@ use super::prepare::BuiltIn;
 use super::template::{is_name, Reference, Segment, Template};
 use crate::playbook::ActionSpec;
 
-/// The problems of `action` given the playbook's declared `inputs`, each one sentence
-/// naming the field: unparsable templates, unknown names (inputs, built-in templates,
-/// auth schemes, methods, programs are checked at run time against the allow-list),
-/// secrets where they may not stand, URLs that are not http(s), and command arguments
-/// whose value comes first without a literal `--` before them (refused at run time when
+/// How bad a [`Problem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// `prepare` refuses the action whatever the values.
+    Error,
+    /// `prepare` refuses it for some values (a command argument led by a value that may
+    /// start with `-`).
+    Warning,
+}
+
+/// One problem of an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The field: `url`, `headers.X-Key`, `body.title`, `args[2]`, `subject`, …
+    pub field: String,
+    /// One sentence.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+fn error(field: &str, message: String) -> Problem {
+    Problem {
+        severity: Severity::Error,
+        field: field.to_owned(),
+        message,
+    }
+}
+
+/// The problems of `action` given the playbook's declared `inputs`: unparsable
+/// templates, unknown names (inputs, built-in templates, auth schemes, methods;
+/// programs are checked at run time against the allow-list), secrets where they may
+/// not stand, URLs that are not http(s) (errors), and command arguments whose value
+/// comes first without a literal `--` before them (warnings: refused at run time when
 /// the value starts with `-`).
-pub fn lint(action: &ActionSpec, inputs: &[&str]) -> Vec<String> {
+pub fn lint(action: &ActionSpec, inputs: &[&str]) -> Vec<Problem> {
     let mut problems = Vec::new();
     match action {
         ActionSpec::Http(http) => {
             if let Some(name) = &http.template {
                 if BuiltIn::from_name(name).is_none() {
-                    problems.push(format!(
-                        "template: {name:?} is not one of {}",
-                        BuiltIn::NAMES.join(", ")
+                    problems.push(error(
+                        "template",
+                        format!("{name:?} is not one of {}", BuiltIn::NAMES.join(", ")),
                     ));
                 }
             }
             if let Some(method) = &http.method {
                 let method = method.to_ascii_uppercase();
                 if !super::prepare::METHODS.contains(&method.as_str()) {
-                    problems.push(format!("method: {method:?} is not supported"));
+                    problems.push(error("method", format!("{method:?} is not supported")));
                 }
             }
             if let Some(url) = check(&mut problems, inputs, "url", &http.url, true) {
                 if let Some(Segment::Literal(start)) = url.segments.first() {
                     let lower = start.to_ascii_lowercase();
                     if !lower.starts_with("http://") && !lower.starts_with("https://") {
-                        problems.push("url: must start with http:// or https://".to_owned());
+                        problems.push(error(
+                            "url",
+                            "must start with http:// or https://".to_owned(),
+                        ));
                     }
                 } else if !matches!(
                     url.segments.first(),
                     Some(Segment::Reference(Reference::Secret(_)))
                 ) {
-                    problems.push(
-                        "url: must start with http(s):// or a secret, never with a value"
-                            .to_owned(),
-                    );
+                    problems.push(error(
+                        "url",
+                        "must start with http(s):// or a secret, never with a value".to_owned(),
+                    ));
                 }
             }
             for (name, value) in &http.headers {
@@ -59,13 +97,16 @@ pub fn lint(action: &ActionSpec, inputs: &[&str]) -> Vec<String> {
                     auth.scheme.to_ascii_lowercase().as_str(),
                     "bearer" | "basic"
                 ) {
-                    problems.push(format!(
-                        "auth: scheme {:?} is not bearer or basic",
-                        auth.scheme
+                    problems.push(error(
+                        "auth",
+                        format!("scheme {:?} is not bearer or basic", auth.scheme),
                     ));
                 }
                 if !is_name(&auth.secret) {
-                    problems.push(format!("auth: secret name {:?} is not valid", auth.secret));
+                    problems.push(error(
+                        "auth",
+                        format!("secret name {:?} is not valid", auth.secret),
+                    ));
                 }
             }
             if let Some(body) = &http.body {
@@ -93,9 +134,11 @@ pub fn lint(action: &ActionSpec, inputs: &[&str]) -> Vec<String> {
                     } else if !options_ended
                         && matches!(template.segments.first(), Some(Segment::Reference(_)))
                     {
-                        problems.push(format!(
-                            "{field}: starts with a value before any literal \"--\"; a value starting with '-' will be refused (put \"--\" before it, or a literal option prefix such as \"--host=\")"
-                        ));
+                        problems.push(Problem {
+                            severity: Severity::Warning,
+                            field,
+                            message: "starts with a value before any literal \"--\"; a value starting with '-' will be refused (put \"--\" before it, or write the option and value as one argument, \"--host={{ inputs.host }}\")".to_owned(),
+                        });
                     }
                 }
             }
@@ -106,7 +149,7 @@ pub fn lint(action: &ActionSpec, inputs: &[&str]) -> Vec<String> {
 
 /// Parses `text` (field `field`), noting its problems; the template when it parses.
 fn check(
-    problems: &mut Vec<String>,
+    problems: &mut Vec<Problem>,
     inputs: &[&str],
     field: &str,
     text: &str,
@@ -114,17 +157,18 @@ fn check(
 ) -> Option<Template> {
     match Template::parse(text) {
         Err(message) => {
-            problems.push(format!("{field}: {message}"));
+            problems.push(error(field, message));
             None
         }
         Ok(template) => {
             for reference in template.references() {
                 match reference {
                     Reference::Input { name, .. } if !inputs.contains(&name.as_str()) => {
-                        problems.push(format!("{field}: input {name:?} is not declared"));
+                        problems.push(error(field, format!("input {name:?} is not declared")));
                     }
-                    Reference::Secret(name) if !secrets_allowed => problems.push(format!(
-                        "{field}: secret {name:?} may be used only in a URL, a header or auth"
+                    Reference::Secret(name) if !secrets_allowed => problems.push(error(
+                        field,
+                        format!("secret {name:?} may be used only in a URL, a header or auth"),
                     )),
                     _ => {}
                 }
@@ -179,24 +223,30 @@ mod tests {
         );
         let problems = lint(&bad, &["url"]);
         assert_eq!(problems.len(), 8, "{problems:#?}");
-        assert!(problems
+        let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(shown
             .iter()
             .any(|p| p.starts_with("body.t[1]: input \"nope\"")));
-        assert!(problems
+        assert!(shown
             .iter()
             .any(|p| p.starts_with("url: must start with http(s)://")));
+        assert!(problems.iter().all(|p| p.severity == Severity::Error));
 
         let bad =
             action("command: { program: edr, args: ['{{ inputs.host }}', '{{ secret.k }}'] }");
         let problems = lint(&bad, &["host"]);
         assert_eq!(problems.len(), 3, "{problems:#?}");
+        let warnings = problems.iter().filter(|p| p.severity == Severity::Warning);
+        assert_eq!(warnings.count(), 2);
         let bad =
             action("email: { to: ['{{ inputs.user }}'], subject: '{{ secret.k }}', body: b }");
         assert_eq!(lint(&bad, &[]).len(), 2);
         let bad = action("http: { url: 'ftp://x/' }");
+        let problems = lint(&bad, &[]);
+        assert_eq!(problems.len(), 1);
         assert_eq!(
-            lint(&bad, &[]),
-            ["url: must start with http:// or https://"]
+            problems[0].to_string(),
+            "url: must start with http:// or https://"
         );
     }
 }

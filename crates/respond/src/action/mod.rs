@@ -61,7 +61,7 @@ pub mod template;
 mod connectors;
 
 pub use connectors::{dry_run, ConnectorConfig, Connectors, HttpConfig, SmtpConfig, SmtpTls};
-pub use lint::lint;
+pub use lint::{lint, Problem, Severity};
 pub use prepare::prepare;
 pub use secrets::Secrets;
 
