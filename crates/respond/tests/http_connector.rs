@@ -176,8 +176,17 @@ http:
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(each, [&evil[1], &evil[2], &evil[3], &evil[4], &evil[6]]);
-    // A value reading like a secret reference stays that text: no secret in the body.
+    // A value reading like a secret reference stays that text: no secret in the body,
+    // and the dry run shows the text as it is sent.
     assert!(!received.body_text().contains(TOKEN));
+    assert!(received.body_text().contains("{{ secret.hive }}"));
+    let shown = connectors.dry_run(&request);
+    assert!(
+        shown.contains(r#""{{ secret.hive }}""#),
+        "{}",
+        &shown[..400]
+    );
+    assert!(shown.contains("X-Token: Token [secret:hive]\n"));
     assert_eq!(body["count"], 3);
     assert_eq!(
         body["nested"],
