@@ -343,8 +343,8 @@ fn a_hung_peer_times_out_and_a_slow_answer_is_replayed() {
 
     // Acted on, but the answer comes after the client gave up; the resend is told
     // what happened instead of acting again.
-    peer.set_delay(Duration::from_millis(600));
-    let outcome = connectors.send(&request, Duration::from_millis(200));
+    peer.set_delay(Duration::from_millis(2000));
+    let outcome = connectors.send(&request, Duration::from_millis(700));
     assert_eq!(outcome.status, OutcomeStatus::Retry);
     peer.set_delay(Duration::ZERO);
     assert!(peer.wait_for_acted(1, Duration::from_secs(5)));
