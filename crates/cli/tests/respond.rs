@@ -40,7 +40,7 @@ fn errors_name_file_line_and_column_and_exit_3() {
     let bad = dir.path().join("bad.yml");
     std::fs::write(
         &bad,
-        "rampart_playbook: 1\nid: bad\ntitle: Bad\ntrigger: { on: incident, techniques: [T1003] }\nsteps:\n  - id: s\n    d3fend: D3-NOPE\n    stage: containment\n    approval: { role: analyst }\n    action: { http: { url: \"https://x.example/?k={{ secret.K }}&t={{ \\e[31m }}\" } }\n",
+        "rampart_playbook: 1\nid: bad\ntitle: Bad\ntrigger: { on: incident, techniques: [T1003] }\nsteps:\n  - id: s\n    d3fend: D3-NOPE\n    stage: containment\n    approval: { role: analyst }\n    action: { http: { url: \"https://x.example/?t={{ \\e[31m }}\", body: { k: \"{{ secret.K }}\" } } }\n",
     )
     .unwrap();
     std::fs::write(dir.path().join("future.yml"), "rampart_playbook: 2\n").unwrap();
@@ -53,13 +53,14 @@ fn errors_name_file_line_and_column_and_exit_3() {
         lines[0].contains("bad.yml:7:13: error [d3fend]: D3-NOPE"),
         "{stdout}"
     );
-    assert!(
-        lines[1].contains("bad.yml:10:") && lines[1].contains("[secret]"),
-        "{stdout}"
-    );
     // The attacker-style escape sequence in the template is shown escaped.
     assert!(
-        lines[2].contains("[template]") && lines[2].contains("\\x1b[31m"),
+        lines[1].contains("bad.yml:10:") && lines[1].contains("\\x1b[31m"),
+        "{stdout}"
+    );
+    // A secret in a body is refused (in a URL, a header or auth it may stand).
+    assert!(
+        lines[2].contains("bad.yml:10:") && lines[2].contains("[secret]"),
         "{stdout}"
     );
     assert!(!stdout.contains('\u{1b}'), "{stdout}");
