@@ -153,21 +153,32 @@ fn each_check_fires_at_its_place() {
     );
     assert_eq!((check, line), ("tactic", 7));
 
+    // The connectors' own check (action::lint), placed at the field's line.
     let (_, check, line, message) = one("{{ inputs.users[0] }}", "{{ inputs.accounts[0] }}");
-    assert_eq!((check, line), ("template", 23));
-    assert!(message.contains("\"accounts\""), "{message}");
-    assert_eq!(one("{{ incident.id }}", "{{ env.HOME }}").1, "template");
-    assert_eq!(one("{{ incident.id }}", "{{ incident.id").1, "template");
-
-    // Secrets only in header values: URL, body, e-mail and command arguments refuse them.
-    assert_eq!(
-        one(
-            "https://idp.example.org/lock",
-            "https://idp.example.org/lock?key={{ secret.IDP }}"
-        )
-        .1,
-        "secret"
+    assert_eq!((check, line), ("action", 23));
+    assert!(
+        message.starts_with("body.user: ") && message.contains("\"accounts\""),
+        "{message}"
     );
+    assert!(one("{{ incident.id }}", "{{ env.HOME }}")
+        .3
+        .contains("unknown reference"));
+    assert!(one("{{ incident.id }}", "{{ incident.id")
+        .3
+        .contains("unclosed"));
+    let (severity, check, line, message) = one(
+        "url: \"https://idp.example.org/lock\"",
+        "url: \"{{ inputs.host[0] }}/lock\"",
+    );
+    assert_eq!((severity, check, line), (Severity::Error, "action", 21));
+    assert!(message.contains("never with a value"), "{message}");
+
+    // Secrets in a URL, a header or auth only: bodies, e-mails and commands refuse them.
+    assert!(findings(
+        "https://idp.example.org/lock",
+        "https://idp.example.org/lock?key={{ secret.IDP }}"
+    )
+    .is_empty());
     assert_eq!(one("{{ incident.id }}", "{{ secret.IDP }}").1, "secret");
     assert_eq!(one("run {{ run.id }}", "{{ secret.IDP }}").1, "secret");
     let (severity, check, _, _) = one("Bearer {{ secret.IDP }}", "Bearer 0123456789abcdef");

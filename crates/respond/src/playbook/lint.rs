@@ -380,7 +380,7 @@ fn lint_action(loaded: &LoadedPlaybook, action: &ActionSpec, at: &str, out: &mut
     };
     for problem in crate::action::lint(action, &inputs) {
         let pointer = format!("{at}/{connector}{}", field_pointer(&problem.field));
-        let check = if problem.message.contains("secret") {
+        let check = if problem.message.starts_with("secret ") {
             "secret"
         } else {
             "action"
