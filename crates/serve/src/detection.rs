@@ -17,13 +17,16 @@
 //! incidents at start-up; the incidents a batch changed are stored after it).
 //! Correlation windows live in memory and start afresh after a restart or a reload.
 
+use crate::api::body::{Rejected, LISTED_REJECTIONS};
 use crate::config::ServeConfig;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::rules::Rules;
 use arc_swap::ArcSwap;
+use axum::body::Bytes;
 use rampart_correlate::live::{IncidentTracker, StreamConfig, StreamingCorrelator, TrackerConfig};
 use rampart_event::{Alert, Event};
+use rampart_ingest::{Diagnostic, EventBatch, Place, ReadOptions, Sink};
 use rampart_pipeline::ScanOptions;
 use rampart_store::{AlertRow, RunId, RunSummary, Store};
 use rayon::prelude::*;
@@ -40,13 +43,41 @@ const CHUNK_EVENTS: usize = 64;
 const TICK: Duration = Duration::from_secs(1);
 
 /// What became of one admitted batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Processed {
     /// Events scanned.
     pub events: u64,
     /// Alerts produced (committed, or already in the store).
     pub alerts: u64,
+    /// Lines of a JSON text batch that did not become events (the first
+    /// [`LISTED_REJECTIONS`]).
+    pub rejected: Vec<Rejected>,
+    /// Lines of a JSON text batch that did not become events, all of them.
+    pub rejected_count: u64,
 }
+
+/// What an admitted batch holds.
+enum Payload {
+    /// Events read already (watched files, syslog, `_bulk`).
+    Events(Vec<Event>),
+    /// The JSON text of `POST /api/v1/events`, read on the scanning threads block by
+    /// block, each block scanned right after it is read — as `hunt` reads a file — so
+    /// its events are scanned while still in the reading core's cache and freed by the
+    /// thread that made them.
+    Text(JsonText),
+}
+
+/// A request body to read as JSON (lines, an array, documents), as the hunt does.
+pub struct JsonText {
+    /// The decoded body.
+    pub text: Bytes,
+    /// Longest line read (a longer one is skipped and reported).
+    pub max_line_bytes: usize,
+    /// More events than this refuse the request whole (422): nothing of it is kept.
+    pub max_events: usize,
+}
+
+type Reply = oneshot::Sender<Result<Processed, ApiError>>;
 
 /// One block's alerts (made into store rows on the scanning thread), and the (alert,
 /// event) pairs correlation rules listen to.
@@ -58,11 +89,14 @@ enum Message {
 }
 
 struct Job {
-    events: Vec<Event>,
+    payload: Payload,
+    /// Events counted into the queue for it (for JSON text, its lines: an upper
+    /// bound of its events but for arrays on one line, whose size the body cap bounds).
+    admitted: usize,
     /// Input checkpoints (watched files) committed with the alerts.
     checkpoints: Vec<(String, String)>,
     arrived: Instant,
-    reply: oneshot::Sender<Result<Processed, String>>,
+    reply: Reply,
 }
 
 /// The handle on the queue that handlers submit to (cheap to clone).
@@ -162,6 +196,7 @@ impl Detection {
             })?;
         let mut worker = Worker {
             receiver,
+            inner: inner.clone(),
             rules,
             pool,
             full_event: config.full_event,
@@ -194,10 +229,24 @@ impl Detection {
         if events.is_empty() {
             return Ok(Processed::default());
         }
-        let receiver = self.submit(events, Vec::new())?;
+        let admitted = events.len();
+        let receiver = self.submit(Payload::Events(events), admitted)?;
         match receiver.await {
-            Ok(Ok(processed)) => Ok(processed),
-            Ok(Err(message)) => Err(ApiError::Internal(message)),
+            Ok(answer) => answer,
+            Err(_) => Err(ApiError::Unavailable("the detection thread stopped".into())),
+        }
+    }
+
+    /// Admits a JSON text body (read and scanned on the scanning threads) and waits
+    /// until its alerts are committed. An empty body is answered at once.
+    pub async fn process_text(&self, body: JsonText) -> Result<Processed, ApiError> {
+        if body.text.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Processed::default());
+        }
+        let admitted = memchr::memchr_iter(b'\n', &body.text).count() + 1;
+        let receiver = self.submit(Payload::Text(body), admitted)?;
+        match receiver.await {
+            Ok(answer) => answer,
             Err(_) => Err(ApiError::Unavailable("the detection thread stopped".into())),
         }
     }
@@ -249,27 +298,26 @@ impl Detection {
                 Err(error) => return Err(error),
             }
         }
-        let receiver = self.send(events, checkpoints)?;
+        let receiver = self.send(Payload::Events(events), count, checkpoints)?;
         if !wait_for_commit {
             return Ok(Processed {
                 events: count as u64,
-                alerts: 0,
+                ..Processed::default()
             });
         }
         match receiver.blocking_recv() {
-            Ok(Ok(processed)) => Ok(processed),
-            Ok(Err(message)) => Err(ApiError::Internal(message)),
+            Ok(answer) => answer,
             Err(_) => Err(ApiError::Unavailable("the detection thread stopped".into())),
         }
     }
 
     fn submit(
         &self,
-        events: Vec<Event>,
-        checkpoints: Vec<(String, String)>,
-    ) -> Result<oneshot::Receiver<Result<Processed, String>>, ApiError> {
-        self.admit(events.len())?;
-        self.send(events, checkpoints)
+        payload: Payload,
+        admitted: usize,
+    ) -> Result<oneshot::Receiver<Result<Processed, ApiError>>, ApiError> {
+        self.admit(admitted)?;
+        self.send(payload, admitted, Vec::new())
     }
 
     /// Counts `count` events into the queue, or refuses (429) when they do not fit.
@@ -289,25 +337,30 @@ impl Detection {
         Ok(())
     }
 
-    /// Hands admitted events to the detection thread.
+    /// Hands an admitted batch to the detection thread.
     fn send(
         &self,
-        events: Vec<Event>,
+        payload: Payload,
+        admitted: usize,
         checkpoints: Vec<(String, String)>,
-    ) -> Result<oneshot::Receiver<Result<Processed, String>>, ApiError> {
-        let count = events.len();
+    ) -> Result<oneshot::Receiver<Result<Processed, ApiError>>, ApiError> {
+        let count = admitted;
         let before = self.inner.queued.load(Ordering::SeqCst);
         self.inner
             .metrics
             .queue_events
             .store(before as u64, Ordering::Relaxed);
-        self.inner
-            .metrics
-            .events_in
-            .fetch_add(count as u64, Ordering::Relaxed);
+        if let Payload::Events(events) = &payload {
+            // JSON text is counted when it has been read.
+            self.inner
+                .metrics
+                .events_in
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
+        }
         let (reply, receiver) = oneshot::channel();
         let job = Job {
-            events,
+            payload,
+            admitted,
             checkpoints,
             arrived: Instant::now(),
             reply,
@@ -331,6 +384,8 @@ impl Detection {
 /// correlations, and hands each group to the committer (then scans the next).
 struct Worker {
     receiver: mpsc::Receiver<Message>,
+    /// The queue's counter, for batches refused after they were admitted.
+    inner: Arc<Inner>,
     rules: Arc<ArcSwap<Rules>>,
     pool: rayon::ThreadPool,
     full_event: bool,
@@ -365,16 +420,28 @@ struct Group {
     rules: Arc<Rules>,
     alerts: Vec<AlertRow>,
     checkpoints: Vec<(String, String)>,
+    /// Events scanned.
     events: usize,
+    /// What its batches counted into the queue.
+    admitted: usize,
     answers: Vec<Answer>,
 }
 
 /// One batch of a group, answered after the group's commit.
 struct Answer {
-    events: u64,
-    alerts: u64,
+    processed: Processed,
     arrived: Instant,
-    reply: oneshot::Sender<Result<Processed, String>>,
+    reply: Reply,
+}
+
+/// One batch scanned: its alerts and correlation pairs, and for JSON text what the
+/// reading found (or why the batch is refused whole).
+struct ScannedJob {
+    scanned: Scanned,
+    events: usize,
+    rejected: Vec<Rejected>,
+    rejected_count: u64,
+    refused: Option<ApiError>,
 }
 
 impl Worker {
@@ -393,12 +460,12 @@ impl Worker {
                 Ok(Message::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => continue,
             };
-            let mut size = first.events.len();
+            let mut size = first.admitted;
             let mut jobs = vec![first];
             while size < GROUP_EVENTS {
                 match self.receiver.try_recv() {
                     Ok(Message::Batch(job)) => {
-                        size += job.events.len();
+                        size += job.admitted;
                         jobs.push(job);
                     }
                     Ok(Message::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
@@ -422,20 +489,17 @@ impl Worker {
         let rules = self.rules.load_full();
         self.rebuild_stream(&rules);
         let full_event = self.full_event;
-        let mut scanned: Vec<Scanned> = self.pool.install(|| {
+        let mut scanned: Vec<ScannedJob> = self.pool.install(|| {
             jobs.par_iter()
-                .map(|job| {
-                    job.events
-                        .par_chunks(CHUNK_EVENTS)
-                        .map(|chunk| scan(&rules, chunk, full_event))
-                        .reduce(
-                            || (Vec::new(), Vec::new()),
-                            |mut a, mut b| {
-                                a.0.append(&mut b.0);
-                                a.1.append(&mut b.1);
-                                a
-                            },
-                        )
+                .map(|job| match &job.payload {
+                    Payload::Events(events) => ScannedJob {
+                        scanned: scan_events(&rules, events, full_event),
+                        events: events.len(),
+                        rejected: Vec::new(),
+                        rejected_count: 0,
+                        refused: None,
+                    },
+                    Payload::Text(text) => read_and_scan(&rules, text, full_event),
                 })
                 .collect()
         });
@@ -444,19 +508,43 @@ impl Worker {
         let mut answers = Vec::with_capacity(jobs.len());
         let mut checkpoints = Vec::new();
         let mut events = 0;
+        let mut admitted = 0;
         let mut freed = Vec::with_capacity(jobs.len());
-        for (job, (job_alerts, job_observed)) in jobs.into_iter().zip(&mut scanned) {
+        for (job, done) in jobs.into_iter().zip(&mut scanned) {
+            if let Some(refusal) = done.refused.take() {
+                // Refused whole: nothing of it is kept, and it leaves the queue now.
+                self.metrics
+                    .events_rejected
+                    .fetch_add(done.rejected_count, Ordering::Relaxed);
+                self.release(job.admitted);
+                let _ = job.reply.send(Err(refusal));
+                continue;
+            }
+            if matches!(job.payload, Payload::Text(_)) {
+                self.metrics
+                    .events_in
+                    .fetch_add(done.events as u64, Ordering::Relaxed);
+                self.metrics
+                    .events_rejected
+                    .fetch_add(done.rejected_count, Ordering::Relaxed);
+            }
+            let (job_alerts, job_observed) = &mut done.scanned;
             answers.push(Answer {
-                events: job.events.len() as u64,
-                alerts: job_alerts.len() as u64,
+                processed: Processed {
+                    events: done.events as u64,
+                    alerts: job_alerts.len() as u64,
+                    rejected: std::mem::take(&mut done.rejected),
+                    rejected_count: done.rejected_count,
+                },
                 arrived: job.arrived,
                 reply: job.reply,
             });
-            events += job.events.len();
+            events += done.events;
+            admitted += job.admitted;
             checkpoints.extend(job.checkpoints);
             alerts.append(job_alerts);
             observed.append(job_observed);
-            freed.push(job.events);
+            freed.push(job.payload);
         }
         // The events are freed by the pool between scans, off this thread and the
         // committer (the queue still counts them until their group is committed).
@@ -478,8 +566,17 @@ impl Worker {
             alerts,
             checkpoints,
             events,
+            admitted,
             answers,
         }
+    }
+
+    /// Takes a refused batch's events out of the queue.
+    fn release(&self, admitted: usize) {
+        let before = self.inner.queued.fetch_sub(admitted, Ordering::SeqCst);
+        self.metrics
+            .queue_events
+            .store(before.saturating_sub(admitted) as u64, Ordering::Relaxed);
     }
 
     /// Builds the correlator afresh for a rule set the thread has not scanned with
@@ -580,7 +677,9 @@ impl Committer {
     fn commit_group(&mut self, group: Group) {
         self.record_rules(&group.rules);
         let result = self.commit(&group.alerts, &group.checkpoints);
-        self.inner.queued.fetch_sub(group.events, Ordering::SeqCst);
+        self.inner
+            .queued
+            .fetch_sub(group.admitted, Ordering::SeqCst);
         self.metrics.queue_events.store(
             self.inner.queued.load(Ordering::SeqCst) as u64,
             Ordering::Relaxed,
@@ -595,12 +694,9 @@ impl Committer {
             let reply = match &result {
                 Ok(()) => {
                     self.metrics.observe_latency(answer.arrived.elapsed());
-                    Ok(Processed {
-                        events: answer.events,
-                        alerts: answer.alerts,
-                    })
+                    Ok(answer.processed)
                 }
-                Err(message) => Err(message.clone()),
+                Err(message) => Err(ApiError::Internal(message.clone())),
             };
             // The sender may have gone (timeout, closed connection): the alerts are
             // committed all the same.
@@ -728,6 +824,129 @@ fn covered_techniques(rules: &Rules) -> std::collections::HashSet<String> {
         .flat_map(|rule| rule.attack.techniques.iter())
         .map(|technique| technique.to_ascii_uppercase())
         .collect()
+}
+
+/// Scans events already read, in blocks of [`CHUNK_EVENTS`] on the pool.
+fn scan_events(rules: &Rules, events: &[Event], full_event: bool) -> Scanned {
+    events
+        .par_chunks(CHUNK_EVENTS)
+        .map(|chunk| scan(rules, chunk, full_event))
+        .reduce(
+            || (Vec::new(), Vec::new()),
+            |mut a, mut b| {
+                a.0.append(&mut b.0);
+                a.1.append(&mut b.1);
+                a
+            },
+        )
+}
+
+/// Reads JSON text with the reader `hunt` uses for files, in parallel on the pool,
+/// each block of events scanned on the thread that read it right after it was read.
+fn read_and_scan(rules: &Rules, text: &JsonText, full_event: bool) -> ScannedJob {
+    let options = ReadOptions {
+        parallel: true,
+        max_line_bytes: text.max_line_bytes,
+        max_diagnostics: LISTED_REJECTIONS as u64,
+        ..ReadOptions::default()
+    };
+    let sink = ScanSink {
+        rules,
+        full_event,
+        max_events: text.max_events,
+        state: Mutex::new(ScanState::default()),
+    };
+    let name: Arc<str> = Arc::from("http");
+    let read = rampart_ingest::read_json(&text.text[..], &name, &options, &sink);
+    let mut state = sink
+        .state
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let rejected_count = read.as_ref().map_or(0, |stats| stats.records_skipped);
+    let refused = match read {
+        Err(error) => Some(ApiError::BadRequest(rampart_event::error_chain(&error))),
+        Ok(_) if state.overflow => Some(ApiError::Unprocessable(format!(
+            "more than {} events in one request; send smaller batches",
+            text.max_events
+        ))),
+        Ok(_) => None,
+    };
+    // Blocks finish in any order: put them back in body order, so alerts and
+    // correlation ties come out as from events read beforehand.
+    state.blocks.sort_unstable_by_key(|(seq, _)| *seq);
+    let mut alerts = Vec::new();
+    let mut observed = Vec::new();
+    for (_, (mut block_alerts, mut block_observed)) in state.blocks {
+        alerts.append(&mut block_alerts);
+        observed.append(&mut block_observed);
+    }
+    ScannedJob {
+        scanned: (alerts, observed),
+        events: state.events,
+        rejected: state.rejected,
+        rejected_count,
+        refused,
+    }
+}
+
+#[derive(Default)]
+struct ScanState {
+    blocks: Vec<(u64, Scanned)>,
+    events: usize,
+    rejected: Vec<Rejected>,
+    overflow: bool,
+}
+
+/// Scans each block of events the reader hands over, on the thread that read it.
+struct ScanSink<'a> {
+    rules: &'a Rules,
+    full_event: bool,
+    max_events: usize,
+    state: Mutex<ScanState>,
+}
+
+impl ScanSink<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ScanState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Sink for ScanSink<'_> {
+    fn events(&self, batch: EventBatch) {
+        if batch.events.is_empty() || self.lock().overflow {
+            return;
+        }
+        let scanned = scan(self.rules, &batch.events, self.full_event);
+        let mut state = self.lock();
+        state.events += batch.events.len();
+        if state.events > self.max_events {
+            // Past the cap the request is refused whole: nothing more is kept.
+            state.overflow = true;
+            state.blocks = Vec::new();
+            return;
+        }
+        state.blocks.push((batch.seq, scanned));
+    }
+
+    fn diagnostic(&self, diagnostic: Diagnostic) {
+        let mut state = self.lock();
+        if state.rejected.len() < LISTED_REJECTIONS {
+            let line = match diagnostic.place {
+                Place::Line(line) => line,
+                _ => 0,
+            };
+            state.rejected.push(Rejected {
+                line,
+                reason: diagnostic.message,
+            });
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.lock().overflow
+    }
 }
 
 /// Scans one block of events (the pipeline's scan, with this thread's scratch): the

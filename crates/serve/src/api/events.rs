@@ -9,6 +9,7 @@
 use crate::api::body::{self, Rejected};
 use crate::api::errors::NoParams;
 use crate::auth::{Caller, Permission};
+use crate::detection::JsonText;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -45,26 +46,40 @@ async fn post_events(
 ) -> Result<Json<EventsAnswer>, ApiError> {
     caller.require(Permission::Ingest)?;
     let limits = state.config.limits.clone();
-    let parsed = tokio::task::spawn_blocking(move || {
-        let text = body::decode(&headers, &body, limits.max_decoded_bytes)?;
-        body::parse(
-            &text,
-            "http",
-            limits.max_line_bytes,
-            limits.queue_events.max(1),
-        )
-    })
-    .await
-    .map_err(|error| ApiError::Internal(format!("parsing task failed: {error}")))??;
-    state
-        .metrics
-        .events_rejected
-        .fetch_add(parsed.rejected_count, std::sync::atomic::Ordering::Relaxed);
-    let processed = state.detection.process(parsed.events).await?;
+    let text = if needs_decoding(&headers, &body) {
+        // Inflating is heavy work: off the runtime's threads.
+        tokio::task::spawn_blocking(move || {
+            body::decode(&headers, &body, limits.max_decoded_bytes)
+                .map(|text| Bytes::from(text.into_owned()))
+        })
+        .await
+        .map_err(|error| ApiError::Internal(format!("decoding task failed: {error}")))??
+    } else {
+        body::decode(&headers, &body, limits.max_decoded_bytes)?;
+        body
+    };
+    // Read and scanned on the detection threads, block by block, as `hunt` reads a file.
+    let processed = state
+        .detection
+        .process_text(JsonText {
+            text,
+            max_line_bytes: limits.max_line_bytes,
+            max_events: limits.queue_events.max(1),
+        })
+        .await?;
     Ok(Json(EventsAnswer {
         accepted: processed.events,
-        rejected: parsed.rejected,
-        rejected_count: parsed.rejected_count,
+        rejected: processed.rejected,
+        rejected_count: processed.rejected_count,
         alerts: processed.alerts,
     }))
+}
+
+/// Whether the body is to be inflated before it is read (`decode` does the rest of
+/// the checks either way).
+fn needs_decoding(headers: &HeaderMap, body: &[u8]) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .is_some_and(|value| !value.as_bytes().is_empty() && value.as_bytes() != b"identity")
+        || body.starts_with(&[0x1f, 0x8b])
 }
