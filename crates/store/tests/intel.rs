@@ -382,8 +382,8 @@ fn user_version(path: &Path) -> i64 {
         .unwrap()
 }
 
-/// A store as version 3 left it: this build's schema without the intel tables
-/// (version 4 only adds them), with an alert in it.
+/// A store as version 3 left it: this build's schema without the intel tables and the
+/// response tables (versions 4 and 5 only add them), with an alert in it.
 #[test]
 fn a_version_3_store_upgrades_and_keeps_its_alerts() {
     let dir = tempfile::tempdir().unwrap();
@@ -405,7 +405,9 @@ fn a_version_3_store_upgrades_and_keeps_its_alerts() {
     rusqlite::Connection::open(&path)
         .unwrap()
         .execute_batch(
-            "DROP TABLE intel_allow; DROP TABLE intel_entities; DROP TABLE intel_observables;
+            "DROP TABLE audit_head; DROP TABLE audit_chain; DROP TABLE respond_approvals;
+             DROP TABLE respond_steps; DROP TABLE respond_runs;
+             DROP TABLE intel_allow; DROP TABLE intel_entities; DROP TABLE intel_observables;
              DROP TABLE intel_indicators; DROP TABLE intel_sources; PRAGMA user_version = 3;",
         )
         .unwrap();
@@ -417,5 +419,5 @@ fn a_version_3_store_upgrades_and_keeps_its_alerts() {
         .unwrap();
     assert_eq!(store.active_indicators(Utc::now()).unwrap().len(), 2);
     drop(store);
-    assert_eq!(user_version(&path), 4);
+    assert_eq!(user_version(&path), 5);
 }
