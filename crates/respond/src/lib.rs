@@ -6,12 +6,14 @@
 //!   ATT&CK mitigations and RE&CT response actions.
 //! - [`action`]: connectors (HTTP, e-mail, command) behind one trait; a step is first
 //!   *prepared* (rendered, secrets left as references) and only then *sent*.
-//! - `engine`: runs as durable state machines in the store.
+//! - [`engine`]: runs as durable state machines in the store, sent by a pool of
+//!   threads with retries, per-target limits and approvals.
 //!
 //! Each step of a run names the D3FEND technique it implements and its RE&CT stage, so
 //! the response speaks the detection's language.
 
 pub mod action;
+pub mod engine;
 pub mod error;
 pub mod playbook;
 
