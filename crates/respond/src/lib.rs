@@ -16,5 +16,7 @@ pub mod action;
 pub mod engine;
 pub mod error;
 pub mod playbook;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::RespondError;
