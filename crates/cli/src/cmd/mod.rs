@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod attack;
+pub mod audit;
 pub mod coverage;
 pub mod data;
 pub mod group;
@@ -12,6 +13,7 @@ pub mod intel;
 pub mod intel_hits;
 pub mod intel_taxii;
 pub mod placeholders;
+pub mod respond;
 pub mod serve;
 pub mod sigma;
 pub mod token;
