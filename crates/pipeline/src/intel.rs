@@ -4,8 +4,9 @@
 
 use crate::Error;
 use chrono::{DateTime, Utc};
-use rampart_intel::matcher::{LoadStats, Matcher, MatcherBuilder};
+use rampart_intel::matcher::{ContextId, IndicatorCore, LoadStats, Matcher, MatcherBuilder};
 use rampart_intel::{Indicator, Observable};
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -78,7 +79,7 @@ fn load(
     let mut read = 0;
     let mut problems = Vec::new();
     if let Some(store) = store {
-        read += store.for_each_active_indicator(now, |indicator| builder.add(&indicator))?;
+        read += add_stored(store, &mut builder)?;
     }
     for path in files {
         read += read_file(path, &mut problems, &mut |indicator| {
@@ -91,6 +92,43 @@ fn load(
         problems,
         elapsed: started.elapsed(),
     })
+}
+
+/// The store's active indicators into `builder`, each shared part decoded once: a
+/// million indicators share a few hundred of them.
+fn add_stored(
+    store: &rampart_store::SqliteStore,
+    builder: &mut MatcherBuilder,
+) -> Result<u64, Error> {
+    let mut contexts: HashMap<i64, Option<ContextId>> = HashMap::new();
+    let now = builder.now();
+    let read = store.for_each_active_match(now, |active| {
+        let context = match contexts.get(&active.context) {
+            Some(&known) => known,
+            None => {
+                let stored = store.intel_context(active.context)?;
+                let id = builder.add_context(&stored.source, &stored.labels, &stored.context);
+                contexts.insert(active.context, id);
+                id
+            }
+        };
+        let core = IndicatorCore {
+            id: active.id,
+            name: active.name,
+            confidence: active.confidence,
+            // The store hands over only indicators meant for detection and valid now.
+            detect: true,
+            valid_from: None,
+            valid_until: None,
+            all_of: active.all_of,
+        };
+        match context {
+            Some(context) => builder.add_core(&core, context),
+            None => builder.count_over_limit(),
+        }
+        Ok(())
+    })?;
+    Ok(read)
 }
 
 fn read_file(

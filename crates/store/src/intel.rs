@@ -10,11 +10,11 @@
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::sqlite::{parse_time, push_page, time_text, write_transaction, SqliteStore, TxError};
 use chrono::{DateTime, Utc};
-use rampart_intel::{Entity, Feed, Indicator, Observable, ObservableKind};
+use rampart_intel::{Entity, Feed, Indicator, IntelContext, Observable, ObservableKind};
 use rusqlite::{params, OptionalExtension, ToSql, Transaction};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// How an import treats the source's indicators that the feed does not hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,6 +265,77 @@ impl SqliteStore {
             each(indicator);
         }
         Ok(count)
+    }
+
+    /// The active indicators ([`SqliteStore::active_indicators`]) one at a time, as the
+    /// matcher reads them: observables, name, confidence and the number of their shared
+    /// part ([`SqliteStore::intel_context`]), without decoding each indicator's body.
+    /// Returns how many were handed over.
+    pub fn for_each_active_match(
+        &self,
+        now: DateTime<Utc>,
+        mut each: impl FnMut(ActiveMatch<'_>) -> Result<()>,
+    ) -> Result<u64> {
+        let allowed: HashSet<Observable> = self.allow_list()?.into_iter().collect();
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT id, matching, context FROM intel_indicators
+                 WHERE detect = 1 AND (valid_until IS NULL OR valid_until > ?1)",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = statement.query([time_text(now)]).map_err(|e| self.err(e))?;
+        let mut count = 0;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let id = row.get_ref(0).map_err(|e| self.err(e))?;
+            let id = id.as_str().map_err(|e| self.bad("indicator", e))?;
+            let (Some(matching), Some(context)) = (
+                row.get_ref(1)
+                    .map_err(|e| self.err(e))?
+                    .as_str_or_null()
+                    .ok()
+                    .flatten(),
+                row.get::<_, Option<i64>>(2).map_err(|e| self.err(e))?,
+            ) else {
+                // Filled in by migration 5 and by every import since: a row without
+                // is damaged, and reported as such.
+                return Err(self.bad(id, "indicator without its matching columns"));
+            };
+            let matching: Matching<'_> =
+                serde_json::from_str(matching).map_err(|e| self.bad(id, e))?;
+            if matching.valid_from.is_some_and(|from| from > now)
+                || matching.all_of.iter().any(|o| allowed.contains(o))
+            {
+                continue;
+            }
+            count += 1;
+            each(ActiveMatch {
+                id,
+                name: matching.name.as_deref(),
+                confidence: matching.confidence,
+                all_of: &matching.all_of,
+                context,
+            })?;
+        }
+        Ok(count)
+    }
+
+    /// A shared part of indicators, by the number [`ActiveMatch::context`] gives.
+    pub fn intel_context(&self, seq: i64) -> Result<StoredContext> {
+        let (source, body): (String, String) = self
+            .conn
+            .prepare_cached("SELECT source, body FROM intel_contexts WHERE seq = ?1")
+            .and_then(|mut statement| {
+                statement.query_row([seq], |row| Ok((row.get(0)?, row.get(1)?)))
+            })
+            .map_err(|e| self.err(e))?;
+        let body: ContextBody<'_> =
+            serde_json::from_str(&body).map_err(|e| self.bad(format!("context {seq}"), e))?;
+        Ok(StoredContext {
+            source,
+            labels: body.labels.into_owned(),
+            context: body.context.into_owned(),
+        })
     }
 
     /// Indicators matching a query, by source and id.
@@ -622,8 +693,9 @@ fn import_in(
     let mut outcome = ImportOutcome::default();
     let mut insert = tx.prepare_cached(
         "INSERT INTO intel_indicators
-         (source, id, body, valid_until, detect, first_imported, last_imported, generation)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+         (source, id, body, valid_until, detect, first_imported, last_imported, generation,
+          matching, context)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)
          ON CONFLICT(source, id) DO NOTHING",
     )?;
     let mut existing =
@@ -633,13 +705,14 @@ fn import_in(
     )?;
     let mut update = tx.prepare_cached(
         "UPDATE intel_indicators SET body = ?2, valid_until = ?3, detect = ?4,
-             last_imported = ?5, generation = ?6
+             last_imported = ?5, generation = ?6, matching = ?7, context = ?8
          WHERE seq = ?1",
     )?;
     let mut clear = tx.prepare_cached("DELETE FROM intel_observables WHERE indicator = ?1")?;
     let mut observe = tx.prepare_cached(
         "INSERT INTO intel_observables (indicator, kind, value) VALUES (?1, ?2, ?3)",
     )?;
+    let mut contexts = Contexts::new(tx, source)?;
     for indicator in &feed.indicators {
         let indicator: Cow<'_, Indicator> = if indicator.source == source {
             Cow::Borrowed(indicator)
@@ -651,6 +724,9 @@ fn import_in(
         let body = serde_json::to_string(&*indicator)
             .map_err(|e| TxError::Bad(indicator.id.clone(), e.to_string()))?;
         let valid_until = indicator.valid_until.map(time_text);
+        let matching = serde_json::to_string(&Matching::of(&indicator))
+            .map_err(|e| TxError::Bad(indicator.id.clone(), e.to_string()))?;
+        let context = contexts.seq(&indicator)?;
         let added = insert.execute(params![
             source,
             indicator.id,
@@ -658,7 +734,9 @@ fn import_in(
             valid_until,
             indicator.detect,
             now,
-            generation
+            generation,
+            matching,
+            context
         ])?;
         let seq = if added == 1 {
             outcome.added += 1;
@@ -680,7 +758,9 @@ fn import_in(
                 valid_until,
                 indicator.detect,
                 now,
-                generation
+                generation,
+                matching,
+                context
             ])?;
             clear.execute([seq])?;
             seq
@@ -696,6 +776,13 @@ fn import_in(
         )? as u64;
         tx.execute("DELETE FROM intel_entities WHERE source = ?1", [source])?;
     }
+    drop(contexts);
+    // Shared parts no indicator of the source names any more.
+    tx.execute(
+        "DELETE FROM intel_contexts WHERE source = ?1 AND seq NOT IN
+             (SELECT context FROM intel_indicators WHERE source = ?1 AND context IS NOT NULL)",
+        [source],
+    )?;
     let mut entity = tx.prepare_cached(
         "INSERT INTO intel_entities (source, id, kind, name, body) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(source, id) DO UPDATE SET kind = excluded.kind, name = excluded.name,
@@ -723,6 +810,105 @@ fn import_in(
     )?;
     recount(tx, source)?;
     Ok(outcome)
+}
+
+/// What the matcher reads of an indicator besides its shared part (the `matching`
+/// column): decoded for each of a million indicators at start-up, so kept small.
+#[derive(Serialize, Deserialize)]
+struct Matching<'a> {
+    all_of: Cow<'a, [Observable]>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default)]
+    confidence: Option<u8>,
+    #[serde(default)]
+    valid_from: Option<DateTime<Utc>>,
+}
+
+impl<'a> Matching<'a> {
+    fn of(indicator: &'a Indicator) -> Self {
+        Matching {
+            all_of: Cow::Borrowed(&indicator.all_of),
+            name: indicator.name.as_deref().map(Cow::Borrowed),
+            confidence: indicator.confidence,
+            valid_from: indicator.valid_from,
+        }
+    }
+}
+
+/// The part indicators share (the `intel_contexts` body): labels and what they
+/// indicate.
+#[derive(Serialize, Deserialize)]
+struct ContextBody<'a> {
+    labels: Cow<'a, [String]>,
+    context: Cow<'a, IntelContext>,
+}
+
+/// An import's shared parts: each distinct one stored once per source, looked up by
+/// its text within the transaction.
+struct Contexts<'t> {
+    source: &'t str,
+    known: HashMap<String, i64>,
+    insert: rusqlite::CachedStatement<'t>,
+    find: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> Contexts<'t> {
+    fn new(tx: &'t Transaction<'_>, source: &'t str) -> rusqlite::Result<Self> {
+        Ok(Contexts {
+            source,
+            known: HashMap::new(),
+            insert: tx.prepare_cached(
+                "INSERT INTO intel_contexts (source, body) VALUES (?1, ?2)
+                 ON CONFLICT(source, body) DO NOTHING",
+            )?,
+            find: tx
+                .prepare_cached("SELECT seq FROM intel_contexts WHERE source = ?1 AND body = ?2")?,
+        })
+    }
+
+    fn seq(&mut self, indicator: &Indicator) -> std::result::Result<i64, TxError> {
+        let body = serde_json::to_string(&ContextBody {
+            labels: Cow::Borrowed(&indicator.labels),
+            context: Cow::Borrowed(&indicator.context),
+        })
+        .map_err(|e| TxError::Bad(indicator.id.clone(), e.to_string()))?;
+        if let Some(&seq) = self.known.get(&body) {
+            return Ok(seq);
+        }
+        self.insert.execute(params![self.source, body])?;
+        let seq: i64 = self
+            .find
+            .query_row(params![self.source, body], |row| row.get(0))?;
+        self.known.insert(body, seq);
+        Ok(seq)
+    }
+}
+
+/// One active indicator as [`SqliteStore::for_each_active_match`] hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct ActiveMatch<'a> {
+    /// The indicator's id.
+    pub id: &'a str,
+    /// Its name, when it has one.
+    pub name: Option<&'a str>,
+    /// Its confidence.
+    pub confidence: Option<u8>,
+    /// Its observables.
+    pub all_of: &'a [Observable],
+    /// Its shared part ([`SqliteStore::intel_context`]).
+    pub context: i64,
+}
+
+/// The part indicators share, as [`SqliteStore::intel_context`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredContext {
+    /// The source whose indicators share it.
+    pub source: String,
+    /// Their labels.
+    pub labels: Vec<String>,
+    /// What they indicate.
+    pub context: IntelContext,
 }
 
 /// Refreshes a source's indicator and entity counts.

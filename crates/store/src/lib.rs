@@ -60,8 +60,8 @@ pub use response::{
 pub use dedup::dedup_key;
 pub use error::{Result, StoreError, StoreErrorKind};
 pub use intel::{
-    AllowEntry, ImportMode, ImportOptions, ImportOutcome, IndicatorQuery, IntelCount, IntelSource,
-    IntelStats, StoredEntity, StoredIndicator,
+    ActiveMatch, AllowEntry, ImportMode, ImportOptions, ImportOutcome, IndicatorQuery, IntelCount,
+    IntelSource, IntelStats, StoredContext, StoredEntity, StoredIndicator,
 };
 pub use model::{
     AlertQuery, IncidentQuery, InsertOutcome, RuleInfo, RunId, RunInfo, RunRecord, RunSummary,

@@ -176,7 +176,35 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, value)
     ) WITHOUT ROWID;
     "#,
-    // Version 5: response. Runs of playbooks (the playbook as it was when the run
+    // Version 5: what the matcher reads of an indicator, apart from its body, so a
+    // million indicators load without decoding a million bodies: `matching` (its
+    // observables, name, confidence and start of validity, as JSON) and `context`, the
+    // part indicators share (labels and what they indicate), stored once per source
+    // in `intel_contexts`. Existing indicators are filled in from their bodies.
+    r#"
+    CREATE TABLE intel_contexts (
+        seq    INTEGER PRIMARY KEY,
+        source TEXT NOT NULL REFERENCES intel_sources(name) ON DELETE CASCADE,
+        body   TEXT NOT NULL,
+        UNIQUE (source, body)
+    );
+    ALTER TABLE intel_indicators ADD COLUMN matching TEXT;
+    ALTER TABLE intel_indicators ADD COLUMN context INTEGER REFERENCES intel_contexts(seq);
+    INSERT OR IGNORE INTO intel_contexts (source, body)
+        SELECT source, json_object('labels', json(json_extract(body, '$.labels')),
+                                   'context', json(json_extract(body, '$.context')))
+        FROM intel_indicators;
+    UPDATE intel_indicators SET
+        matching = json_object('all_of', json(json_extract(body, '$.all_of')),
+                               'name', json_extract(body, '$.name'),
+                               'confidence', json_extract(body, '$.confidence'),
+                               'valid_from', json_extract(body, '$.valid_from')),
+        context = (SELECT c.seq FROM intel_contexts c
+                   WHERE c.source = intel_indicators.source
+                     AND c.body = json_object('labels', json(json_extract(intel_indicators.body, '$.labels')),
+                                              'context', json(json_extract(intel_indicators.body, '$.context'))));
+    "#,
+    // Version 6: response. Runs of playbooks (the playbook as it was when the run
     // started, with its digest), their steps (each step's prepared request, the intent,
     // is written before it is sent, its outcome after), analysts' approvals, and the
     // hash-chained audit of every response decision: `audit_chain` rows are refused

@@ -254,6 +254,11 @@ fn the_active_set_leaves_out_context_expired_future_and_allowed() {
         (count, streamed.as_slice()),
         (1, ["current".to_string()].as_slice())
     );
+    let matched: Vec<String> = active_matches(&store, now)
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(matched, ["current"]);
     let entries = store.allow_entries().unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(
@@ -383,7 +388,7 @@ fn user_version(path: &Path) -> i64 {
 }
 
 /// A store as version 3 left it: this build's schema without the intel tables and the
-/// response tables (versions 4 and 5 only add them), with an alert in it.
+/// response tables (versions 4 to 6 only add them), with an alert in it.
 #[test]
 fn a_version_3_store_upgrades_and_keeps_its_alerts() {
     let dir = tempfile::tempdir().unwrap();
@@ -407,7 +412,8 @@ fn a_version_3_store_upgrades_and_keeps_its_alerts() {
         .execute_batch(
             "DROP TABLE audit_head; DROP TABLE audit_chain; DROP TABLE respond_approvals;
              DROP TABLE respond_steps; DROP TABLE respond_runs;
-             DROP TABLE intel_allow; DROP TABLE intel_entities; DROP TABLE intel_observables;
+             DROP TABLE intel_contexts; DROP TABLE intel_allow; DROP TABLE intel_entities;
+             DROP TABLE intel_observables;
              DROP TABLE intel_indicators; DROP TABLE intel_sources; PRAGMA user_version = 3;",
         )
         .unwrap();
@@ -419,5 +425,96 @@ fn a_version_3_store_upgrades_and_keeps_its_alerts() {
         .unwrap();
     assert_eq!(store.active_indicators(Utc::now()).unwrap().len(), 2);
     drop(store);
-    assert_eq!(user_version(&path), 5);
+    assert_eq!(user_version(&path), 6);
+}
+
+/// What the matcher reads, with each shared part's number.
+fn active_matches(store: &SqliteStore, now: DateTime<Utc>) -> Vec<(String, Indicator, i64)> {
+    let mut out = Vec::new();
+    store
+        .for_each_active_match(now, |active| {
+            let mut indicator = indicator(active.id, ObservableKind::Md5, "");
+            indicator.all_of = active.all_of.to_vec();
+            indicator.name = active.name.map(str::to_string);
+            indicator.confidence = active.confidence;
+            out.push((active.id.to_string(), indicator, active.context));
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+/// Version 5 keeps what the matcher reads apart from each body, and the part
+/// indicators share once per source: a version-4 store is filled in from its bodies,
+/// and what it hands the matcher is what the bodies say.
+#[test]
+fn a_version_4_store_gains_the_matching_columns_from_its_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.db");
+    let now = day(10);
+    let mut indicators = hashes(0..6);
+    for (n, indicator) in indicators.iter_mut().enumerate() {
+        indicator.name = Some(format!("sample \"{n}\" \u{e9}"));
+        indicator.labels = vec![format!("label-{}", n % 2)];
+        indicator.context.actors = vec!["APT 29".into()];
+        indicator.context.attack_ids = vec![format!("T10{}", n % 3)];
+    }
+    indicators[5].valid_from = Some(day(11));
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        store
+            .import_feed(&feed("misp:event", indicators.clone()), ImportMode::Replace)
+            .unwrap();
+    }
+    let contexts = |path: &Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM intel_contexts", [], |r| r.get(0))
+            .unwrap()
+    };
+    // Two labels × three technique ids: six distinct shared parts for six indicators,
+    // but only when they differ; the same feed twice adds none.
+    assert_eq!(contexts(&path), 6);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "ALTER TABLE intel_indicators DROP COLUMN context;
+             ALTER TABLE intel_indicators DROP COLUMN matching;
+             DROP TABLE intel_contexts;
+             DROP TABLE audit_head; DROP TABLE audit_chain; DROP TABLE respond_approvals;
+             DROP TABLE respond_steps; DROP TABLE respond_runs; PRAGMA user_version = 4;",
+        )
+        .unwrap();
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), 6);
+    assert_eq!(contexts(&path), 6);
+    let matches = active_matches(&store, now);
+    let expected: Vec<Indicator> = store.active_indicators(now).unwrap();
+    assert_eq!(matches.len(), 5, "the one valid from tomorrow is left out");
+    for ((id, got, context), want) in matches.iter().zip(&expected) {
+        assert_eq!(id, &want.id);
+        assert_eq!(
+            (&got.all_of, &got.name, got.confidence),
+            (&want.all_of, &want.name, want.confidence)
+        );
+        let shared = store.intel_context(*context).unwrap();
+        assert_eq!(shared.source, "misp:event");
+        assert_eq!(
+            (&shared.labels, &shared.context),
+            (&want.labels, &want.context)
+        );
+    }
+    // A re-import after the upgrade finds the migrated shared parts again.
+    store
+        .import_feed(
+            &feed("misp:event", indicators[..3].to_vec()),
+            ImportMode::Replace,
+        )
+        .unwrap();
+    drop(store);
+    assert_eq!(
+        contexts(&path),
+        3,
+        "shared parts no indicator names are removed"
+    );
 }

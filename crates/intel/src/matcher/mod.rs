@@ -121,6 +121,29 @@ pub struct LoadStats {
     pub over_limit: usize,
 }
 
+/// What the matcher reads of an indicator, borrowed (see [`MatcherBuilder::add_core`]).
+#[derive(Debug, Clone, Copy)]
+pub struct IndicatorCore<'a> {
+    /// [`Indicator::id`].
+    pub id: &'a str,
+    /// [`Indicator::name`].
+    pub name: Option<&'a str>,
+    /// [`Indicator::confidence`].
+    pub confidence: Option<u8>,
+    /// [`Indicator::detect`].
+    pub detect: bool,
+    /// [`Indicator::valid_from`].
+    pub valid_from: Option<DateTime<Utc>>,
+    /// [`Indicator::valid_until`].
+    pub valid_until: Option<DateTime<Utc>>,
+    /// [`Indicator::all_of`].
+    pub all_of: &'a [Observable],
+}
+
+/// A shared part registered with [`MatcherBuilder::add_context`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextId(u32);
+
 /// Builds a [`Matcher`] one indicator at a time, so a huge feed never has to be held
 /// whole beside it.
 pub struct MatcherBuilder {
@@ -223,30 +246,110 @@ impl MatcherBuilder {
     /// Adds `indicator` when it is meant for detection, valid now, usable and not
     /// covered by the allow-list; counts it in [`LoadStats`] either way.
     pub fn add(&mut self, indicator: &Indicator) {
+        let core = IndicatorCore {
+            id: &indicator.id,
+            name: indicator.name.as_deref(),
+            confidence: indicator.confidence,
+            detect: indicator.detect,
+            valid_from: indicator.valid_from,
+            valid_until: indicator.valid_until,
+            all_of: &indicator.all_of,
+        };
+        let Some(keyed) = self.admit(&core) else {
+            return;
+        };
+        let inserted = self
+            .add_context(&indicator.source, &indicator.labels, &indicator.context)
+            .and_then(|context| self.insert(&core, keyed, context.0));
+        if inserted.is_none() {
+            self.matcher.stats.over_limit += 1;
+        }
+    }
+
+    /// Like [`MatcherBuilder::add`], for an indicator handed over in parts, its shared
+    /// part registered before ([`MatcherBuilder::add_context`]): a store that keeps
+    /// the shared parts apart decodes each once, not once per indicator.
+    pub fn add_core(&mut self, core: &IndicatorCore<'_>, context: ContextId) {
+        let Some(keyed) = self.admit(core) else {
+            return;
+        };
+        if (context.0 as usize) >= self.matcher.shared.len()
+            || self.insert(core, keyed, context.0).is_none()
+        {
+            self.matcher.stats.over_limit += 1;
+        }
+    }
+
+    /// The time validity is judged at.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Counts an indicator the caller could not hand over because the matcher's limits
+    /// were reached (its shared part could not be registered).
+    pub fn count_over_limit(&mut self) {
+        self.matcher.stats.over_limit += 1;
+    }
+
+    /// Registers the part indicators share (source, labels, what they indicate) and
+    /// names it for [`MatcherBuilder::add_core`]; an equal part registered before is
+    /// named again, not copied. `None` past the matcher's limits.
+    pub fn add_context(
+        &mut self,
+        source: &str,
+        labels: &[String],
+        context: &IntelContext,
+    ) -> Option<ContextId> {
+        let hash = shared_hash(&self.hasher, source, labels, context);
+        let all = &self.matcher.shared;
+        if let Some(&index) = self.shared_index.find(hash, |&index| {
+            let known = &all[index as usize];
+            known.source == source && known.labels == labels && known.context == *context
+        }) {
+            return Some(ContextId(index));
+        }
+        let index = u32::try_from(all.len()).ok()?;
+        self.matcher.shared.push(Arc::new(Shared {
+            source: source.to_owned(),
+            labels: labels.to_vec(),
+            context: context.clone(),
+        }));
+        let all = &self.matcher.shared;
+        let hasher = &self.hasher;
+        self.shared_index.insert_unique(hash, index, |&i| {
+            let known = &all[i as usize];
+            shared_hash(hasher, &known.source, &known.labels, &known.context)
+        });
+        Some(ContextId(index))
+    }
+
+    /// The indicator's observables in matching form when it is to be kept, counting
+    /// why when it is not.
+    fn admit(&mut self, core: &IndicatorCore<'_>) -> Option<Vec<(ObservableKind, Key)>> {
         let stats = &mut self.matcher.stats;
-        if !indicator.detect {
+        if !core.detect {
             stats.not_for_detection += 1;
-            return;
+            return None;
         }
-        if indicator.valid_until.is_some_and(|until| until <= self.now) {
+        if core.valid_until.is_some_and(|until| until <= self.now) {
             stats.expired += 1;
-            return;
+            return None;
         }
-        if indicator.valid_from.is_some_and(|from| from > self.now) {
+        if core.valid_from.is_some_and(|from| from > self.now) {
             stats.not_yet_valid += 1;
-            return;
+            return None;
         }
-        if indicator.all_of.is_empty() || indicator.all_of.len() > MAX_OBSERVABLES {
+        if core.all_of.is_empty() || core.all_of.len() > MAX_OBSERVABLES {
             stats.unusable += 1;
-            return;
+            return None;
         }
-        let mut keyed = Vec::with_capacity(indicator.all_of.len());
-        for observable in &indicator.all_of {
+        let mut keyed = Vec::with_capacity(core.all_of.len());
+        for observable in core.all_of {
             match key(observable.kind, &observable.value) {
                 Some(key) => keyed.push((observable.kind, key)),
                 None => {
                     stats.unusable += 1;
-                    return;
+                    return None;
                 }
             }
         }
@@ -255,23 +358,25 @@ impl MatcherBuilder {
             .any(|(kind, key)| self.matcher.allow.covers_indicator(*kind, key))
         {
             stats.allow_listed += 1;
-            return;
+            return None;
         }
-        if self.insert(indicator, keyed).is_none() {
-            self.matcher.stats.over_limit += 1;
-        }
+        Some(keyed)
     }
 
-    fn insert(&mut self, indicator: &Indicator, keyed: Vec<(ObservableKind, Key)>) -> Option<()> {
+    fn insert(
+        &mut self,
+        core: &IndicatorCore<'_>,
+        keyed: Vec<(ObservableKind, Key)>,
+        shared: u32,
+    ) -> Option<()> {
         let index = u32::try_from(self.matcher.indicators.len()).ok()?;
         let first = u32::try_from(self.matcher.observables.len()).ok()?;
         if first.checked_add(keyed.len() as u32)? >= 1 << 31 {
             return None;
         }
-        let shared = self.shared(indicator)?;
         let m = &mut self.matcher;
-        let id = m.arena.push(&indicator.id)?;
-        let name = match &indicator.name {
+        let id = m.arena.push(core.id)?;
+        let name = match core.name {
             Some(name) => Some(m.arena.push(name)?),
             None => None,
         };
@@ -303,46 +408,12 @@ impl MatcherBuilder {
             id,
             name,
             shared,
-            confidence: indicator.confidence.map(|c| c.min(100)),
+            confidence: core.confidence.map(|c| c.min(100)),
             first_observable: first,
             observables: (m.observables.len() as u32 - first) as u8,
         });
         m.stats.loaded += 1;
         Some(())
-    }
-
-    /// The index of the shared part equal to `indicator`'s, added when new. Looked up
-    /// by reference: a million indicators of a few hundred contexts copy each context
-    /// once, not once per indicator.
-    fn shared(&mut self, indicator: &Indicator) -> Option<u32> {
-        let hash = shared_hash(
-            &self.hasher,
-            &indicator.source,
-            &indicator.labels,
-            &indicator.context,
-        );
-        let all = &self.matcher.shared;
-        if let Some(&index) = self.shared_index.find(hash, |&index| {
-            let known = &all[index as usize];
-            known.source == indicator.source
-                && known.labels == indicator.labels
-                && known.context == indicator.context
-        }) {
-            return Some(index);
-        }
-        let index = u32::try_from(all.len()).ok()?;
-        self.matcher.shared.push(Arc::new(Shared {
-            source: indicator.source.clone(),
-            labels: indicator.labels.clone(),
-            context: indicator.context.clone(),
-        }));
-        let all = &self.matcher.shared;
-        let hasher = &self.hasher;
-        self.shared_index.insert_unique(hash, index, |&i| {
-            let known = &all[i as usize];
-            shared_hash(hasher, &known.source, &known.labels, &known.context)
-        });
-        Some(index)
     }
 
     /// The matcher, its tables shrunk to what they hold.
