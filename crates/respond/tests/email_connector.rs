@@ -197,3 +197,38 @@ fn starttls_is_required_and_verified() {
     let id = message_id(&request.idempotency_key);
     assert_eq!(messages[0].header("message-id"), Some(id.as_str()));
 }
+
+#[test]
+fn smtp_auth_comes_from_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let peer = SmtpPeer::start_with_auth(dir.path(), "mailer", "pa:ss w0rd");
+    let spec = action("email: { to: [soc@corp.example], subject: authed, body: hello }");
+    let connectors = |pair: &str| {
+        let mut secrets = Secrets::new();
+        secrets.insert("smtp", pair).unwrap();
+        let mut config = smtp(peer.addr().port());
+        config.auth_secret = Some("smtp".to_owned());
+        Connectors::new(
+            ConnectorConfig {
+                smtp: Some(config),
+                ..ConnectorConfig::default()
+            },
+            secrets,
+        )
+        .unwrap()
+    };
+
+    let wrong = connectors("mailer:guess");
+    let request = wrong.prepare("pb", "m", &spec, &context()).unwrap();
+    let outcome = wrong.send(&request, Duration::from_secs(10));
+    assert_eq!(outcome.status, OutcomeStatus::Failed, "{outcome:?}");
+    assert!(!outcome.summary.contains("guess"), "{}", outcome.summary);
+    assert!(peer.messages().is_empty());
+
+    let right = connectors("mailer:pa:ss w0rd");
+    let outcome = right.send(&request, Duration::from_secs(10));
+    assert_eq!(outcome.status, OutcomeStatus::Done, "{outcome:?}");
+    let messages = peer.wait_for(1, Duration::from_secs(10));
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].header("subject"), Some("authed"));
+}

@@ -176,8 +176,17 @@ http:
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(each, [&evil[1], &evil[2], &evil[3], &evil[4], &evil[6]]);
-    // A value reading like a secret reference stays that text: no secret in the body.
+    // A value reading like a secret reference stays that text: no secret in the body,
+    // and the dry run shows the text as it is sent.
     assert!(!received.body_text().contains(TOKEN));
+    assert!(received.body_text().contains("{{ secret.hive }}"));
+    let shown = connectors.dry_run(&request);
+    assert!(
+        shown.contains(r#""{{ secret.hive }}""#),
+        "{}",
+        &shown[..400]
+    );
+    assert!(shown.contains("X-Token: Token [secret:hive]\n"));
     assert_eq!(body["count"], 3);
     assert_eq!(
         body["nested"],
@@ -334,8 +343,8 @@ fn a_hung_peer_times_out_and_a_slow_answer_is_replayed() {
 
     // Acted on, but the answer comes after the client gave up; the resend is told
     // what happened instead of acting again.
-    peer.set_delay(Duration::from_millis(600));
-    let outcome = connectors.send(&request, Duration::from_millis(200));
+    peer.set_delay(Duration::from_millis(2000));
+    let outcome = connectors.send(&request, Duration::from_millis(700));
     assert_eq!(outcome.status, OutcomeStatus::Retry);
     peer.set_delay(Duration::ZERO);
     assert!(peer.wait_for_acted(1, Duration::from_secs(5)));
@@ -552,4 +561,37 @@ fn a_webhook_url_kept_whole_as_a_secret_is_sent_and_never_shown() {
         "{}",
         outcome.summary
     );
+}
+
+#[test]
+fn concurrent_resends_of_the_same_keys_are_acted_on_once() {
+    let peer = HttpPeer::start();
+    peer.set_delay(Duration::from_millis(5));
+    let connectors = connectors(HttpConfig::default());
+    let requests: Vec<_> = (0..5)
+        .map(|n| {
+            let spec = action(&format!(
+                "http: {{ template: webhook, url: '{}/n' }}",
+                peer.url()
+            ));
+            connectors
+                .prepare("pb", &format!("step-{n}"), &spec, &context())
+                .unwrap()
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for _ in 0..10 {
+                    for request in &requests {
+                        let outcome = connectors.send(request, TIMEOUT);
+                        assert_eq!(outcome.status, OutcomeStatus::Done, "{outcome:?}");
+                    }
+                }
+            });
+        }
+    });
+    peer.check_acted_once(requests.iter().map(|r| r.idempotency_key.as_str()))
+        .unwrap();
+    assert_eq!(peer.delivered().values().sum::<usize>(), 8 * 10 * 5);
 }

@@ -250,14 +250,16 @@ pub fn dry_run(request: &PreparedRequest, secrets: &Secrets) -> String {
                 out.push_str(&format!("{name}: {}\n", show(value)));
             }
             if let Some(body) = body {
+                // A body is sent as prepared, never filled: text in it that reads like a
+                // reference (from an event) is shown as the text it is.
                 out.push_str(&format!("Content-Length: {}\n\n", body.len()));
-                out.push_str(&show(body));
+                out.push_str(&secrets.redact(body));
                 out.push('\n');
             }
         }
         RequestDetail::Email { .. } => {
             out.push_str(&format!("SMTP {}\n", request.target));
-            out.push_str(&show(&super::email::envelope_and_message(request)));
+            out.push_str(&secrets.redact(&super::email::envelope_and_message(request)));
         }
         RequestDetail::Command { program, args } => {
             out.push_str(&format!("exec {program}\n"));
@@ -265,7 +267,7 @@ pub fn dry_run(request: &PreparedRequest, secrets: &Secrets) -> String {
                 out.push_str(&format!(
                     "argv[{}] = {}\n",
                     n + 1,
-                    show(&format!("{arg:?}"))
+                    secrets.redact(&format!("{arg:?}"))
                 ));
             }
             out.push_str(&format!(

@@ -25,6 +25,10 @@
 //! in an e-mail subject, one argument of a command — refused there when it would start
 //! with `-` before a literal `--`, so event text never becomes an option.
 //!
+//! [`lint()`] finds what `prepare` would refuse whatever the values (undeclared inputs,
+//! misplaced secrets, URLs not starting with `http(s)://` or a secret, command
+//! arguments led by a value before `--`), for the playbook linter.
+//!
 //! # Secrets and redaction
 //! Secrets ([`Secrets`]) come from a secrets file (owner-only on Unix) and
 //! `RAMPART_SECRET_<NAME>` variables, never from a playbook. They may stand only in a
@@ -49,6 +53,7 @@ use sha2::{Digest, Sha256};
 pub mod command;
 pub mod email;
 pub mod http;
+pub mod lint;
 pub mod prepare;
 pub mod secrets;
 pub mod template;
@@ -56,6 +61,7 @@ pub mod template;
 mod connectors;
 
 pub use connectors::{dry_run, ConnectorConfig, Connectors, HttpConfig, SmtpConfig, SmtpTls};
+pub use lint::{lint, Problem, Severity};
 pub use prepare::prepare;
 pub use secrets::Secrets;
 

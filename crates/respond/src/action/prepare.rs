@@ -11,7 +11,7 @@ use crate::playbook::{ActionSpec, CommandAction, EmailAction, HttpAction};
 use crate::RespondError;
 
 /// The HTTP methods an action may use.
-const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+pub(crate) const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// Headers a playbook may not set: the connector owns framing and the idempotency key.
 const RESERVED_HEADERS: [&str; 6] = [

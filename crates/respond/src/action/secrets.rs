@@ -21,8 +21,12 @@ pub const ENV_PREFIX: &str = "RAMPART_SECRET_";
 pub struct Secrets {
     /// Lower-cased name → value.
     values: BTreeMap<String, String>,
-    /// Every form of every value that [`Secrets::redact`] replaces, longest first.
+    /// Every form of every value that [`Secrets::redact`] replaces, longest first,
+    /// with its name.
     forms: Vec<(String, String)>,
+    /// One automaton over the forms, so that text is redacted in one pass and a
+    /// replacement is never searched again.
+    finder: Option<aho_corasick::AhoCorasick>,
 }
 
 impl fmt::Debug for Secrets {
@@ -79,9 +83,18 @@ impl Secrets {
         if value.is_empty() {
             return Err(format!("secret {name:?} is empty"));
         }
-        self.values
-            .insert(name.to_ascii_lowercase(), value.to_owned());
-        self.forms = redaction_forms(&self.values);
+        let mut values = self.values.clone();
+        values.insert(name.to_ascii_lowercase(), value.to_owned());
+        let forms = redaction_forms(&values);
+        // Fails closed: a set of secrets that cannot be searched is refused, never
+        // kept unredactable.
+        let finder = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(forms.iter().map(|(form, _)| form))
+            .map_err(|error| format!("secrets cannot be indexed for redaction: {error}"))?;
+        self.values = values;
+        self.forms = forms;
+        self.finder = Some(finder);
         Ok(())
     }
 
@@ -106,15 +119,19 @@ impl Secrets {
     /// and percent-encoded — replaced by `[secret:NAME]`. Used for everything shown,
     /// stored or audited: responses, errors, dry runs.
     pub fn redact(&self, text: &str) -> String {
-        if self.forms.is_empty() {
+        let Some(finder) = &self.finder else {
             return text.to_owned();
+        };
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for found in finder.find_iter(text) {
+            out.push_str(&text[last..found.start()]);
+            out.push_str("[secret:");
+            out.push_str(&self.forms[found.pattern().as_usize()].1);
+            out.push(']');
+            last = found.end();
         }
-        let mut out = text.to_owned();
-        for (form, name) in &self.forms {
-            if out.contains(form.as_str()) {
-                out = out.replace(form.as_str(), &format!("[secret:{name}]"));
-            }
-        }
+        out.push_str(&text[last..]);
         out
     }
 }
@@ -233,6 +250,9 @@ mod tests {
         let debug = format!("{secrets:?}");
         assert!(debug.contains("api") && !debug.contains("tok") && !debug.contains("pa ss"));
         assert_eq!(secrets.get("API"), Some("tok\"en/+=1"));
+        // A replacement is not searched again, even when a secret is part of it.
+        secrets.insert("short", "secret").unwrap();
+        assert_eq!(secrets.redact("a secret"), "a [secret:short]");
     }
 
     #[test]

@@ -524,6 +524,45 @@ mod tests {
         }
     }
 
+    /// The fuzz target's checks on deterministic mutations of its seeds, so every test
+    /// run exercises them.
+    #[test]
+    fn fuzz_checks_hold_on_mutated_seeds() {
+        let seeds: [&[u8]; 6] = [
+            b"https://h/a/{{ inputs.v }}?q={{ inputs.v[1] }}\0../x?y",
+            b"Bearer {{ secret.tok }}\0abc",
+            b"{{ inputs.v[0] }}{ secret.tok }}\0{",
+            b"{{ incident.id }} {{ run.id }} {{ step.id }}\0x",
+            b"--host={{ inputs.v }}\0-rf",
+            b"{{ basic_auth.x }} {{ secret.y }}\0{{ basic_auth.z }}",
+        ];
+        let inserts: [&[u8]; 8] = [
+            b"{",
+            b"}",
+            b" ",
+            b"\0",
+            b"-",
+            b"{{ secret.a }}",
+            b"\r\n",
+            b"[",
+        ];
+        let mut runs = 0;
+        for seed in seeds {
+            fuzz_template(seed);
+            for at in 0..=seed.len() {
+                for insert in inserts {
+                    let mut input = seed[..at].to_vec();
+                    input.extend_from_slice(insert);
+                    input.extend_from_slice(&seed[at..]);
+                    fuzz_template(&input);
+                    runs += 1;
+                }
+                fuzz_template(&seed[..at]);
+            }
+        }
+        assert!(runs > 1900, "{runs}");
+    }
+
     #[test]
     fn secret_references_are_found_and_filled() {
         let text = "a {{ secret.x }} b {{ basic_auth.y_1 }} {{ secret.bad name }}";

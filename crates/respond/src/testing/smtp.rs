@@ -49,13 +49,29 @@ impl SmtpPeer {
         SmtpPeer::spawn(dir, Some(ca.write_server_files(dir)))
     }
 
+    /// Like [`SmtpPeer::start`], but requiring SMTP AUTH (PLAIN or LOGIN) as `user`
+    /// with `password` before mail (over plain SMTP: a loopback test only).
+    pub fn start_with_auth(dir: &Path, user: &str, password: &str) -> SmtpPeer {
+        let maildir = dir.join("maildir");
+        let port = free_port();
+        let child = Command::new("python3")
+            .arg("-c")
+            .arg(AUTH_SERVER)
+            .arg(port.to_string())
+            .arg(&maildir)
+            .arg(user)
+            .arg(password)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd (pip install aiosmtpd)");
+        SmtpPeer::wait_listening(child, port, maildir)
+    }
+
     fn spawn(dir: &Path, tls: Option<(PathBuf, PathBuf)>) -> SmtpPeer {
         let maildir = dir.join("maildir");
-        let port = {
-            let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-            probe.local_addr().unwrap().port()
-        };
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let port = free_port();
         let mut command = Command::new("python3");
         command
             .args(["-m", "aiosmtpd", "-n", "-l"])
@@ -63,7 +79,7 @@ impl SmtpPeer {
         if let Some((chain, key)) = &tls {
             command.arg("--tlscert").arg(chain).arg("--tlskey").arg(key);
         }
-        let mut child = command
+        let child = command
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdin(Stdio::null())
@@ -71,6 +87,11 @@ impl SmtpPeer {
             .stderr(Stdio::piped())
             .spawn()
             .expect("python3 -m aiosmtpd (pip install aiosmtpd)");
+        SmtpPeer::wait_listening(child, port, maildir)
+    }
+
+    fn wait_listening(mut child: Child, port: u16, maildir: PathBuf) -> SmtpPeer {
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
@@ -140,6 +161,29 @@ impl Drop for SmtpPeer {
         let _ = self.child.wait();
     }
 }
+
+/// A port nobody listens on now (the server binds it right after).
+fn free_port() -> u16 {
+    let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
+/// aiosmtpd with an authenticator: port, maildir, user, password as arguments.
+const AUTH_SERVER: &str = r#"
+import sys, threading
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult
+port, maildir, user, password = sys.argv[1:5]
+def authenticate(server, session, envelope, mechanism, data):
+    ok = data.login == user.encode() and data.password == password.encode()
+    return AuthResult(success=ok, handled=False)
+controller = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port),
+                        authenticator=authenticate, auth_required=True,
+                        auth_require_tls=False)
+controller.start()
+threading.Event().wait()
+"#;
 
 fn parse(text: &str) -> MailMessage {
     let text = text.replace("\r\n", "\n");

@@ -11,7 +11,9 @@ use clap::Args;
 use rampart_event::terminal::{escape_keeping_newlines, Escaped};
 use rampart_respond::action::{ConnectorConfig, Connectors};
 use rampart_respond::engine::{self, RunRequest, Runner, RunnerConfig};
-use rampart_respond::playbook::Playbook;
+use rampart_respond::playbook::{
+    extract_inputs, failed_conditions, load_file, load_paths, Playbook, SubjectRef,
+};
 use rampart_store::{
     Decision, OpenOptions, ResponseRunDetail, ResponseRunId, ResponseRunQuery, ResponseRunState,
     Role, RunMode, SqliteStore, Store,
@@ -180,36 +182,40 @@ pub fn connectors(config: Option<&Path>) -> anyhow::Result<Arc<Connectors>> {
     Ok(Arc::new(Connectors::from_config(config)?))
 }
 
-/// A playbook file, or the playbook with that id in `dir`.
+/// A playbook file, or the playbook with that id in `dir`, through the loader's gates
+/// (schema, format version, model); its diagnostics are the error.
 fn load_playbook(name: &str, dir: Option<&Path>) -> anyhow::Result<Playbook> {
     let path = Path::new(name);
     if path.is_file() {
-        return read_playbook(path);
+        return match load_file(path) {
+            Ok(loaded) => Ok(loaded.playbook),
+            Err(diagnostics) => Err(diagnostics_error(&diagnostics)),
+        };
     }
     let Some(dir) = dir else {
-        anyhow::bail!("no playbook file {name:?}; to name a playbook by id, pass --playbooks DIR");
+        anyhow::bail!(
+            "no playbook file {}; to name a playbook by id, pass --playbooks DIR",
+            Escaped(name)
+        );
     };
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let path = entry?.path();
-        let yaml = path.extension().is_some_and(|e| e == "yml" || e == "yaml");
-        if !yaml {
-            continue;
-        }
-        if let Ok(playbook) = read_playbook(&path) {
-            if playbook.id == name {
-                return Ok(playbook);
-            }
-        }
+    let set = load_paths(&[dir]);
+    match set.get(name) {
+        Some(loaded) => Ok(loaded.playbook.clone()),
+        None if set.has_errors() => Err(diagnostics_error(&set.diagnostics).context(format!(
+            "no playbook with id {} loaded from {}",
+            Escaped(name),
+            dir.display()
+        ))),
+        None => anyhow::bail!("no playbook with id {} in {}", Escaped(name), dir.display()),
     }
-    anyhow::bail!("no playbook with id {name:?} in {}", dir.display())
 }
 
-fn read_playbook(path: &Path) -> anyhow::Result<Playbook> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let value: serde_json::Value =
-        serde_yaml::from_str(&text).with_context(|| format!("{} is not YAML", path.display()))?;
-    serde_json::from_value(value).with_context(|| format!("{} is not a playbook", path.display()))
+fn diagnostics_error(diagnostics: &[rampart_respond::playbook::Diagnostic]) -> anyhow::Error {
+    let text: Vec<String> = diagnostics
+        .iter()
+        .map(|d| escape_keeping_newlines(&d.to_string()).into_owned())
+        .collect();
+    anyhow::anyhow!("{}", text.join("\n"))
 }
 
 /// Runs `respond run`.
@@ -220,7 +226,7 @@ pub fn run(args: RunArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let incident = store
         .incident(&args.incident)?
         .ok_or_else(|| anyhow::anyhow!("no incident {} in the store", Escaped(&args.incident)))?;
-    let inputs = incident_inputs(&playbook, &incident);
+    let inputs = incident_inputs(&store, &playbook, &incident)?;
     let by = actor(args.by)?;
     let mode = if args.dry_run {
         RunMode::DryRun
@@ -274,23 +280,43 @@ pub fn run(args: RunArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The playbook's inputs from an incident: its host (the other kinds of input come
-/// with the playbook loader's extraction).
+/// The playbook's inputs from an incident and its stored alerts.
 fn incident_inputs(
+    store: &SqliteStore,
     playbook: &Playbook,
     incident: &rampart_correlate::Incident,
-) -> BTreeMap<String, Vec<String>> {
-    playbook
-        .inputs
-        .iter()
-        .map(|(name, spec)| {
-            let values = match spec.from.as_str() {
-                "host" => vec![incident.host.clone()],
-                _ => Vec::new(),
-            };
-            (name.clone(), values)
-        })
-        .collect()
+) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    let mut alerts = Vec::with_capacity(incident.timeline.len());
+    for entry in &incident.timeline {
+        if let Some(stored) = store.alert(&entry.alert_id)? {
+            alerts.push(stored.alert);
+        }
+    }
+    let inputs = extract_inputs(
+        playbook,
+        SubjectRef::Incident {
+            incident,
+            alerts: &alerts,
+        },
+    );
+    for (name, count) in &inputs.left_out {
+        eprintln!(
+            "input {}: {count} value(s) past the caps left out",
+            Escaped(name)
+        );
+    }
+    let failed = failed_conditions(playbook, &inputs.values);
+    if !failed.is_empty() {
+        let reasons: Vec<String> = failed
+            .iter()
+            .map(|f| format!("{}: {}", Escaped(&f.input), Escaped(&f.reason)))
+            .collect();
+        anyhow::bail!(
+            "the playbook's conditions do not hold for this incident: {}",
+            reasons.join("; ")
+        );
+    }
+    Ok(inputs.values)
 }
 
 /// Runs `respond runs`.
