@@ -46,4 +46,29 @@ pub enum RespondError {
         /// The program as the playbook names it.
         program: String,
     },
+    /// A file of the connectors' configuration (secrets, CA certificates) could not
+    /// be read.
+    #[error("cannot read {path}")]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The secrets (a file, or a `RAMPART_SECRET_*` variable shown as `$NAME`) are
+    /// refused; the message never quotes a value.
+    #[error("secrets {path}: {message}")]
+    Secrets {
+        /// The file or `$VARIABLE`.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The connectors' configuration is not usable (CA file, allow-list, SMTP relay).
+    #[error("connector configuration: {message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+    },
 }

@@ -7,6 +7,8 @@
 //! - [`action`]: connectors (HTTP, e-mail, command) behind one trait; a step is first
 //!   *prepared* (rendered, secrets left as references) and only then *sent*.
 //! - `engine`: runs as durable state machines in the store.
+//! - `testing` (feature `testing`): real peers for tests — an HTTP(S) server that acts
+//!   once per idempotency key, an SMTP server — usable from any crate's tests.
 //!
 //! Each step of a run names the D3FEND technique it implements and its RE&CT stage, so
 //! the response speaks the detection's language.
@@ -14,5 +16,7 @@
 pub mod action;
 pub mod error;
 pub mod playbook;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::RespondError;

@@ -3,12 +3,76 @@
 //! *sent*. The prepared request is what a dry run shows, what the store keeps as the
 //! step's intent before it is sent, and (redacted) what the audit records; the secret
 //! values are put in only by [`Connector::send`], on the way out.
+//!
+//! # Connectors
+//! - **HTTP** ([`http`]): any method, URL, headers, JSON body and bearer or basic auth
+//!   from a secret; TLS verified (web PKI roots plus a private `ca_file`), redirects
+//!   never followed; built-in templates for TheHive alerts and cases, Slack and Teams
+//!   incoming webhooks and a generic webhook ([`prepare::BuiltIn`]).
+//! - **E-mail** ([`email`]): SMTP to one relay (STARTTLS or TLS; plain only to a
+//!   loopback relay), auth from a secret, `Message-ID` from the idempotency key.
+//! - **Command** ([`command`]): a program from the configured allow-list, run with an
+//!   argument vector (never a shell), a clean environment, no stdin, capped output, and
+//!   killed with its process group at the timeout.
+//!
+//! # Templates
+//! `{{ inputs.NAME }}`, `{{ inputs.NAME[0] }}`, `{{ incident.id }}`, `{{ run.id }}`,
+//! `{{ step.id }}`, `{{ playbook.id }}` and `{{ secret.NAME }}` — substitution only
+//! ([`template`]); an unknown name is an error. Where a value lands decides how it is
+//! written ([`template::Field`]): percent-encoded whole in a URL, refused in a header
+//! when it holds a control character, one JSON string in a body (a body's string leaves
+//! are rendered one by one, so event text can never change the body's shape), one line
+//! in an e-mail subject, one argument of a command — refused there when it would start
+//! with `-` before a literal `--`, so event text never becomes an option.
+//!
+//! [`lint()`] finds what `prepare` would refuse whatever the values (undeclared inputs,
+//! misplaced secrets, URLs not starting with `http(s)://` or a secret, command
+//! arguments led by a value before `--`), for the playbook linter.
+//!
+//! # Secrets and redaction
+//! Secrets ([`Secrets`]) come from a secrets file (owner-only on Unix) and
+//! `RAMPART_SECRET_<NAME>` variables, never from a playbook. They may stand only in a
+//! URL, a header or `auth`; a prepared request keeps `{{ secret.NAME }}`, and
+//! [`Connector::send`] puts the value in. Everything shown, stored or audited passes
+//! [`Secrets::redact`]: every secret value, and its base64, JSON and percent-encoded
+//! forms, becomes `[secret:NAME]`.
+//!
+//! # Idempotency
+//! Every request carries [`idempotency_key`] (playbook, subject, step, a digest of the
+//! inputs) to the peer: as the `Idempotency-Key` header, inside the e-mail `Message-ID`,
+//! as `RAMPART_IDEMPOTENCY_KEY` in a command's environment. A step sent again after a
+//! crash carries the same key, so a peer that remembers keys acts on it once; the engine
+//! sends a step again only when no outcome of it was recorded.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+pub mod command;
+pub mod email;
+pub mod http;
+pub mod lint;
+pub mod prepare;
+pub mod secrets;
+pub mod template;
+
+mod connectors;
+
+pub use connectors::{dry_run, ConnectorConfig, Connectors, HttpConfig, SmtpConfig, SmtpTls};
+pub use lint::{lint, Problem, Severity};
+pub use prepare::prepare;
+pub use secrets::Secrets;
+
+/// The header carrying the idempotency key (as Stripe-style APIs name it).
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+/// The environment variable carrying the idempotency key to a command.
+pub const IDEMPOTENCY_ENV: &str = "RAMPART_IDEMPOTENCY_KEY";
+
+/// The most of a peer's answer an [`Outcome`] keeps (bytes).
+pub const RESPONSE_CAP: usize = 4096;
 
 /// The values a step's templates may use.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
