@@ -54,6 +54,9 @@ pub struct DataFiles {
     pub sigma_rule_dirs: Vec<PathBuf>,
     /// SigmaHQ's `regression_data` folder (rule test cases).
     pub sigma_regression_dir: Option<PathBuf>,
+    /// The RE&CT folder: the one holding `response_actions/` and `response_stages/`
+    /// (incident-response actions and stages, read by the responder).
+    pub react_dir: Option<PathBuf>,
     /// Files named like an ATT&CK bundle that were passed over because their first bytes
     /// are not a bundle of that domain: one message each, naming the file and why.
     pub warnings: Vec<String>,
@@ -70,6 +73,7 @@ impl DataFiles {
             && self.engage_dir.is_none()
             && self.sigma_rule_dirs.is_empty()
             && self.sigma_regression_dir.is_none()
+            && self.react_dir.is_none()
     }
 }
 
@@ -177,6 +181,7 @@ struct Found {
     engage_dirs: Vec<PathBuf>,
     sigma_rule_dirs: Vec<PathBuf>,
     sigma_regression_dirs: Vec<PathBuf>,
+    react_dirs: Vec<PathBuf>,
 }
 
 impl Found {
@@ -230,6 +235,7 @@ impl Found {
         self.engage_dirs.sort();
         self.sigma_rule_dirs.sort();
         self.sigma_regression_dirs.sort();
+        self.react_dirs.sort();
         DataFiles {
             root: root.to_path_buf(),
             enterprise,
@@ -240,6 +246,7 @@ impl Found {
             engage_dir: self.engage_dirs.first().cloned(),
             sigma_rule_dirs: self.sigma_rule_dirs,
             sigma_regression_dir: self.sigma_regression_dirs.first().cloned(),
+            react_dir: self.react_dirs.first().cloned(),
             warnings,
         }
     }
@@ -292,6 +299,11 @@ fn walk(dir: &Path, depth: usize, in_tests: bool, found: &mut Found) -> Result<(
         && names.iter().any(|n| n == "activities.json")
     {
         found.engage_dirs.push(dir.to_path_buf());
+    }
+    if subdirs.iter().any(|(name, _)| name == "response_actions")
+        && subdirs.iter().any(|(name, _)| name == "response_stages")
+    {
+        found.react_dirs.push(dir.to_path_buf());
     }
     let looks_like_sigma_repo = !in_tests && subdirs.iter().any(|(name, _)| name == "rules");
     for (name, path) in subdirs {

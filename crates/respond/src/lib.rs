@@ -2,7 +2,7 @@
 //!
 //! - [`playbook`]: the playbook format (YAML, versioned, JSON Schema), its linter,
 //!   triggers and the inputs a run takes from an incident or alert.
-//! - `plan`: the D3FEND countermeasures answering an incident's techniques, ranked, with
+//! - [`plan`]: the D3FEND countermeasures answering an incident's techniques, ranked, with
 //!   ATT&CK mitigations and RE&CT response actions.
 //! - [`action`]: connectors (HTTP, e-mail, command) behind one trait; a step is first
 //!   *prepared* (rendered, secrets left as references) and only then *sent*.
@@ -15,7 +15,9 @@
 
 pub mod action;
 pub mod error;
+pub mod plan;
 pub mod playbook;
+pub mod react;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -37,13 +37,54 @@
 //!       action: { http: { template: webhook, url: "…", body: { … } } }
 //! ```
 //!
-//! Templates (`{{ inputs.NAME }}`, `{{ incident.id }}`, `{{ run.id }}`,
-//! `{{ secret.NAME }}`) are rendered by [`crate::action`]; a secret's value never
-//! appears in the playbook, a prepared request, the store or the audit.
+//! Templates (`{{ inputs.NAME }}`, `{{ inputs.NAME[0] }}`, `{{ incident.id }}`,
+//! `{{ run.id }}`, `{{ secret.NAME }}`) are rendered by [`crate::action`]; a secret's
+//! value never appears in the playbook, a prepared request, the store or the audit.
+//!
+//! # Reading and checking
+//!
+//! - [`load_paths`] reads files and folders (`*.yml`, `*.yaml`): YAML (one document,
+//!   nesting at most 64 levels, 1 MiB at most), then the version — a
+//!   `rampart_playbook` other than [`FORMAT_VERSION`] is refused before anything else is
+//!   read, then the JSON Schema ([`schema::SCHEMA_V1`], shipped as
+//!   `schema/playbook-v1.schema.json`, draft 2020-12, for editors too), then this model.
+//!   Every problem is a [`Diagnostic`] naming file, line and column; the other files
+//!   load; of two playbooks with one id the first is kept.
+//! - [`lint()`] checks meaning against ATT&CK, D3FEND and RE&CT (see [`lint`]'s module
+//!   notes for the list). Where a secret may go is decided there: only in an HTTP header
+//!   value (or named by `auth`), since URLs end up in logs, bodies and e-mails are kept
+//!   and shown by the peer, and command arguments are visible in the process list.
+//! - Durations are a whole number and a unit: `500ms`, `30s`, `5m`, `1h`, `2d`
+//!   ([`parse_duration`]); the linter refuses more than 30 days.
+//!
+//! # Running
+//!
+//! - [`Trigger::matches_alert`] / [`Trigger::matches_incident`] decide whether a
+//!   playbook applies; [`extract_inputs`] gathers its inputs from the incident and its
+//!   alerts (distinct, capped; see [`inputs`]); [`failed_conditions`] says which
+//!   conditions keep a run from starting.
+//!
+//! The starter library (credential dumping, ransomware precursors, lateral movement
+//! over SMB, malicious scheduled task, phishing payload) is in `playbooks/` at the
+//! repository root; each lints clean and is tested on the EVTX corpus.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+mod diagnostic;
+pub mod inputs;
+pub mod lint;
+pub mod load;
+pub mod positions;
+pub mod schema;
+pub mod trigger;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use inputs::{extract_inputs, failed_conditions, FailedCondition, Inputs, SubjectRef};
+pub use lint::{lint, lint_set, LintContext, LintReport};
+pub use load::{load_file, load_paths, parse_playbook, LoadedPlaybook, PlaybookSet};
 
 /// The playbook format version this build reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -305,6 +346,66 @@ impl Default for RetryPolicy {
             attempts: Self::default_attempts(),
             backoff: Self::default_backoff(),
             max_backoff: Self::default_max_backoff(),
+        }
+    }
+}
+
+/// Reads a duration as the format writes it: a whole number and a unit, `ms`, `s`, `m`,
+/// `h` or `d` (`500ms`, `30s`, `5m`, `1h`, `2d`). `None` for anything else (no unit,
+/// fractions, spaces, overflow).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 9 {
+        return None;
+    }
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().ok()?;
+    let millis_per_unit: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    Some(Duration::from_millis(number.checked_mul(millis_per_unit)?))
+}
+
+impl Step {
+    /// The deadline of one attempt: [`Step::timeout`], else 30 s. `None` when the text
+    /// does not parse (the linter reports it).
+    pub fn timeout_duration(&self) -> Option<Duration> {
+        match &self.timeout {
+            Some(text) => parse_duration(text),
+            None => Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_every_unit_and_nothing_else() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
+        for bad in [
+            "",
+            "s",
+            "1",
+            "1.5s",
+            " 1s",
+            "1 s",
+            "1w",
+            "-1s",
+            "1S",
+            "9999999999s",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
         }
     }
 }
