@@ -6,7 +6,8 @@
 //!   ATT&CK mitigations and RE&CT response actions.
 //! - [`action`]: connectors (HTTP, e-mail, command) behind one trait; a step is first
 //!   *prepared* (rendered, secrets left as references) and only then *sent*.
-//! - `engine`: runs as durable state machines in the store.
+//! - [`engine`]: runs as durable state machines in the store, sent by a pool of
+//!   threads with retries, per-target limits and approvals.
 //! - `testing` (feature `testing`): real peers for tests — an HTTP(S) server that acts
 //!   once per idempotency key, an SMTP server — usable from any crate's tests.
 //!
@@ -14,6 +15,7 @@
 //! the response speaks the detection's language.
 
 pub mod action;
+pub mod engine;
 pub mod error;
 pub mod plan;
 pub mod playbook;

@@ -29,14 +29,20 @@
 //! - **Atomic intel imports.** [`SqliteStore::import_feed`] stores a threat-intel feed
 //!   (indicators, observables, entities, its source's counts and TAXII cursor) in one
 //!   transaction: a failure leaves the source as it was, never half-replaced.
+//! - **Durable response runs, tamper-evident audit.** A response run's steps move
+//!   in transactions that also append to a hash-chained audit ([`ChainEntry`]); a
+//!   step's intent is committed before it is sent and its outcome after, and
+//!   [`SqliteStore::verify_audit_chain`] finds any changed, removed or reordered entry.
 //! - **Readers and writers side by side.** WAL and a busy timeout: a CLI command works
 //!   on a store a running service writes.
 
 mod access;
+mod chain;
 mod dedup;
 mod error;
 mod intel;
 mod model;
+mod response;
 mod row;
 mod schema;
 mod sqlite;
@@ -44,6 +50,12 @@ mod sqlite_service;
 mod triage;
 
 pub use access::{Role, TokenId, TokenInfo, UnknownRole, TOKEN_PREFIX};
+pub use chain::{ChainEntry, ChainHead, ChainProblem, ChainReport, GENESIS_HASH, MAX_PROBLEMS};
+pub use response::{
+    ApprovalPolicy, ApprovalRecord, ClaimedStep, Decision, NewResponseRun, NewResponseStep,
+    ResponseRun, ResponseRunDetail, ResponseRunId, ResponseRunQuery, ResponseRunState,
+    ResponseStep, RunMode, StepOutcome, StepPhase, StepPolicy, StepResult, StepState, RUNNER_ACTOR,
+};
 
 pub use dedup::dedup_key;
 pub use error::{Result, StoreError, StoreErrorKind};

@@ -204,4 +204,79 @@ pub(crate) const MIGRATIONS: &[&str] = &[
                      AND c.body = json_object('labels', json(json_extract(intel_indicators.body, '$.labels')),
                                               'context', json(json_extract(intel_indicators.body, '$.context'))));
     "#,
+    // Version 6: response. Runs of playbooks (the playbook as it was when the run
+    // started, with its digest), their steps (each step's prepared request, the intent,
+    // is written before it is sent, its outcome after), analysts' approvals, and the
+    // hash-chained audit of every response decision: `audit_chain` rows are refused
+    // any change by triggers, and `audit_head` (one row: count and last hash, written
+    // in the same transaction as each entry) catches entries removed from the end.
+    r#"
+    CREATE TABLE respond_runs (
+        id              INTEGER PRIMARY KEY,
+        playbook_id     TEXT NOT NULL,
+        playbook_digest TEXT NOT NULL,
+        playbook        TEXT NOT NULL,
+        subject_kind    TEXT NOT NULL,
+        subject_id      TEXT NOT NULL,
+        inputs          TEXT NOT NULL,
+        mode            TEXT NOT NULL CHECK (mode IN ('live', 'dry-run')),
+        state           TEXT NOT NULL,
+        started_by      TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+    );
+    CREATE INDEX respond_runs_state ON respond_runs(state, id);
+    CREATE TABLE respond_steps (
+        run             INTEGER NOT NULL REFERENCES respond_runs(id),
+        idx             INTEGER NOT NULL,
+        phase           TEXT NOT NULL CHECK (phase IN ('forward', 'compensation')),
+        step_id         TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        d3fend          TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        resend          INTEGER NOT NULL DEFAULT 0,
+        next_at         TEXT,
+        request         TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        target          TEXT NOT NULL,
+        policy          TEXT NOT NULL,
+        outcome         TEXT,
+        updated_at      TEXT NOT NULL,
+        PRIMARY KEY (run, idx)
+    ) WITHOUT ROWID;
+    CREATE INDEX respond_steps_queue ON respond_steps(state, target, next_at);
+    CREATE TABLE respond_approvals (
+        id       INTEGER PRIMARY KEY,
+        run      INTEGER NOT NULL REFERENCES respond_runs(id),
+        idx      INTEGER NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),
+        actor    TEXT NOT NULL,
+        role     TEXT NOT NULL,
+        at       TEXT NOT NULL,
+        reason   TEXT
+    );
+    CREATE INDEX respond_approvals_run ON respond_approvals(run, idx);
+    CREATE TABLE audit_chain (
+        seq       INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        subject   TEXT NOT NULL,
+        detail    TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_chain_no_update BEFORE UPDATE ON audit_chain
+        BEGIN SELECT RAISE(ABORT, 'audit chain entries are append-only'); END;
+    CREATE TRIGGER audit_chain_no_delete BEFORE DELETE ON audit_chain
+        BEGIN SELECT RAISE(ABORT, 'audit chain entries are append-only'); END;
+    CREATE TABLE audit_head (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        count INTEGER NOT NULL,
+        hash  TEXT NOT NULL
+    );
+    INSERT INTO audit_head (id, count, hash)
+        VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+    "#,
 ];

@@ -387,8 +387,8 @@ fn user_version(path: &Path) -> i64 {
         .unwrap()
 }
 
-/// A store as version 3 left it: this build's schema without the intel tables
-/// (versions 4 and 5 only add them), with an alert in it.
+/// A store as version 3 left it: this build's schema without the intel tables and the
+/// response tables (versions 4 to 6 only add them), with an alert in it.
 #[test]
 fn a_version_3_store_upgrades_and_keeps_its_alerts() {
     let dir = tempfile::tempdir().unwrap();
@@ -410,7 +410,9 @@ fn a_version_3_store_upgrades_and_keeps_its_alerts() {
     rusqlite::Connection::open(&path)
         .unwrap()
         .execute_batch(
-            "DROP TABLE intel_contexts; DROP TABLE intel_allow; DROP TABLE intel_entities;
+            "DROP TABLE audit_head; DROP TABLE audit_chain; DROP TABLE respond_approvals;
+             DROP TABLE respond_steps; DROP TABLE respond_runs;
+             DROP TABLE intel_contexts; DROP TABLE intel_allow; DROP TABLE intel_entities;
              DROP TABLE intel_observables;
              DROP TABLE intel_indicators; DROP TABLE intel_sources; PRAGMA user_version = 3;",
         )
@@ -423,7 +425,7 @@ fn a_version_3_store_upgrades_and_keeps_its_alerts() {
         .unwrap();
     assert_eq!(store.active_indicators(Utc::now()).unwrap().len(), 2);
     drop(store);
-    assert_eq!(user_version(&path), 5);
+    assert_eq!(user_version(&path), 6);
 }
 
 /// What the matcher reads, with each shared part's number.
@@ -478,11 +480,13 @@ fn a_version_4_store_gains_the_matching_columns_from_its_bodies() {
         .execute_batch(
             "ALTER TABLE intel_indicators DROP COLUMN context;
              ALTER TABLE intel_indicators DROP COLUMN matching;
-             DROP TABLE intel_contexts; PRAGMA user_version = 4;",
+             DROP TABLE intel_contexts; DROP TABLE audit_head; DROP TABLE audit_chain;
+             DROP TABLE respond_approvals; DROP TABLE respond_steps; DROP TABLE respond_runs;
+             PRAGMA user_version = 4;",
         )
         .unwrap();
     let mut store = SqliteStore::open(&path).unwrap();
-    assert_eq!(user_version(&path), 5);
+    assert_eq!(user_version(&path), 6);
     assert_eq!(contexts(&path), 6);
     let matches = active_matches(&store, now);
     let expected: Vec<Indicator> = store.active_indicators(now).unwrap();

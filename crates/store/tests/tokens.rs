@@ -129,7 +129,7 @@ fn a_version_2_store_migrates_to_3_and_keeps_its_alerts() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5, "migrated to the newest version");
+    assert_eq!(version, 6, "migrated to the newest version");
     // The migrated alert's storing time is its run's start.
     let created: String = rusqlite::Connection::open(&path)
         .unwrap()
