@@ -46,6 +46,22 @@ pub trait Actions: Send + Sync {
     fn connector(&self, kind: ConnectorKind) -> Option<&dyn Connector>;
 }
 
+impl Actions for crate::action::Connectors {
+    fn prepare(
+        &self,
+        playbook: &str,
+        step_id: &str,
+        action: &ActionSpec,
+        context: &RenderContext,
+    ) -> Result<PreparedRequest, RespondError> {
+        crate::action::Connectors::prepare(self, playbook, step_id, action, context)
+    }
+
+    fn connector(&self, kind: ConnectorKind) -> Option<&dyn Connector> {
+        crate::action::Connectors::connector(self, kind)
+    }
+}
+
 /// What can go wrong starting, compensating or running runs.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
