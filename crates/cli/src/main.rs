@@ -50,6 +50,8 @@ enum Command {
     Token(cmd::token::TokenArgs),
     /// Threat intelligence: import feeds, list and join indicators to ATT&CK, allow-list.
     Intel(cmd::intel::IntelArgs),
+    /// Response: lint playbooks, plan the countermeasures for an incident.
+    Respond(cmd::respond::RespondArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args, &cli.global),
         Command::Token(args) => cmd::token::run(args, &cli.global),
         Command::Intel(args) => cmd::intel::run(args, &cli.global),
+        Command::Respond(args) => cmd::respond::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,7 @@ pub mod intel;
 pub mod intel_hits;
 pub mod intel_taxii;
 pub mod placeholders;
+pub mod respond;
 pub mod serve;
 pub mod sigma;
 pub mod token;

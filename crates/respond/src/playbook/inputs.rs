@@ -12,7 +12,8 @@
 //! - `host`: the incident's host, the events' `Computer`;
 //! - `user`: the incident's users, `User`, `SubjectUserName`, `TargetUserName`,
 //!   `UserName` (`-` and empty values skipped);
-//! - `process`: image paths, `Image`, `NewProcessName`, `SourceImage`, `ParentImage`;
+//! - `process`: image paths, `Image`, `NewProcessName`, `SourceImage` (not the parent:
+//!   ending `WmiPrvSE.exe` or `services.exe` for what they started would be wrong);
 //! - `hashes`: MD5, SHA-1 and SHA-256 values of `Hashes` (`SHA256=…,IMPHASH=…`; the
 //!   import hash is not a file's hash and is left out), `md5`, `sha1`, `sha256`,
 //!   `Hash`, and hash observables — bare lower-case hex;
@@ -93,7 +94,7 @@ pub struct FailedCondition {
 }
 
 const USER_FIELDS: &[&str] = &["User", "SubjectUserName", "TargetUserName", "UserName"];
-const PROCESS_FIELDS: &[&str] = &["Image", "NewProcessName", "SourceImage", "ParentImage"];
+const PROCESS_FIELDS: &[&str] = &["Image", "NewProcessName", "SourceImage"];
 const HASH_FIELDS: &[&str] = &["md5", "sha1", "sha256", "Hash", "MD5", "SHA1", "SHA256"];
 const DOMAIN_FIELDS: &[&str] = &["QueryName", "DestinationHostname"];
 const IP_FIELDS: &[&str] = &["IpAddress", "SourceIp", "DestinationIp", "ClientAddress"];

@@ -6,14 +6,15 @@
 //! - a `react` id is not a RE&CT response action, or its stage is not the step's;
 //! - a trigger technique id is unknown to ATT&CK, or not a technique; a tactic
 //!   shortname is not an Enterprise tactic;
-//! - a template names anything but a defined input (`{{ inputs.NAME }}`,
-//!   `{{ inputs.NAME[0] }}`), `{{ incident.id }}`, `{{ run.id }}` or a secret, or
-//!   leaves `{{` open;
-//! - a secret (`{{ secret.NAME }}`) appears anywhere but an HTTP header value: URLs are
-//!   written to proxy and server logs, bodies and e-mails are stored by the peer and
-//!   shown to people, command arguments are visible to every local user in the process
-//!   list, while header values are the place credentials are sent and the one place the
-//!   connectors redact. An HTTP `auth` names its secret by name and is always fine;
+//! - what preparing an action would refuse whatever the values (`action::lint`, the
+//!   connectors' own check): a template naming anything but a defined input,
+//!   `{{ incident.id }}`, `{{ run.id }}` or a secret, or left open; an unknown built-in
+//!   template, method or auth scheme; a URL not starting with `http(s)://` (or a
+//!   secret); a secret anywhere but a URL, a header value or `auth` — bodies and
+//!   e-mails are stored by the peer and shown to people, command arguments are visible
+//!   to every local user in the process list, while a webhook URL is itself a
+//!   credential and headers are where credentials are sent (the connectors redact
+//!   every answer, error and dry run);
 //! - a duration does not parse or exceeds [`MAX_DURATION`], or a backoff exceeds its
 //!   maximum;
 //! - two steps share an id; a condition names an undefined input; an alert trigger
@@ -22,13 +23,15 @@
 //! Warnings (works, but probably not as meant):
 //! - a revoked trigger technique (naming its successor) or a deprecated one;
 //! - an Isolate or Evict step without an approval; a compensation whose technique is not
-//!   a Restore one; a literal `Authorization` header (a credential written inline);
+//!   a Restore one; a literal `Authorization` header (a credential written inline); a
+//!   command argument led by a value before any literal `--` (refused at run time when
+//!   the value starts with `-`);
 //! - a trigger with no criterion (it fires on every subject).
 //!
 //! Reference data that is not loaded leaves its checks out, said once in
 //! [`LintReport::notes`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use rampart_knowledge::{Kind, Knowledge, Resolution};
 
@@ -36,7 +39,7 @@ use serde::Serialize;
 
 use super::diagnostic::{Diagnostic, Severity};
 use super::load::{LoadedPlaybook, PlaybookSet};
-use super::{parse_duration, ActionSpec, Playbook, Subject};
+use super::{parse_duration, ActionSpec, Subject};
 use crate::react::React;
 
 /// The longest duration a playbook may give (a wait past it is a typo, and it keeps the
@@ -353,190 +356,63 @@ fn lint_durations(loaded: &LoadedPlaybook, i: usize, out: &mut Vec<Diagnostic>) 
     }
 }
 
-/// Where a template sits, which decides whether it may hold a secret.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Place {
-    Header,
-    Other,
-}
-
+/// The connector checks of `action` (at `at`), from [`crate::action::lint()`]: what
+/// preparing it would refuse whatever the values (templates, names, where secrets
+/// stand), placed at the field's line; plus a literal `Authorization` header, which is
+/// a credential written into the playbook.
 fn lint_action(loaded: &LoadedPlaybook, action: &ActionSpec, at: &str, out: &mut Vec<Diagnostic>) {
-    let mut templates: Vec<(String, &str, Place)> = Vec::new();
-    match action {
+    let inputs: Vec<&str> = loaded.playbook.inputs.keys().map(String::as_str).collect();
+    let connector = match action {
         ActionSpec::Http(http) => {
-            templates.push((format!("{at}/http/url"), &http.url, Place::Other));
             for (name, value) in &http.headers {
-                let pointer = format!("{at}/http/headers/{}", super::positions::escape_token(name));
                 if name.eq_ignore_ascii_case("authorization") && !value.contains("{{") {
                     out.push(loaded.warning_at(
-                        &pointer,
+                        &format!("{at}/http/headers/{}", super::positions::escape_token(name)),
                         "secret",
                         "a literal Authorization header is a credential written in the playbook: use `auth` or {{ secret.NAME }}".to_owned(),
                     ));
                 }
-                templates.push((pointer, value, Place::Header));
             }
-            if let Some(body) = &http.body {
-                body_strings(body, &format!("{at}/http/body"), &mut templates);
-            }
+            "http"
         }
-        ActionSpec::Email(email) => {
-            for (j, to) in email.to.iter().enumerate() {
-                templates.push((format!("{at}/email/to/{j}"), to, Place::Other));
-            }
-            templates.push((format!("{at}/email/subject"), &email.subject, Place::Other));
-            templates.push((format!("{at}/email/body"), &email.body, Place::Other));
-        }
-        ActionSpec::Command(command) => {
-            for (j, arg) in command.args.iter().enumerate() {
-                templates.push((format!("{at}/command/args/{j}"), arg, Place::Other));
-            }
-        }
-    }
-    for (pointer, text, place) in templates {
-        for problem in template_problems(text, &loaded.playbook, place) {
-            out.push(loaded.error_at(&pointer, problem.0, problem.1));
-        }
-    }
-}
-
-fn body_strings<'a>(
-    value: &'a serde_json::Value,
-    at: &str,
-    out: &mut Vec<(String, &'a str, Place)>,
-) {
-    match value {
-        serde_json::Value::String(text) => out.push((at.to_owned(), text, Place::Other)),
-        serde_json::Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                body_strings(item, &format!("{at}/{i}"), out);
-            }
-        }
-        serde_json::Value::Object(map) => {
-            for (key, item) in map {
-                body_strings(
-                    item,
-                    &format!("{at}/{}", super::positions::escape_token(key)),
-                    out,
-                );
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The references of a template: the text of each `{{ … }}`, trimmed; `Err` with the
-/// byte offset of a `{{` left open.
-pub fn template_references(text: &str) -> Result<Vec<&str>, usize> {
-    let mut found = Vec::new();
-    let mut rest = text;
-    let mut offset = 0;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err(offset + start);
+        ActionSpec::Email(_) => "email",
+        ActionSpec::Command(_) => "command",
+    };
+    for problem in crate::action::lint(action, &inputs) {
+        let pointer = format!("{at}/{connector}{}", field_pointer(&problem.field));
+        let check = if problem.message.contains("secret") {
+            "secret"
+        } else {
+            "action"
         };
-        found.push(after[..end].trim());
-        let consumed = start + 2 + end + 2;
-        offset += consumed;
-        rest = &rest[consumed..];
-    }
-    Ok(found)
-}
-
-/// What a reference names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reference<'a> {
-    /// `inputs.NAME` or `inputs.NAME[index]`.
-    Input(&'a str, Option<usize>),
-    /// `incident.id`.
-    IncidentId,
-    /// `run.id`.
-    RunId,
-    /// `secret.NAME`.
-    Secret(&'a str),
-}
-
-/// Reads one reference (the text between `{{` and `}}`, trimmed).
-pub fn parse_reference(reference: &str) -> Option<Reference<'_>> {
-    let name_ok = |name: &str| {
-        !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    };
-    match reference {
-        "incident.id" => Some(Reference::IncidentId),
-        "run.id" => Some(Reference::RunId),
-        _ => {
-            if let Some(name) = reference.strip_prefix("secret.") {
-                return name_ok(name).then_some(Reference::Secret(name));
-            }
-            let name = reference.strip_prefix("inputs.")?;
-            match name.split_once('[') {
-                Some((name, index)) => {
-                    let index = index.strip_suffix(']')?.parse().ok()?;
-                    name_ok(name).then_some(Reference::Input(name, Some(index)))
-                }
-                None => name_ok(name).then_some(Reference::Input(name, None)),
-            }
-        }
+        let message = format!("{}: {}", problem.field, problem.message);
+        out.push(match problem.severity {
+            crate::action::Severity::Error => loaded.error_at(&pointer, check, message),
+            crate::action::Severity::Warning => loaded.warning_at(&pointer, check, message),
+        });
     }
 }
 
-fn template_problems(text: &str, playbook: &Playbook, place: Place) -> Vec<(&'static str, String)> {
-    let references = match template_references(text) {
-        Ok(references) => references,
-        Err(offset) => {
-            return vec![(
-                "template",
-                format!("`{{{{` at byte {offset} is never closed by `}}}}`"),
-            )]
-        }
-    };
-    let mut problems = Vec::new();
-    let defined: &BTreeMap<String, super::InputSpec> = &playbook.inputs;
-    for reference in references {
-        match parse_reference(reference) {
-            Some(Reference::Input(name, _)) if !defined.contains_key(name) => problems.push((
-                "template",
-                format!("{{{{ {reference} }}}} names input {name:?}, which the playbook does not define"),
-            )),
-            Some(Reference::Secret(_)) if place != Place::Header => problems.push((
-                "secret",
-                format!("{{{{ {reference} }}}}: a secret may only be sent in an HTTP header value (or through `auth`), never in URLs, bodies, e-mails or command arguments"),
-            )),
-            Some(_) => {}
-            None => problems.push((
-                "template",
-                format!("{{{{ {reference} }}}} is not a template reference (inputs.NAME, inputs.NAME[0], incident.id, run.id, secret.NAME)"),
-            )),
-        }
-    }
-    problems
+/// A connector field as `action::lint` names it (`headers.X-Key`, `body.t[1]`,
+/// `args[2]`) → the JSON pointer below the connector (`/headers/X-Key`, `/body/t/1`,
+/// `/args/2`). A key holding `.` or `[` maps to its nearest ancestor, which still
+/// names the right line of a flow map.
+fn field_pointer(field: &str) -> String {
+    let dotted = field.replace('[', ".").replace(']', "");
+    dotted
+        .split('.')
+        .filter(|token| !token.is_empty())
+        .map(|token| format!("/{}", super::positions::escape_token(token)))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn references_are_read_and_checked() {
-        assert_eq!(
-            template_references("a {{ inputs.host }} b {{run.id}}"),
-            Ok(vec!["inputs.host", "run.id"])
-        );
-        assert_eq!(template_references("x {{ inputs.host"), Err(2));
-        assert_eq!(
-            parse_reference("inputs.users[2]"),
-            Some(Reference::Input("users", Some(2)))
-        );
-        assert_eq!(
-            parse_reference("secret.TOKEN"),
-            Some(Reference::Secret("TOKEN"))
-        );
-        assert_eq!(parse_reference("inputs.x[a]"), None);
-        assert_eq!(parse_reference("env.HOME"), None);
-        assert_eq!(parse_reference("secret."), None);
+    fn connector_fields_become_pointers() {
+        assert_eq!(super::field_pointer("headers.X-Key"), "/headers/X-Key");
+        assert_eq!(super::field_pointer("body.t[1]"), "/body/t/1");
+        assert_eq!(super::field_pointer("args[2]"), "/args/2");
+        assert_eq!(super::field_pointer("url"), "/url");
     }
 }

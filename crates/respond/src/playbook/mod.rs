@@ -51,9 +51,9 @@
 //!   Every problem is a [`Diagnostic`] naming file, line and column; the other files
 //!   load; of two playbooks with one id the first is kept.
 //! - [`lint()`] checks meaning against ATT&CK, D3FEND and RE&CT (see [`lint`]'s module
-//!   notes for the list). Where a secret may go is decided there: only in an HTTP header
-//!   value (or named by `auth`), since URLs end up in logs, bodies and e-mails are kept
-//!   and shown by the peer, and command arguments are visible in the process list.
+//!   notes for the list), the connectors' own check (`action::lint`) included: a secret
+//!   may stand only in an HTTP URL (a webhook URL is a credential), a header value or
+//!   `auth`, never in a body, an e-mail or a command argument.
 //! - Durations are a whole number and a unit: `500ms`, `30s`, `5m`, `1h`, `2d`
 //!   ([`parse_duration`]); the linter refuses more than 30 days.
 //!

@@ -1,0 +1,64 @@
+//! `rampart respond`: playbooks and what to do about an incident.
+
+mod lint;
+mod plan;
+
+use crate::global::GlobalOpts;
+use clap::{Args, Subcommand};
+use std::process::ExitCode;
+
+/// Arguments of `rampart respond`.
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    #[command(subcommand)]
+    command: RespondCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum RespondCommand {
+    /// Check playbooks: schema, then D3FEND, RE&CT and ATT&CK ids, templates, secrets,
+    /// durations. Exit status 3 when any error.
+    Lint(lint::LintArgs),
+    /// The countermeasures answering a stored incident, by D3FEND tactic, ranked; each
+    /// runnable (a playbook step carries it out) or advice.
+    Plan(plan::PlanArgs),
+}
+
+/// Runs `rampart respond`.
+pub fn run(args: RespondArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
+    match args.command {
+        RespondCommand::Lint(args) => lint::run(args, global),
+        RespondCommand::Plan(args) => plan::run(args, global),
+    }
+}
+
+/// RE&CT from the data directory, or `None` with a warning saying why.
+fn load_react(global: &GlobalOpts) -> Option<rampart_respond::react::React> {
+    let data_dir = global.data_dir();
+    let dir = match rampart_refdata::discover(&data_dir) {
+        Ok(files) => files.react_dir,
+        Err(error) => {
+            tracing::warn!("{}", rampart_event::error_chain(&error));
+            None
+        }
+    };
+    let Some(dir) = dir else {
+        tracing::warn!(
+            "no RE&CT folder (response_actions/, response_stages/) in {}",
+            data_dir.display()
+        );
+        return None;
+    };
+    match rampart_respond::react::React::from_dir(&dir) {
+        Ok(react) => {
+            for warning in &react.warnings {
+                tracing::warn!("{warning}");
+            }
+            Some(react)
+        }
+        Err(error) => {
+            tracing::warn!("RE&CT not loaded: {}", rampart_event::error_chain(&error));
+            None
+        }
+    }
+}
