@@ -50,8 +50,11 @@ enum Command {
     Token(cmd::token::TokenArgs),
     /// Threat intelligence: import feeds, list and join indicators to ATT&CK, allow-list.
     Intel(cmd::intel::IntelArgs),
-    /// Response: lint playbooks, plan the countermeasures for an incident.
+    /// Response: lint playbooks, plan an incident's countermeasures, run playbooks,
+    /// approve steps, the worker that sends them.
     Respond(cmd::respond::RespondArgs),
+    /// The response audit: verify its hash chain, export it as JSON lines.
+    Audit(cmd::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         Command::Token(args) => cmd::token::run(args, &cli.global),
         Command::Intel(args) => cmd::intel::run(args, &cli.global),
         Command::Respond(args) => cmd::respond::run(args, &cli.global),
+        Command::Audit(args) => cmd::audit::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -480,9 +480,9 @@ fn a_version_4_store_gains_the_matching_columns_from_its_bodies() {
         .execute_batch(
             "ALTER TABLE intel_indicators DROP COLUMN context;
              ALTER TABLE intel_indicators DROP COLUMN matching;
-             DROP TABLE intel_contexts; DROP TABLE audit_head; DROP TABLE audit_chain;
-             DROP TABLE respond_approvals; DROP TABLE respond_steps; DROP TABLE respond_runs;
-             PRAGMA user_version = 4;",
+             DROP TABLE intel_contexts;
+             DROP TABLE audit_head; DROP TABLE audit_chain; DROP TABLE respond_approvals;
+             DROP TABLE respond_steps; DROP TABLE respond_runs; PRAGMA user_version = 4;",
         )
         .unwrap();
     let mut store = SqliteStore::open(&path).unwrap();

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod attack;
+pub mod audit;
 pub mod coverage;
 pub mod data;
 pub mod group;

@@ -1,10 +1,13 @@
-//! `rampart respond`: playbooks and what to do about an incident.
+//! `rampart respond`: playbooks, what to do about an incident, playbook runs,
+//! approvals, the worker that sends their steps.
 
 mod lint;
 mod plan;
+pub mod runs;
 
 use crate::global::GlobalOpts;
 use clap::{Args, Subcommand};
+use rampart_store::Decision;
 use std::process::ExitCode;
 
 /// Arguments of `rampart respond`.
@@ -22,6 +25,22 @@ enum RespondCommand {
     /// The countermeasures answering a stored incident, by D3FEND tactic, ranked; each
     /// runnable (a playbook step carries it out) or advice.
     Plan(plan::PlanArgs),
+    /// Start a playbook for an incident (or, with --dry-run, show what it would send).
+    Run(runs::RunArgs),
+    /// List runs, newest first.
+    Runs(runs::RunsArgs),
+    /// One run: its steps, decisions and audit entries.
+    Show(runs::ShowArgs),
+    /// Approve a step waiting for approval.
+    Approve(runs::DecideArgs),
+    /// Reject a step waiting for approval (its run ends, rejected).
+    Reject(runs::DecideArgs),
+    /// Cancel an unfinished run.
+    Cancel(runs::RunIdArgs),
+    /// Undo a finished run: the compensations of its done steps, newest first.
+    Compensate(runs::RunIdArgs),
+    /// Send the steps of live runs until SIGTERM (resuming what a stopped worker left).
+    Worker(runs::WorkerArgs),
 }
 
 /// Runs `rampart respond`.
@@ -29,6 +48,14 @@ pub fn run(args: RespondArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     match args.command {
         RespondCommand::Lint(args) => lint::run(args, global),
         RespondCommand::Plan(args) => plan::run(args, global),
+        RespondCommand::Run(args) => runs::run(args, global),
+        RespondCommand::Runs(args) => runs::runs(args, global),
+        RespondCommand::Show(args) => runs::show(args, global),
+        RespondCommand::Approve(args) => runs::decide(args, Decision::Approve, global),
+        RespondCommand::Reject(args) => runs::decide(args, Decision::Reject, global),
+        RespondCommand::Cancel(args) => runs::cancel(args, global),
+        RespondCommand::Compensate(args) => runs::compensate(args, global),
+        RespondCommand::Worker(args) => runs::worker(args, global),
     }
 }
 
