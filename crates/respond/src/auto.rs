@@ -96,7 +96,9 @@ impl AutoStarter {
 
     /// Whether any playbook triggers on alerts.
     pub fn wants_alerts(&self) -> bool {
-        self.playbooks.iter().any(|p| p.trigger.on == Subject::Alert)
+        self.playbooks
+            .iter()
+            .any(|p| p.trigger.on == Subject::Alert)
     }
 
     /// Starts the matching playbooks for each alert.
@@ -245,11 +247,12 @@ pub fn connectors_from_file(
     let config = match path {
         None => crate::action::ConnectorConfig::default(),
         Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|source| crate::RespondError::ReadConfig {
+            let text = std::fs::read_to_string(path).map_err(|source| {
+                crate::RespondError::ReadConfig {
                     path: path.to_path_buf(),
                     source,
-                })?;
+                }
+            })?;
             serde_yaml::from_str(&text).map_err(|e| crate::RespondError::Config {
                 message: format!("{}: {e}", path.display()),
             })?

@@ -49,10 +49,12 @@ impl std::fmt::Debug for RespondSetup {
 }
 
 /// What the committer hands the responder.
-pub(crate) enum Work {
+pub enum Work {
     /// Alerts new to the store and incidents created or grown by one commit.
     Batch {
+        /// The alerts.
         alerts: Vec<Alert>,
+        /// The incidents.
         incidents: Vec<Incident>,
     },
     /// Playbooks read again.
@@ -62,7 +64,7 @@ pub(crate) enum Work {
 }
 
 /// The committer's end of the responder's channel.
-pub(crate) type WorkSender = mpsc::SyncSender<Work>;
+pub type WorkSender = mpsc::SyncSender<Work>;
 
 /// The running responder: its threads and the way to reload and stop them.
 pub struct Responder {
@@ -77,7 +79,8 @@ pub struct Responder {
 fn load(paths: &[PathBuf]) -> Vec<Arc<Playbook>> {
     let set = load_paths(paths);
     for diagnostic in &set.diagnostics {
-        let text = rampart_event::terminal::escape(&diagnostic.to_string());
+        let line = diagnostic.to_string();
+        let text = rampart_event::terminal::escape(&line);
         match diagnostic.severity {
             Severity::Error => tracing::warn!("playbook left out: {text}"),
             _ => tracing::info!("playbook: {text}"),

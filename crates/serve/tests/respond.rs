@@ -12,9 +12,7 @@ use rampart_respond::action::{ConnectorConfig, Connectors};
 use rampart_respond::engine::RunnerConfig;
 use rampart_respond::testing::HttpPeer;
 use rampart_serve::RespondSetup;
-use rampart_store::{
-    Decision, ResponseRunQuery, ResponseRunState, Role, SqliteStore, StepState,
-};
+use rampart_store::{Decision, ResponseRunQuery, ResponseRunState, Role, SqliteStore, StepState};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -131,7 +129,11 @@ fn stored_alerts_start_their_playbook_once_and_an_approval_step_waits() {
     let batch = [event(1, "pc1"), event(2, "pc2"), event(3, "pc3")].join("\n");
     assert_eq!(send(&server, &batch), 3);
     // Each alert's first step is sent without anyone asking.
-    assert!(peer.wait_for_acted(3, Duration::from_secs(20)), "{:?}", peer.acted());
+    assert!(
+        peer.wait_for_acted(3, Duration::from_secs(20)),
+        "{:?}",
+        peer.acted()
+    );
     let store = SqliteStore::open(&server.db).unwrap();
     let awaiting = || {
         store
@@ -159,11 +161,25 @@ fn stored_alerts_start_their_playbook_once_and_an_approval_step_waits() {
     let mut decider = SqliteStore::open(&server.db).unwrap();
     let first = runs[0].id;
     assert!(decider
-        .decide_response_step(first, "lock", Decision::Approve, "viewer", Role::Viewer, None)
+        .decide_response_step(
+            first,
+            "lock",
+            Decision::Approve,
+            "viewer",
+            Role::Viewer,
+            None
+        )
         .is_err());
     for run in &runs {
         decider
-            .decide_response_step(run.id, "lock", Decision::Approve, "ana", Role::Analyst, None)
+            .decide_response_step(
+                run.id,
+                "lock",
+                Decision::Approve,
+                "ana",
+                Role::Analyst,
+                None,
+            )
             .unwrap();
     }
     wait_for("every run to succeed", || {
@@ -229,7 +245,9 @@ fn an_alert_reaches_its_first_request_quickly() {
         .map(|(host, stored)| {
             let first = requests
                 .iter()
-                .find(|r| r.path.ends_with("/notify") && r.body_text().contains(&format!("\"{host}\"")))
+                .find(|r| {
+                    r.path.ends_with("/notify") && r.body_text().contains(&format!("\"{host}\""))
+                })
                 .expect("every alert's first request arrived");
             first.received.saturating_duration_since(*stored)
         })

@@ -127,8 +127,9 @@ pub fn run(args: ServeArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         config.knowledge = Some(std::sync::Arc::new(knowledge));
     }
     if !args.playbooks.is_empty() {
-        let connectors = rampart_respond::auto::connectors_from_file(args.respond_config.as_deref())
-            .context("cannot set up the response connectors")?;
+        let connectors =
+            rampart_respond::auto::connectors_from_file(args.respond_config.as_deref())
+                .context("cannot set up the response connectors")?;
         config.respond = Some(rampart_serve::RespondSetup {
             playbooks: args.playbooks.clone(),
             actions: std::sync::Arc::new(connectors),
