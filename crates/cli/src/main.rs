@@ -50,7 +50,8 @@ enum Command {
     Token(cmd::token::TokenArgs),
     /// Threat intelligence: import feeds, list and join indicators to ATT&CK, allow-list.
     Intel(cmd::intel::IntelArgs),
-    /// Response: run playbooks, approve steps, the worker that sends them.
+    /// Response: lint playbooks, plan an incident's countermeasures, run playbooks,
+    /// approve steps, the worker that sends them.
     Respond(cmd::respond::RespondArgs),
     /// The response audit: verify its hash chain, export it as JSON lines.
     Audit(cmd::audit::AuditArgs),

@@ -15,6 +15,7 @@
 //! the response speaks the detection's language.
 
 pub mod action;
+pub mod auto;
 pub mod engine;
 pub mod error;
 pub mod plan;

@@ -39,6 +39,9 @@ pub struct ServeConfig {
     /// answers `/api/v1/attack/{id}` and ranks incidents' likely next techniques.
     /// Without it those answers are 503 and incidents have no `likely_next`.
     pub knowledge: Option<Arc<rampart_knowledge::Knowledge>>,
+    /// Automatic response: playbooks matched against new alerts and incidents, their
+    /// runs sent by a runner inside the service. `None`: no response.
+    pub respond: Option<crate::respond::RespondSetup>,
 }
 
 impl ServeConfig {
@@ -57,6 +60,7 @@ impl ServeConfig {
             watch: Vec::new(),
             syslog: None,
             knowledge: None,
+            respond: None,
         }
     }
 }

@@ -138,6 +138,7 @@ impl Detection {
         store: Box<dyn Store>,
         run: RunId,
         metrics: Arc<Metrics>,
+        responder: Option<crate::respond::WorkSender>,
     ) -> Result<(Detection, DetectionThread), crate::ServeError> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads)
@@ -186,6 +187,7 @@ impl Detection {
             events: 0,
             alerts: 0,
             rules_recorded: None,
+            responder,
         };
         let committer = std::thread::Builder::new()
             .name("rampart-commit".into())
@@ -637,6 +639,8 @@ struct Committer {
     alerts: u64,
     /// The rule set whose rules were last recorded in the store.
     rules_recorded: Option<Arc<Rules>>,
+    /// The responder thread, fed the alerts and incidents of each commit.
+    responder: Option<crate::respond::WorkSender>,
 }
 
 impl Committer {
@@ -722,7 +726,17 @@ impl Committer {
                     .iter()
                     .filter_map(|&index| alerts.get(index))
                     .collect();
-                self.track(&fresh);
+                let incidents = self.track(&fresh);
+                if let Some(responder) = &self.responder {
+                    if !fresh.is_empty() || !incidents.is_empty() {
+                        // Blocks when the responder is behind: commits slow down
+                        // rather than runs being lost.
+                        let _ = responder.send(crate::respond::Work::Batch {
+                            alerts: fresh.iter().map(|row| row.alert().clone()).collect(),
+                            incidents,
+                        });
+                    }
+                }
                 self.inner.store_failing.store(false, Ordering::Relaxed);
                 self.alerts += alerts.len() as u64;
                 self.metrics
@@ -777,9 +791,10 @@ impl Committer {
     }
 
     /// Adds newly stored alerts to their incidents and stores the incidents changed.
-    fn track(&mut self, fresh: &[&AlertRow]) {
+    /// Returns the incidents changed when a responder wants them.
+    fn track(&mut self, fresh: &[&AlertRow]) -> Vec<rampart_correlate::Incident> {
         if fresh.is_empty() {
-            return;
+            return Vec::new();
         }
         let changes = self
             .tracker
@@ -798,7 +813,7 @@ impl Committer {
                 "incidents not stored: {}",
                 rampart_event::error_chain(&error)
             );
-            return;
+            return Vec::new();
         }
         for merged in &changes.retired {
             if let Err(error) = self
@@ -810,6 +825,11 @@ impl Committer {
                     rampart_event::error_chain(&error)
                 );
             }
+        }
+        if self.responder.is_some() {
+            changes.changed
+        } else {
+            Vec::new()
         }
     }
 }

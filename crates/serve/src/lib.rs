@@ -30,6 +30,7 @@ pub mod error;
 pub mod fuzz;
 mod intel;
 pub mod metrics;
+pub mod respond;
 pub mod rules;
 pub mod server;
 pub mod sources;
@@ -38,5 +39,6 @@ mod tls;
 
 pub use config::{Limits, RuleSource, ServeConfig, TlsFiles};
 pub use error::{ApiError, ServeError};
+pub use respond::RespondSetup;
 pub use server::Server;
 pub use state::AppState;

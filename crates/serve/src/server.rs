@@ -28,6 +28,7 @@ pub struct Server {
     state: AppState,
     thread: DetectionThread,
     sources: crate::sources::Sources,
+    responder: Option<Arc<crate::respond::Responder>>,
 }
 
 impl Server {
@@ -98,8 +99,24 @@ impl Server {
         })?;
         let rules = Arc::new(ArcSwap::from_pointee(rules));
         let metrics = Arc::new(Metrics::new());
+        let (responder, work) = match &config.respond {
+            None => (None, None),
+            Some(setup) => {
+                let setup = setup.clone();
+                let store = config.store.clone();
+                let (responder, work) = tokio::task::spawn_blocking(move || {
+                    crate::respond::Responder::start(&setup, &store)
+                })
+                .await
+                .map_err(|error| ServeError::Io {
+                    what: "start-up task failed",
+                    source: std::io::Error::other(error.to_string()),
+                })??;
+                (Some(Arc::new(responder)), Some(work))
+            }
+        };
         let (detection, thread) =
-            Detection::start(&config, rules.clone(), writer, run, metrics.clone())?;
+            Detection::start(&config, rules.clone(), writer, run, metrics.clone(), work)?;
         let sources = crate::sources::Sources::start(
             &config.watch,
             config.syslog,
@@ -111,13 +128,15 @@ impl Server {
             what: "cannot start the watched folders or syslog listeners",
             source,
         })?;
-        let state = AppState::new(config, rules, reader, auth, metrics, detection);
+        let mut state = AppState::new(config, rules, reader, auth, metrics, detection);
+        state.responder = responder.clone();
         Ok(Server {
             listener,
             addr,
             state,
             thread,
             sources,
+            responder,
         })
     }
 
@@ -147,6 +166,7 @@ impl Server {
             state,
             thread,
             sources,
+            responder,
         } = self;
         let limits = &state.config.limits;
         let routes = api::router(state.clone())
@@ -188,6 +208,12 @@ impl Server {
         let joined = tokio::task::spawn_blocking(move || thread.join())
             .await
             .map_err(|_| ServeError::Detection)?;
+        if let Some(responder) = responder {
+            // After the committer: the responder finishes what the last commits gave it.
+            tokio::task::spawn_blocking(move || responder.stop())
+                .await
+                .map_err(|_| ServeError::Detection)?;
+        }
         served.and(joined)
     }
 }

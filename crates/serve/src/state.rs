@@ -30,6 +30,8 @@ pub struct AppState {
     /// A store connection for checking tokens alone: every request reads the token
     /// generation on it, so it must not wait behind a query.
     pub auth_store: Arc<Mutex<Box<dyn Store>>>,
+    /// The responder, when the service responds: reloaded with the rules.
+    pub responder: Option<Arc<crate::respond::Responder>>,
     /// Serialises reloads: two at once would compile twice for nothing.
     reloading: Arc<tokio::sync::Mutex<()>>,
 }
@@ -53,6 +55,7 @@ impl AppState {
             detection,
             tokens,
             auth_store: Arc::new(Mutex::new(auth_store)),
+            responder: None,
             reloading: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
@@ -81,6 +84,10 @@ impl AppState {
         let _one_at_a_time = self.reloading.lock().await;
         let source = self.config.rules.clone();
         let rules = self.rules.clone();
+        // Playbooks are read again with the rules: one signal, one API call.
+        if let Some(responder) = self.responder.clone() {
+            let _ = tokio::task::spawn_blocking(move || responder.reload()).await;
+        }
         let result = tokio::task::spawn_blocking(move || crate::rules::reload(&source, &rules))
             .await
             .unwrap_or_else(|error| Err(RulesError::Crashed(error.to_string())));

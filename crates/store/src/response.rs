@@ -773,6 +773,25 @@ impl SqliteStore {
         Ok(runs)
     }
 
+    /// The newest live run of `playbook_id` for this subject, if any: what automatic
+    /// starts look at so that one playbook runs once per alert or incident.
+    pub fn live_response_run_of(
+        &self,
+        playbook_id: &str,
+        subject_kind: &str,
+        subject_id: &str,
+    ) -> Result<Option<ResponseRunId>> {
+        self.conn
+            .query_row(
+                "SELECT id FROM respond_runs WHERE playbook_id = ?1 AND subject_kind = ?2
+                 AND subject_id = ?3 AND mode = 'live' ORDER BY id DESC LIMIT 1",
+                params![playbook_id, subject_kind, subject_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// How many runs are in each state.
     pub fn response_run_counts(&self) -> Result<Vec<(ResponseRunState, u64)>> {
         let mut statement = self

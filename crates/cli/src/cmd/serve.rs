@@ -75,6 +75,14 @@ pub struct ServeArgs {
     /// Receive syslog (RFC 5424 and 3164) over TCP and UDP on this address.
     #[arg(long, value_name = "ADDR")]
     syslog: Option<SocketAddr>,
+    /// Respond automatically: playbook files and folders matched against new alerts
+    /// and new or grown incidents (read again with the rules on reload).
+    #[arg(long, value_name = "DIR")]
+    playbooks: Vec<PathBuf>,
+    /// The connectors' configuration (YAML: secrets file, HTTP CA, SMTP relay, command
+    /// allow-list) for the playbooks' steps.
+    #[arg(long, value_name = "FILE", requires = "playbooks")]
+    respond_config: Option<PathBuf>,
 }
 
 fn parse_std_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -117,6 +125,24 @@ pub fn run(args: ServeArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     if let Some(knowledge) = hunt_store::load_knowledge(global) {
         config.kill_chain = rampart_correlate::kill_chain_from(&knowledge);
         config.knowledge = Some(std::sync::Arc::new(knowledge));
+    }
+    if !args.playbooks.is_empty() {
+        let connectors =
+            rampart_respond::auto::connectors_from_file(args.respond_config.as_deref())
+                .context("cannot set up the response connectors")?;
+        config.respond = Some(rampart_serve::RespondSetup {
+            playbooks: args.playbooks.clone(),
+            actions: std::sync::Arc::new(connectors),
+            pyramid: std::sync::Arc::new(rampart_respond::auto::pyramid_classifier(
+                config.knowledge.as_deref(),
+            )),
+            // A short poll: a run created by the responder is picked up within it (the
+            // alert-to-first-request latency), at one small query per poll when idle.
+            runner: rampart_respond::engine::RunnerConfig {
+                poll: std::time::Duration::from_millis(100),
+                ..Default::default()
+            },
+        });
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

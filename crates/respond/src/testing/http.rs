@@ -28,6 +28,8 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
     /// Its `Idempotency-Key`.
     pub idempotency_key: Option<String>,
+    /// When its head was read (latency measurements).
+    pub received: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -343,6 +345,7 @@ fn serve(mut stream: impl Read + Write, shared: &Shared) {
                             .map(|(_, value)| value.clone()),
                         headers,
                         body: Vec::new(),
+                        received: std::time::Instant::now(),
                     };
                     break (request, head_len, body_len);
                 }

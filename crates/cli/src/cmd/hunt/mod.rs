@@ -98,6 +98,19 @@ pub struct HuntArgs {
     /// Skip (and report) JSON lines longer than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = rampart_ingest::DEFAULT_MAX_LINE_BYTES)]
     max_line_bytes: usize,
+    /// After the alerts and incidents are stored, start the matching playbooks for
+    /// them and run their steps until every run is done, failed or waits for an
+    /// analyst (`rampart respond approve`). A playbook runs once per alert or incident:
+    /// hunting the same files again starts nothing new.
+    #[arg(long, requires_all = ["store", "playbooks"])]
+    respond: bool,
+    /// Playbook files and folders for --respond.
+    #[arg(long, value_name = "DIR", requires = "respond")]
+    playbooks: Vec<PathBuf>,
+    /// The connectors' configuration for --respond (YAML: secrets file, HTTP CA, SMTP
+    /// relay, command allow-list).
+    #[arg(long, value_name = "FILE", requires = "respond")]
+    respond_config: Option<PathBuf>,
 }
 
 /// More worker threads than this per core add start-up time and memory (each thread
@@ -346,6 +359,9 @@ fn hunt(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         if !args.quiet {
             eprintln!("{report}");
         }
+        if args.respond {
+            respond(&args, &report, knowledge)?;
+        }
     }
     // The store tee keeps going when the output fails; the failure is reported now
     // that every alert is stored and the run is finished.
@@ -494,4 +510,71 @@ impl Observer for Watch<'_> {
             progress.inc(source.size().unwrap_or(0));
         }
     }
+}
+
+/// `--respond`: starts the matching playbooks for what the hunt stored and runs them
+/// until each is done, failed or waits for an analyst; a summary on stderr.
+fn respond(
+    args: &HuntArgs,
+    report: &rampart_pipeline::StoreReport,
+    knowledge: Option<&Knowledge>,
+) -> anyhow::Result<()> {
+    use rampart_event::terminal;
+    use rampart_respond::auto;
+    let set = rampart_respond::playbook::load_paths(&args.playbooks);
+    for diagnostic in &set.diagnostics {
+        eprintln!("{}", terminal::escape(&diagnostic.to_string()));
+    }
+    let playbooks = set
+        .playbooks
+        .into_iter()
+        .map(|loaded| Arc::new(loaded.playbook))
+        .collect();
+    let connectors = auto::connectors_from_file(args.respond_config.as_deref())
+        .context("cannot set up the response connectors")?;
+    let actions: Arc<dyn rampart_respond::engine::Actions> = Arc::new(connectors);
+    let starter = auto::AutoStarter::new(
+        playbooks,
+        Arc::new(auto::pyramid_classifier(knowledge)),
+        actions.clone(),
+        "rampart hunt",
+    );
+    let mut store = rampart_store::SqliteStore::open(&report.path)?;
+    let started = auto::start_for_hunt(&starter, &mut store, report.run)?;
+    drop(store);
+    for error in &started.errors {
+        eprintln!("response not started: {}", terminal::escape(error));
+    }
+    let runs: Vec<_> = started.started.iter().map(|s| s.run).collect();
+    let (stats, states) = auto::run_until_settled(
+        &report.path,
+        actions,
+        rampart_respond::engine::RunnerConfig {
+            poll: std::time::Duration::from_millis(50),
+            ..Default::default()
+        },
+        &runs,
+    )?;
+    if !args.quiet {
+        eprintln!(
+            "respond: {} run(s) started ({} already run, {} with conditions not met); {} request(s) sent, {} step(s) done, {} failed",
+            runs.len(),
+            started.already_running,
+            started.conditions_failed,
+            stats.sent,
+            stats.done,
+            stats.failed
+        );
+        for run in &states {
+            eprintln!(
+                "  run {} {} for {} {}: {}",
+                run.id,
+                terminal::escape(&run.playbook_id),
+                run.subject_kind,
+                terminal::escape(&run.subject_id),
+                run.state
+            );
+        }
+    }
+    Ok(())
 }
