@@ -8,6 +8,10 @@
 //! the process's peak resident memory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// The allocator of the `rampart` binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use rampart_intel::Feed;
 use rampart_store::{ImportMode, SqliteStore};
 use std::path::Path;

@@ -6,7 +6,7 @@ use crate::Error;
 use chrono::{DateTime, Utc};
 use rampart_intel::matcher::{ContextId, IndicatorCore, LoadStats, Matcher, MatcherBuilder};
 use rampart_intel::{Indicator, Observable};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -94,41 +94,91 @@ fn load(
     })
 }
 
-/// The store's active indicators into `builder`, each shared part decoded once: a
-/// million indicators share a few hundred of them.
+/// Indicators handed from the reading thread to the building one at a time.
+const BATCH: usize = 4096;
+
+/// One active indicator, owned, on its way to the builder.
+struct Owned {
+    id: String,
+    name: Option<String>,
+    confidence: Option<u8>,
+    all_of: Vec<Observable>,
+    context: i64,
+}
+
+/// A batch: the shared parts first seen in it, then its indicators.
+#[derive(Default)]
+struct Batch {
+    contexts: Vec<(i64, rampart_store::StoredContext)>,
+    indicators: Vec<Owned>,
+}
+
+/// The store's active indicators into `builder`, each shared part decoded once (a
+/// million indicators share a few hundred of them). Reading the store (SQLite, JSON)
+/// and building the matcher (normalising, hashing) take about as long as each other,
+/// so they overlap: this thread reads, a second one builds.
 fn add_stored(
     store: &rampart_store::SqliteStore,
     builder: &mut MatcherBuilder,
 ) -> Result<u64, Error> {
-    let mut contexts: HashMap<i64, Option<ContextId>> = HashMap::new();
     let now = builder.now();
-    let read = store.for_each_active_match(now, |active| {
-        let context = match contexts.get(&active.context) {
-            Some(&known) => known,
-            None => {
-                let stored = store.intel_context(active.context)?;
-                let id = builder.add_context(&stored.source, &stored.labels, &stored.context);
-                contexts.insert(active.context, id);
-                id
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(4);
+    std::thread::scope(|scope| {
+        let building = scope.spawn(move || {
+            let mut contexts: HashMap<i64, Option<ContextId>> = HashMap::new();
+            for batch in receiver {
+                for (seq, stored) in batch.contexts {
+                    let id = builder.add_context(&stored.source, &stored.labels, &stored.context);
+                    contexts.insert(seq, id);
+                }
+                for owned in batch.indicators {
+                    let core = IndicatorCore {
+                        id: &owned.id,
+                        name: owned.name.as_deref(),
+                        confidence: owned.confidence,
+                        // The store hands over only indicators meant for detection
+                        // and valid now.
+                        detect: true,
+                        valid_from: None,
+                        valid_until: None,
+                        all_of: &owned.all_of,
+                    };
+                    match contexts.get(&owned.context).copied().flatten() {
+                        Some(context) => builder.add_core(&core, context),
+                        None => builder.count_over_limit(),
+                    }
+                }
             }
-        };
-        let core = IndicatorCore {
-            id: active.id,
-            name: active.name,
-            confidence: active.confidence,
-            // The store hands over only indicators meant for detection and valid now.
-            detect: true,
-            valid_from: None,
-            valid_until: None,
-            all_of: active.all_of,
-        };
-        match context {
-            Some(context) => builder.add_core(&core, context),
-            None => builder.count_over_limit(),
+        });
+        let mut seen: HashSet<i64> = HashSet::new();
+        let mut batch = Batch::default();
+        let read = store.for_each_active_match(now, |active| {
+            if seen.insert(active.context) {
+                batch
+                    .contexts
+                    .push((active.context, store.intel_context(active.context)?));
+            }
+            batch.indicators.push(Owned {
+                id: active.id.to_owned(),
+                name: active.name.map(str::to_owned),
+                confidence: active.confidence,
+                all_of: active.all_of.to_vec(),
+                context: active.context,
+            });
+            if batch.indicators.len() == BATCH {
+                // The builder stopping early only happens when it panicked, which
+                // the join below reports.
+                let _ = sender.send(std::mem::take(&mut batch));
+            }
+            Ok(())
+        });
+        let _ = sender.send(batch);
+        drop(sender);
+        if let Err(panic) = building.join() {
+            std::panic::resume_unwind(panic);
         }
-        Ok(())
-    })?;
-    Ok(read)
+        Ok(read?)
+    })
 }
 
 fn read_file(
