@@ -46,23 +46,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 load.read,
                 load.matcher.len(),
                 elapsed.as_secs_f64(),
-                peak_rss_kib() / 1024
+                rampart_testkit::peak_rss_kib() / 1024
             );
         }
         _ => return Err("usage: intel_store_load import DB [COUNT] | load DB".into()),
     }
     Ok(())
-}
-
-/// The process's peak resident memory (`VmHWM`), in KiB.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }

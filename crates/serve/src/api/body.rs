@@ -16,6 +16,22 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 /// Rejected lines listed in an answer at most (all are counted).
 pub const LISTED_REJECTIONS: usize = 100;
 
+/// Whether [`decode`] would inflate the body (declared gzip, or gzip's magic bytes
+/// with no encoding declared); any other declared encoding is for [`decode`] to refuse.
+pub fn is_compressed(headers: &HeaderMap, body: &[u8]) -> bool {
+    match declared_encoding(headers) {
+        None | Some("") | Some("identity") => body.starts_with(GZIP_MAGIC),
+        Some(_) => true,
+    }
+}
+
+fn declared_encoding(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+}
+
 /// The body as text to parse: gunzipped when it says or looks gzip-compressed, at most
 /// `max_decoded` bytes (else 413). Nested compression is refused: the cap must hold
 /// for what the reader finally sees.
@@ -24,11 +40,7 @@ pub fn decode<'a>(
     body: &'a [u8],
     max_decoded: usize,
 ) -> Result<Cow<'a, [u8]>, ApiError> {
-    let declared = headers
-        .get(axum::http::header::CONTENT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-        .map(str::trim);
-    let gzip = match declared {
+    let gzip = match declared_encoding(headers) {
         None | Some("") | Some("identity") => body.starts_with(GZIP_MAGIC),
         Some(encoding) if encoding.eq_ignore_ascii_case("gzip") => true,
         Some(other) => {

@@ -46,7 +46,7 @@ async fn post_events(
 ) -> Result<Json<EventsAnswer>, ApiError> {
     caller.require(Permission::Ingest)?;
     let limits = state.config.limits.clone();
-    let text = if needs_decoding(&headers, &body) {
+    let text = if body::is_compressed(&headers, &body) {
         // Inflating is heavy work: off the runtime's threads.
         tokio::task::spawn_blocking(move || {
             body::decode(&headers, &body, limits.max_decoded_bytes)
@@ -73,13 +73,4 @@ async fn post_events(
         rejected_count: processed.rejected_count,
         alerts: processed.alerts,
     }))
-}
-
-/// Whether the body is to be inflated before it is read (`decode` does the rest of
-/// the checks either way).
-fn needs_decoding(headers: &HeaderMap, body: &[u8]) -> bool {
-    headers
-        .get(axum::http::header::CONTENT_ENCODING)
-        .is_some_and(|value| !value.as_bytes().is_empty() && value.as_bytes() != b"identity")
-        || body.starts_with(&[0x1f, 0x8b])
 }
